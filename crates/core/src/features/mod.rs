@@ -1,0 +1,13 @@
+//! Non-neural document features: TF-IDF vectors and their LSA projection.
+//!
+//! These feed the baseline (`baseline` module) and, later, serve as the
+//! corpus-statistics half of the representation that the RNN adds to.
+
+pub mod sparse;
+pub mod stopwords;
+pub mod svd;
+pub mod tfidf;
+
+pub use sparse::Csr;
+pub use svd::truncated_svd;
+pub use tfidf::{Tfidf, TfidfConfig};

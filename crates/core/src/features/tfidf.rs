@@ -1,0 +1,137 @@
+//! TF-IDF document vectors, as scikit-learn's `TfidfVectorizer` computes them.
+//!
+//! tf is the count of a term in the document (or `1 + ln(count)` with
+//! `sublinear_tf`), idf is `ln((1 + n) / (1 + df)) + 1` (smoothed), each row is
+//! L2-normalized. Tokens come from the text pipeline, so Chinese is cut into
+//! jieba words; single-letter Latin words and stop words are dropped, as
+//! scikit-learn's default token pattern and `stop_words="english"` do.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::stopwords::is_stop_word;
+use super::Csr;
+use crate::text::segment::TokenKind;
+use crate::text::TextPipeline;
+
+/// TF-IDF settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TfidfConfig {
+    /// Use `1 + ln(tf)` instead of the raw count. Default true.
+    pub sublinear_tf: bool,
+    /// Drop terms found in fewer documents. Default 2.
+    pub min_df: usize,
+    /// Drop terms found in more than this fraction of documents. Default 1.0 (keep all).
+    pub max_df: f64,
+    /// Drop English and Chinese stop words. Default true.
+    pub stop_words: bool,
+    /// Drop non-Han words with fewer characters. Default 2.
+    pub min_word_chars: usize,
+}
+
+impl Default for TfidfConfig {
+    fn default() -> Self {
+        TfidfConfig { sublinear_tf: true, min_df: 2, max_df: 1.0, stop_words: true, min_word_chars: 2 }
+    }
+}
+
+/// A fitted TF-IDF model.
+#[derive(Clone, Debug)]
+pub struct Tfidf {
+    /// Settings it was fitted with.
+    pub config: TfidfConfig,
+    /// The text pipeline that produced the terms.
+    pub pipeline: TextPipeline,
+    /// Terms in column order (sorted).
+    pub terms: Vec<String>,
+    /// idf of each column.
+    pub idf: Vec<f32>,
+    index: HashMap<String, u32>,
+}
+
+impl Tfidf {
+    /// The analyzer: pipeline tokens filtered by the config.
+    pub fn analyze(pipeline: &TextPipeline, cfg: &TfidfConfig, text: &str) -> Vec<String> {
+        pipeline
+            .tokenize(text)
+            .into_iter()
+            .filter(|t| match t.kind {
+                TokenKind::Punct => false,
+                TokenKind::Han => true,
+                _ => t.text.chars().count() >= cfg.min_word_chars,
+            })
+            .filter(|t| !(cfg.stop_words && is_stop_word(&t.text)))
+            .map(|t| t.text)
+            .collect()
+    }
+
+    /// Fit on `texts` and return the model and the document-term matrix.
+    pub fn fit_transform(texts: &[&str], pipeline: &TextPipeline, cfg: &TfidfConfig) -> (Tfidf, Csr) {
+        let docs: Vec<Vec<String>> = texts.par_iter().map(|t| Self::analyze(pipeline, cfg, t)).collect();
+        let mut df: HashMap<&str, usize> = HashMap::new();
+        for d in &docs {
+            let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                *df.entry(t).or_insert(0) += 1;
+            }
+        }
+        let n = texts.len();
+        let max_df = (cfg.max_df * n as f64).floor() as usize;
+        let mut terms: Vec<&str> = df.iter().filter(|&(_, &c)| c >= cfg.min_df && c <= max_df.max(1)).map(|(&t, _)| t).collect();
+        terms.sort_unstable();
+        let idf = terms.iter().map(|t| (((1 + n) as f64 / (1 + df[t]) as f64).ln() + 1.0) as f32).collect();
+        let index = terms.iter().enumerate().map(|(i, t)| (t.to_string(), i as u32)).collect();
+        let model = Tfidf {
+            config: cfg.clone(),
+            pipeline: pipeline.clone(),
+            terms: terms.into_iter().map(String::from).collect(),
+            idf,
+            index,
+        };
+        let m = model.matrix(&docs);
+        (model, m)
+    }
+
+    /// Vectors for new texts under the fitted vocabulary and idf.
+    pub fn transform(&self, texts: &[&str]) -> Csr {
+        let docs: Vec<Vec<String>> =
+            texts.par_iter().map(|t| Self::analyze(&self.pipeline, &self.config, t)).collect();
+        self.matrix(&docs)
+    }
+
+    fn matrix(&self, docs: &[Vec<String>]) -> Csr {
+        let rows: Vec<(Vec<u32>, Vec<f32>)> = docs
+            .par_iter()
+            .map(|d| {
+                let mut ids: Vec<u32> = d.iter().filter_map(|t| self.index.get(t).copied()).collect();
+                ids.sort_unstable();
+                let mut cols = Vec::new();
+                let mut vals = Vec::new();
+                for chunk in ids.chunk_by(|a, b| a == b) {
+                    let tf = chunk.len() as f32;
+                    let tf = if self.config.sublinear_tf { 1.0 + tf.ln() } else { tf };
+                    cols.push(chunk[0]);
+                    vals.push(tf * self.idf[chunk[0] as usize]);
+                }
+                let norm = vals.iter().map(|v| v * v).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    vals.iter_mut().for_each(|v| *v /= norm);
+                }
+                (cols, vals)
+            })
+            .collect();
+        let mut indptr = vec![0];
+        let mut indices = Vec::new();
+        let mut data = Vec::new();
+        for (c, v) in rows {
+            indices.extend(c);
+            data.extend(v);
+            indptr.push(indices.len());
+        }
+        Csr { indptr, indices, data, n_cols: self.terms.len() }
+    }
+}

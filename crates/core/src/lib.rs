@@ -1,0 +1,39 @@
+//! textrnn: unsupervised text classification with recurrent neural networks.
+//!
+//! The data flow, one module per stage:
+//!
+//! 1. [`corpus`]: read plain text, JSONL, CSV or TSV into documents (text,
+//!    optional gold label used only for scoring), with per-line errors.
+//! 2. [`text`]: normalize (NFKC, full-width to half-width, case) and segment
+//!    per script (jieba words or characters for Chinese, Unicode word
+//!    boundaries elsewhere) into tokens with offsets into the original text.
+//! 3. [`vocab`]: token strings to ids, with special ids.
+//! 4. [`batch`]: padded, masked, length-bucketed batches; train/validation split.
+//! 5. Encode with an RNN (the engine lands in a later stage).
+//! 6. Learn without labels (later stage).
+//! 7. [`cluster`]: k-means over dense or sparse representations.
+//! 8. Describe clusters: [`baseline::summarize`] gives sizes and top terms.
+//! 9. Select settings by an unsupervised criterion (later stage).
+//! 10. [`eval`]: ACC, NMI, ARI, purity against gold labels.
+//!
+//! Beside the flow: [`features`] (TF-IDF and LSA), [`baseline`] (the
+//! TF-IDF + k-means pipeline every result is compared with), [`demo`] (the
+//! embedded demo corpus), [`rng`] (seeded randomness) and [`io`] (atomic
+//! file writes).
+//!
+//! The library has no CLI parsing and no async code; the `textrnn` binary
+//! is a thin layer over it.
+
+#![warn(missing_docs)]
+
+pub mod baseline;
+pub mod batch;
+pub mod cluster;
+pub mod corpus;
+pub mod demo;
+pub mod eval;
+pub mod features;
+pub mod io;
+pub mod rng;
+pub mod text;
+pub mod vocab;

@@ -1,0 +1,137 @@
+//! Flags shared by the verbs, and dispatch. One file per verb.
+
+mod baseline;
+mod demo;
+mod output;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use textrnn::corpus::{self, Corpus, CorpusError, Format, ReadOptions};
+use textrnn::text::{ChineseMode, TextPipeline};
+
+/// Unsupervised text classification with recurrent neural networks.
+///
+/// textrnn reads unlabeled Chinese and English text, finds the classes in it,
+/// says what each is about and classifies new text. Labels, when given, only
+/// score the result.
+#[derive(Parser, Debug)]
+#[command(name = "textrnn", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Worker threads (default: all cores). Results are identical for a fixed count.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Cluster a corpus with TF-IDF (+ LSA) + k-means and score it when labels exist.
+    Baseline(baseline::BaselineArgs),
+    /// Run the main job on the embedded demo corpus (432 texts, English and Chinese, 6 topics).
+    Demo(demo::DemoArgs),
+}
+
+/// Where the texts come from and which fields to read.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Input file: .txt (one text per line), .jsonl, .csv or .tsv; `-` reads stdin.
+    #[arg(value_name = "INPUT")]
+    pub input: String,
+    /// Force the input format instead of guessing it from the extension.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// JSON key or CSV/TSV column holding the text.
+    #[arg(long, default_value = "text", value_name = "FIELD")]
+    pub text_field: String,
+    /// JSON key or column holding a gold label, used only to score the result.
+    #[arg(long, value_name = "FIELD")]
+    pub label_field: Option<String>,
+    /// Skip records that cannot be read (bad UTF-8, bad JSON, missing field, ragged row) and count them.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    Txt,
+    Jsonl,
+    Csv,
+    Tsv,
+}
+
+/// How Chinese text is cut.
+#[derive(ValueEnum, Clone, Copy, Debug, Default)]
+pub enum ChineseArg {
+    /// jieba words.
+    #[default]
+    Words,
+    /// single characters.
+    Chars,
+}
+
+impl ChineseArg {
+    pub fn pipeline(self) -> TextPipeline {
+        let mut p = TextPipeline::default();
+        p.segmenter.chinese = match self {
+            ChineseArg::Words => ChineseMode::Words { hmm: true },
+            ChineseArg::Chars => ChineseMode::Chars,
+        };
+        p
+    }
+}
+
+impl InputArgs {
+    fn options(&self) -> ReadOptions {
+        ReadOptions {
+            format: self.format.map(|f| match f {
+                FormatArg::Txt => Format::Txt,
+                FormatArg::Jsonl => Format::Jsonl,
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Tsv => Format::Tsv,
+            }),
+            text_field: self.text_field.clone(),
+            label_field: self.label_field.clone(),
+            skip_bad_lines: self.skip_bad_lines,
+        }
+    }
+
+    /// Read the whole corpus, warning on stderr about skipped records.
+    pub fn read(&self) -> Result<Corpus> {
+        let c = corpus::read_corpus(&self.input, &self.options())?;
+        if !c.skipped.is_empty() {
+            eprintln!("warning: skipped {} bad record(s) in {}", c.skipped.len(), c.source);
+            for s in c.skipped.iter().take(3) {
+                eprintln!("  line {}: {}", s.line, s.problem);
+            }
+            if c.skipped.len() > 3 {
+                eprintln!("  ...");
+            }
+        }
+        Ok(c)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    if let Some(n) = cli.threads {
+        anyhow::ensure!(n >= 1, "--threads must be at least 1");
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the thread pool")?;
+    }
+    match cli.command {
+        Command::Baseline(a) => baseline::run(a),
+        Command::Demo(a) => demo::run(a),
+    }
+}
+
+/// True when the error is a closed stdout pipe.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// A suggestion to print after the error, when one helps.
+pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|c| match c.downcast_ref::<CorpusError>() {
+        Some(ce) if ce.is_line_error() => Some("fix the record, or pass --skip-bad-lines to skip bad records"),
+        _ => None,
+    })
+}
