@@ -10,4 +10,4 @@ pub mod tfidf;
 
 pub use sparse::Csr;
 pub use svd::truncated_svd;
-pub use tfidf::{Tfidf, TfidfConfig};
+pub use tfidf::{Punctuation, Tfidf, TfidfConfig};

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::stopwords::is_stop_word;
 use super::Csr;
-use crate::text::segment::TokenKind;
+use crate::text::segment::{is_han, TokenKind};
 use crate::text::TextPipeline;
 
 /// TF-IDF settings.
@@ -29,11 +29,37 @@ pub struct TfidfConfig {
     pub stop_words: bool,
     /// Drop non-Han words with fewer characters. Default 2.
     pub min_word_chars: usize,
+    /// Whether punctuation tokens are terms. Default [`Punctuation::Auto`].
+    pub punctuation: Punctuation,
+}
+
+/// Punctuation as TF-IDF terms.
+///
+/// Measured with the baseline (mean of seeds 0-4): on Chinese news titles
+/// (thucnews_titles) keeping punctuation gives ACC 27.1 / NMI 20.2 against
+/// 22.2 / 14.4 without, as scikit-learn with jieba's tokenizer (which keeps
+/// it) also finds; on English it hurts badly (agnews + LSA: 32.7 against 59.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Punctuation {
+    /// Never a term.
+    Drop,
+    /// Always a term.
+    Keep,
+    /// A term when most texts of the corpus contain Chinese.
+    Auto,
 }
 
 impl Default for TfidfConfig {
     fn default() -> Self {
-        TfidfConfig { sublinear_tf: true, min_df: 2, max_df: 1.0, stop_words: true, min_word_chars: 2 }
+        TfidfConfig {
+            sublinear_tf: true,
+            min_df: 2,
+            max_df: 1.0,
+            stop_words: true,
+            min_word_chars: 2,
+            punctuation: Punctuation::Auto,
+        }
     }
 }
 
@@ -52,13 +78,15 @@ pub struct Tfidf {
 }
 
 impl Tfidf {
-    /// The analyzer: pipeline tokens filtered by the config.
+    /// The analyzer: pipeline tokens filtered by the config (`Auto` punctuation counts as `Drop` here;
+    /// [`fit_transform`](Self::fit_transform) resolves it for the corpus).
     pub fn analyze(pipeline: &TextPipeline, cfg: &TfidfConfig, text: &str) -> Vec<String> {
+        let punct = cfg.punctuation == Punctuation::Keep;
         pipeline
             .tokenize(text)
             .into_iter()
             .filter(|t| match t.kind {
-                TokenKind::Punct => false,
+                TokenKind::Punct => punct,
                 TokenKind::Han => true,
                 _ => t.text.chars().count() >= cfg.min_word_chars,
             })
@@ -69,6 +97,12 @@ impl Tfidf {
 
     /// Fit on `texts` and return the model and the document-term matrix.
     pub fn fit_transform(texts: &[&str], pipeline: &TextPipeline, cfg: &TfidfConfig) -> (Tfidf, Csr) {
+        let mut cfg = cfg.clone();
+        if cfg.punctuation == Punctuation::Auto {
+            let chinese = texts.par_iter().filter(|t| t.chars().any(is_han)).count();
+            cfg.punctuation = if 2 * chinese > texts.len() { Punctuation::Keep } else { Punctuation::Drop };
+        }
+        let cfg = &cfg;
         let docs: Vec<Vec<String>> = texts.par_iter().map(|t| Self::analyze(pipeline, cfg, t)).collect();
         let mut df: HashMap<&str, usize> = HashMap::new();
         for d in &docs {

@@ -79,7 +79,8 @@ pub struct Segmenter {
     pub chinese: ChineseMode,
     /// Numbers: kept by default (years, versions and prices carry meaning).
     pub digits: Policy,
-    /// Punctuation and symbols: dropped by default.
+    /// Punctuation and symbols: kept by default (`?` and `!` carry meaning
+    /// for an RNN; TF-IDF filters them itself).
     pub punctuation: Policy,
     /// URLs: one `<url>` placeholder by default (their text is rarely shared).
     pub urls: Policy,
@@ -92,7 +93,7 @@ impl Default for Segmenter {
         Segmenter {
             chinese: ChineseMode::Words { hmm: true },
             digits: Policy::Keep,
-            punctuation: Policy::Drop,
+            punctuation: Policy::Keep,
             urls: Policy::Placeholder,
             emoji: Policy::Keep,
         }
