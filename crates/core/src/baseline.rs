@@ -89,13 +89,23 @@ pub fn run(texts: &[&str], cfg: &BaselineConfig) -> Result<BaselineResult, Basel
         return Err(KMeansError::ZeroK.into());
     }
     if texts.len() < cfg.k {
-        return Err(KMeansError::TooFewPoints { k: cfg.k, n: texts.len() }.into());
+        return Err(KMeansError::TooFewPoints {
+            k: cfg.k,
+            n: texts.len(),
+        }
+        .into());
     }
     let (tfidf, x) = Tfidf::fit_transform(texts, &cfg.pipeline, &cfg.tfidf);
     if tfidf.terms.is_empty() {
-        return Err(BaselineError::NoTerms { min_df: cfg.tfidf.min_df });
+        return Err(BaselineError::NoTerms {
+            min_df: cfg.tfidf.min_df,
+        });
     }
-    let km_cfg = KMeansConfig { n_init: cfg.n_init, metric: Metric::Euclidean, ..KMeansConfig::new(cfg.k, cfg.seed) };
+    let km_cfg = KMeansConfig {
+        n_init: cfg.n_init,
+        metric: Metric::Euclidean,
+        ..KMeansConfig::new(cfg.k, cfg.seed)
+    };
     let km = match cfg.lsa {
         None => KMeans::fit(Points::Sparse(&x), &km_cfg)?,
         Some(dims) => {
@@ -110,11 +120,22 @@ pub fn run(texts: &[&str], cfg: &BaselineConfig) -> Result<BaselineResult, Basel
         }
     };
     let clusters = summarize(&x, &tfidf.terms, &km.labels, cfg.k, cfg.top_terms);
-    Ok(BaselineResult { labels: km.labels, clusters, n_terms: tfidf.terms.len(), inertia: km.inertia })
+    Ok(BaselineResult {
+        labels: km.labels,
+        clusters,
+        n_terms: tfidf.terms.len(),
+        inertia: km.inertia,
+    })
 }
 
 /// Sizes and top terms (highest mean TF-IDF weight) of each cluster.
-pub fn summarize(x: &Csr, terms: &[String], labels: &[usize], k: usize, top: usize) -> Vec<ClusterSummary> {
+pub fn summarize(
+    x: &Csr,
+    terms: &[String],
+    labels: &[usize],
+    k: usize,
+    top: usize,
+) -> Vec<ClusterSummary> {
     let mut sums = vec![vec![0f64; terms.len()]; k];
     let mut sizes = vec![0usize; k];
     for (i, &l) in labels.iter().enumerate() {
@@ -131,9 +152,18 @@ pub fn summarize(x: &Csr, terms: &[String], labels: &[usize], k: usize, top: usi
             let top_terms = idx
                 .iter()
                 .take(top)
-                .map(|&t| (terms[t].clone(), (sums[j][t] / sizes[j].max(1) as f64) as f32))
+                .map(|&t| {
+                    (
+                        terms[t].clone(),
+                        (sums[j][t] / sizes[j].max(1) as f64) as f32,
+                    )
+                })
                 .collect();
-            ClusterSummary { id: j, size: sizes[j], top_terms }
+            ClusterSummary {
+                id: j,
+                size: sizes[j],
+                top_terms,
+            }
         })
         .collect()
 }

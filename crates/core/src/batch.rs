@@ -46,7 +46,14 @@ impl Batch {
             }
             lengths.push(l);
         }
-        Batch { ids, attention_mask, lengths, doc_index: rows, b, t }
+        Batch {
+            ids,
+            attention_mask,
+            lengths,
+            doc_index: rows,
+            b,
+            t,
+        }
     }
 }
 
@@ -93,7 +100,10 @@ impl Batcher {
             groups.extend(bucket.chunks(bs).map(<[usize]>::to_vec));
         }
         rng.shuffle(&mut groups);
-        groups.iter().map(|g| Batch::new(seqs, g, self.max_len)).collect()
+        groups
+            .iter()
+            .map(|g| Batch::new(seqs, g, self.max_len))
+            .collect()
     }
 }
 
@@ -103,7 +113,12 @@ mod tests {
 
     #[test]
     fn batch_pads_sorts_and_masks() {
-        let seqs = vec![vec![7, 8], vec![9, 10, 11], vec![], vec![12, 13, 14, 15, 16]];
+        let seqs = vec![
+            vec![7, 8],
+            vec![9, 10, 11],
+            vec![],
+            vec![12, 13, 14, 15, 16],
+        ];
         let b = Batch::new(&seqs, &[0, 1, 2, 3], 4);
         assert_eq!((b.b, b.t), (4, 4));
         assert_eq!(b.doc_index, vec![3, 1, 0, 2]);
@@ -124,7 +139,11 @@ mod tests {
         assert_eq!(all, (0..100).collect::<Vec<_>>());
 
         let seqs: Vec<Vec<u32>> = (0..50).map(|i| vec![5; 1 + i % 7]).collect();
-        let batcher = Batcher { batch_size: 8, max_len: 5, bucket_batches: 4 };
+        let batcher = Batcher {
+            batch_size: 8,
+            max_len: 5,
+            bucket_batches: 4,
+        };
         let docs: Vec<usize> = (0..50).collect();
         let e0 = batcher.epoch(&seqs, &docs, 1, 0);
         assert_eq!(e0, batcher.epoch(&seqs, &docs, 1, 0));

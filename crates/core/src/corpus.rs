@@ -94,7 +94,12 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { format: None, text_field: "text".into(), label_field: None, skip_bad_lines: false }
+        ReadOptions {
+            format: None,
+            text_field: "text".into(),
+            label_field: None,
+            skip_bad_lines: false,
+        }
     }
 }
 
@@ -212,14 +217,20 @@ pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>, CorpusError> {
     if path == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
     }
-    let meta = std::fs::metadata(path).map_err(|err| CorpusError::Io { source_name: path.into(), err })?;
+    let meta = std::fs::metadata(path).map_err(|err| CorpusError::Io {
+        source_name: path.into(),
+        err,
+    })?;
     if meta.is_dir() {
         return Err(CorpusError::File {
             source_name: path.into(),
             problem: "is a directory; give a file (or - for stdin)".into(),
         });
     }
-    let f = File::open(path).map_err(|err| CorpusError::Io { source_name: path.into(), err })?;
+    let f = File::open(path).map_err(|err| CorpusError::Io {
+        source_name: path.into(),
+        err,
+    })?;
     Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
 }
 
@@ -234,7 +245,9 @@ pub fn source_name(path: &str) -> String {
 
 /// The format for `path` under `opts`.
 pub fn resolve_format(path: &str, opts: &ReadOptions) -> Format {
-    opts.format.or_else(|| Format::from_path(path)).unwrap_or(Format::Txt)
+    opts.format
+        .or_else(|| Format::from_path(path))
+        .unwrap_or(Format::Txt)
 }
 
 /// Read a whole corpus from `path` (`-` for stdin).
@@ -261,7 +274,11 @@ pub fn read_corpus_from<R: BufRead>(
                     CorpusError::Line { line, problem, .. } => (line, problem),
                     _ => unreachable!(),
                 };
-                skipped.push(Skipped { record: docs.len() + skipped.len(), line, problem });
+                skipped.push(Skipped {
+                    record: docs.len() + skipped.len(),
+                    line,
+                    problem,
+                });
             }
             Err(e) => return Err(e),
         }
@@ -272,9 +289,17 @@ pub fn read_corpus_from<R: BufRead>(
         } else {
             format!("no usable texts: all {} records were bad", skipped.len())
         };
-        return Err(CorpusError::File { source_name: source.into(), problem });
+        return Err(CorpusError::File {
+            source_name: source.into(),
+            problem,
+        });
     }
-    Ok(Corpus { source: source.into(), format, docs, skipped })
+    Ok(Corpus {
+        source: source.into(),
+        format,
+        docs,
+        skipped,
+    })
 }
 
 /// Streams documents from a reader, one record at a time.
@@ -286,14 +311,31 @@ pub struct DocReader<R: BufRead> {
 }
 
 enum Inner<R: BufRead> {
-    Lines { input: R, line: usize, buf: Vec<u8>, pending: Vec<(usize, Vec<u8>)>, json: bool, done: bool },
-    Delimited { reader: csv::Reader<R>, text_col: usize, label_col: Option<usize>, record: csv::ByteRecord },
+    Lines {
+        input: R,
+        line: usize,
+        buf: Vec<u8>,
+        pending: Vec<(usize, Vec<u8>)>,
+        json: bool,
+        done: bool,
+    },
+    Delimited {
+        reader: csv::Reader<R>,
+        text_col: usize,
+        label_col: Option<usize>,
+        record: csv::ByteRecord,
+        /// Newlines inside quoted fields so far; the csv crate counts only record ends.
+        extra_lines: usize,
+    },
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn strip_bom<R: BufRead>(input: &mut R, source: &str) -> Result<(), CorpusError> {
-    let buf = input.fill_buf().map_err(|err| CorpusError::Io { source_name: source.into(), err })?;
+    let buf = input.fill_buf().map_err(|err| CorpusError::Io {
+        source_name: source.into(),
+        err,
+    })?;
     if buf.starts_with(BOM) {
         input.consume(BOM.len());
     }
@@ -303,7 +345,12 @@ fn strip_bom<R: BufRead>(input: &mut R, source: &str) -> Result<(), CorpusError>
 impl<R: BufRead> DocReader<R> {
     /// Start reading `input` (named `source` in messages) as `format`.
     /// For CSV/TSV this reads the header and checks that the fields exist.
-    pub fn new(mut input: R, source: &str, format: Format, opts: &ReadOptions) -> Result<Self, CorpusError> {
+    pub fn new(
+        mut input: R,
+        source: &str,
+        format: Format,
+        opts: &ReadOptions,
+    ) -> Result<Self, CorpusError> {
         strip_bom(&mut input, source)?;
         let inner = match format {
             Format::Txt | Format::Jsonl => Inner::Lines {
@@ -320,14 +367,20 @@ impl<R: BufRead> DocReader<R> {
                     .has_headers(true)
                     .flexible(false)
                     .from_reader(input);
-                let headers = reader.byte_headers().map_err(|e| csv_error(source, e))?.clone();
+                let headers = reader
+                    .byte_headers()
+                    .map_err(|e| csv_error(source, e, 0))?
+                    .clone();
                 if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
                     return Err(CorpusError::File {
                         source_name: source.into(),
                         problem: "no texts found (the input is empty)".into(),
                     });
                 }
-                let names: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+                let names: Vec<String> = headers
+                    .iter()
+                    .map(|h| String::from_utf8_lossy(h).trim().to_string())
+                    .collect();
                 let find = |field: &str| names.iter().position(|n| n == field);
                 let text_col = find(&opts.text_field).ok_or_else(|| CorpusError::File {
                     source_name: source.into(),
@@ -348,7 +401,13 @@ impl<R: BufRead> DocReader<R> {
                         ),
                     })?),
                 };
-                Inner::Delimited { reader, text_col, label_col, record: csv::ByteRecord::new() }
+                Inner::Delimited {
+                    reader,
+                    text_col,
+                    label_col,
+                    record: csv::ByteRecord::new(),
+                    extra_lines: 0,
+                }
             }
         };
         Ok(DocReader {
@@ -360,7 +419,11 @@ impl<R: BufRead> DocReader<R> {
     }
 
     fn line_err(&self, line: usize, problem: impl Into<String>) -> CorpusError {
-        CorpusError::Line { source_name: self.source.clone(), line, problem: problem.into() }
+        CorpusError::Line {
+            source_name: self.source.clone(),
+            line,
+            problem: problem.into(),
+        }
     }
 
     /// The next record: a document, a per-record error, or `None` at the end.
@@ -368,7 +431,14 @@ impl<R: BufRead> DocReader<R> {
     pub fn next_record(&mut self) -> Option<Result<Document, CorpusError>> {
         loop {
             match &mut self.inner {
-                Inner::Lines { input, line, buf, pending, json, done } => {
+                Inner::Lines {
+                    input,
+                    line,
+                    buf,
+                    pending,
+                    json,
+                    done,
+                } => {
                     if pending.is_empty() {
                         if *done {
                             return None;
@@ -382,7 +452,10 @@ impl<R: BufRead> DocReader<R> {
                             Ok(_) => {}
                             Err(err) => {
                                 *done = true;
-                                return Some(Err(CorpusError::Io { source_name: self.source.clone(), err }));
+                                return Some(Err(CorpusError::Io {
+                                    source_name: self.source.clone(),
+                                    err,
+                                }));
                             }
                         }
                         if buf.last() == Some(&b'\n') {
@@ -416,21 +489,36 @@ impl<R: BufRead> DocReader<R> {
                         }
                     };
                     if !is_json {
-                        return Some(Ok(Document { text, label: None, line: ln }));
+                        return Some(Ok(Document {
+                            text,
+                            label: None,
+                            line: ln,
+                        }));
                     }
                     if text.trim().is_empty() {
                         continue; // blank lines in JSONL carry no record
                     }
                     return Some(self.parse_json(ln, &text));
                 }
-                Inner::Delimited { reader, text_col, label_col, record } => {
+                Inner::Delimited {
+                    reader,
+                    text_col,
+                    label_col,
+                    record,
+                    extra_lines,
+                } => {
                     let (text_col, label_col) = (*text_col, *label_col);
                     match reader.read_byte_record(record) {
                         Ok(false) => return None,
                         Ok(true) => {}
-                        Err(e) => return Some(Err(csv_error(&self.source, e))),
+                        Err(e) => return Some(Err(csv_error(&self.source, e, *extra_lines))),
                     }
-                    let ln = record.position().map(|p| p.line() as usize).unwrap_or(0);
+                    let ln =
+                        record.position().map(|p| p.line() as usize).unwrap_or(0) + *extra_lines;
+                    *extra_lines += record
+                        .iter()
+                        .map(|f| f.iter().filter(|&&b| b == b'\n').count())
+                        .sum::<usize>();
                     let field = |col: usize| -> Result<String, String> {
                         String::from_utf8(record[col].to_vec()).map_err(|e| {
                             format!(
@@ -448,7 +536,11 @@ impl<R: BufRead> DocReader<R> {
                         Ok(l) => l,
                         Err(p) => return Some(Err(self.line_err(ln, p))),
                     };
-                    return Some(Ok(Document { text, label, line: ln }));
+                    return Some(Ok(Document {
+                        text,
+                        label,
+                        line: ln,
+                    }));
                 }
             }
         }
@@ -458,15 +550,30 @@ impl<R: BufRead> DocReader<R> {
         let value: Value = serde_json::from_str(line)
             .map_err(|e| self.line_err(ln, format!("not valid JSON: {e}")))?;
         let Value::Object(_) = value else {
-            return Err(self.line_err(ln, format!("expected a JSON object, found {}", kind(&value))));
+            return Err(self.line_err(
+                ln,
+                format!("expected a JSON object, found {}", kind(&value)),
+            ));
         };
         let text = match lookup(&value, &self.text_field) {
-            None => return Err(self.line_err(ln, format!("no field {:?}; choose one with --text-field", self.text_field))),
+            None => {
+                return Err(self.line_err(
+                    ln,
+                    format!(
+                        "no field {:?}; choose one with --text-field",
+                        self.text_field
+                    ),
+                ))
+            }
             Some(Value::String(s)) => s.clone(),
             Some(v) => {
                 return Err(self.line_err(
                     ln,
-                    format!("field {:?} is {}, expected a string", self.text_field, kind(v)),
+                    format!(
+                        "field {:?} is {}, expected a string",
+                        self.text_field,
+                        kind(v)
+                    ),
                 ))
             }
         };
@@ -479,12 +586,19 @@ impl<R: BufRead> DocReader<R> {
                 Some(v) => {
                     return Err(self.line_err(
                         ln,
-                        format!("label field {f:?} is {}, expected a string or number", kind(v)),
+                        format!(
+                            "label field {f:?} is {}, expected a string or number",
+                            kind(v)
+                        ),
                     ))
                 }
             },
         };
-        Ok(Document { text, label, line: ln })
+        Ok(Document {
+            text,
+            label,
+            line: ln,
+        })
     }
 }
 
@@ -516,13 +630,18 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn csv_error(source: &str, e: csv::Error) -> CorpusError {
-    let line = e.position().map(|p| p.line() as usize);
+fn csv_error(source: &str, e: csv::Error, extra_lines: usize) -> CorpusError {
+    let line = e.position().map(|p| p.line() as usize + extra_lines);
     let problem = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("row has {len} fields but the header has {expected_len}; quote fields that contain the delimiter")
         }
-        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}; re-encode the file as UTF-8", err.field() + 1),
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "invalid UTF-8 in field {}; re-encode the file as UTF-8",
+            err.field() + 1
+        ),
         csv::ErrorKind::Io(_) => {
             return CorpusError::Io {
                 source_name: source.into(),
@@ -535,7 +654,14 @@ fn csv_error(source: &str, e: csv::Error) -> CorpusError {
         _ => e.to_string(),
     };
     match line {
-        Some(line) => CorpusError::Line { source_name: source.into(), line, problem },
-        None => CorpusError::File { source_name: source.into(), problem },
+        Some(line) => CorpusError::Line {
+            source_name: source.into(),
+            line,
+            problem,
+        },
+        None => CorpusError::File {
+            source_name: source.into(),
+            problem,
+        },
     }
 }

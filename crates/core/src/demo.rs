@@ -13,6 +13,10 @@ pub const DEMO_K: usize = 6;
 
 /// The demo corpus with its labels.
 pub fn corpus() -> Corpus {
-    let opts = ReadOptions { label_field: Some("label".into()), ..ReadOptions::default() };
-    read_corpus_from(DEMO_JSONL.as_bytes(), "<demo>", Format::Jsonl, &opts).expect("the embedded demo corpus is valid")
+    let opts = ReadOptions {
+        label_field: Some("label".into()),
+        ..ReadOptions::default()
+    };
+    read_corpus_from(DEMO_JSONL.as_bytes(), "<demo>", Format::Jsonl, &opts)
+        .expect("the embedded demo corpus is valid")
 }

@@ -27,12 +27,18 @@ impl AtomicFile {
         };
         let name = dest
             .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "output path has no file name"))?
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "output path has no file name")
+            })?
             .to_string_lossy()
             .into_owned();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&tmp)?;
-        Ok(AtomicFile { dest, tmp, out: Some(BufWriter::new(file)) })
+        Ok(AtomicFile {
+            dest,
+            tmp,
+            out: Some(BufWriter::new(file)),
+        })
     }
 
     /// Flush, fsync and rename into place.

@@ -39,7 +39,10 @@ pub struct VocabConfig {
 
 impl Default for VocabConfig {
     fn default() -> Self {
-        VocabConfig { min_count: 2, max_size: 50_000 }
+        VocabConfig {
+            min_count: 2,
+            max_size: 50_000,
+        }
     }
 }
 
@@ -83,8 +86,16 @@ impl Vocab {
     }
 
     fn from_parts(tokens: Vec<String>, counts: Vec<u64>) -> Vocab {
-        let index = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-        Vocab { tokens, counts, index }
+        let index = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
+        Vocab {
+            tokens,
+            counts,
+            index,
+        }
     }
 
     /// Number of ids, specials included.
@@ -99,7 +110,10 @@ impl Vocab {
 
     /// The id of `token`, or `<unk>`.
     pub fn id(&self, token: &str) -> u32 {
-        self.index.get(token).copied().unwrap_or(Special::Unk as u32)
+        self.index
+            .get(token)
+            .copied()
+            .unwrap_or(Special::Unk as u32)
     }
 
     /// The id of `token` if it is in the vocabulary.
@@ -114,7 +128,9 @@ impl Vocab {
 
     /// The token of `id` (`<unk>` for ids out of range).
     pub fn token(&self, id: u32) -> &str {
-        self.tokens.get(id as usize).map_or(SPECIALS[Special::Unk as usize], String::as_str)
+        self.tokens
+            .get(id as usize)
+            .map_or(SPECIALS[Special::Unk as usize], String::as_str)
     }
 
     /// Serialize as JSON.
@@ -129,7 +145,8 @@ impl Vocab {
             tokens: Vec<String>,
             counts: Vec<u64>,
         }
-        let raw: Raw = serde_json::from_str(s).map_err(|e| format!("vocabulary is not valid JSON: {e}"))?;
+        let raw: Raw =
+            serde_json::from_str(s).map_err(|e| format!("vocabulary is not valid JSON: {e}"))?;
         if raw.tokens.len() != raw.counts.len() {
             return Err("vocabulary tokens and counts differ in length".into());
         }
@@ -150,20 +167,42 @@ mod tests {
 
     #[test]
     fn build_orders_by_count_then_token_and_respects_limits() {
-        let docs = [vec!["b", "a", "a", "c"], vec!["a", "b", "d", "c"], vec!["e"]];
-        let v = Vocab::build(docs.iter().map(|d| d.iter().copied()), &VocabConfig { min_count: 2, max_size: 100 });
+        let docs = [
+            vec!["b", "a", "a", "c"],
+            vec!["a", "b", "d", "c"],
+            vec!["e"],
+        ];
+        let v = Vocab::build(
+            docs.iter().map(|d| d.iter().copied()),
+            &VocabConfig {
+                min_count: 2,
+                max_size: 100,
+            },
+        );
         assert_eq!(&v.tokens[5..], &["a", "b", "c"]);
         assert_eq!(v.id("a"), 5);
         assert_eq!(v.id("zzz"), Special::Unk as u32);
         assert_eq!(v.encode(&["c", "e"]), vec![7, 1]);
-        let small = Vocab::build(docs.iter().map(|d| d.iter().copied()), &VocabConfig { min_count: 1, max_size: 7 });
+        let small = Vocab::build(
+            docs.iter().map(|d| d.iter().copied()),
+            &VocabConfig {
+                min_count: 1,
+                max_size: 7,
+            },
+        );
         assert_eq!(small.len(), 7);
         assert_eq!(&small.tokens[5..], &["a", "b"]);
     }
 
     #[test]
     fn save_and_load_round_trip_and_reject_corrupt() {
-        let v = Vocab::build([vec!["x", "y", "x"]].iter().map(|d| d.iter().copied()), &VocabConfig { min_count: 1, max_size: 10 });
+        let v = Vocab::build(
+            [vec!["x", "y", "x"]].iter().map(|d| d.iter().copied()),
+            &VocabConfig {
+                min_count: 1,
+                max_size: 10,
+            },
+        );
         let back = Vocab::from_json(&v.to_json()).unwrap();
         assert_eq!(back, v);
         assert_eq!(back.id("y"), v.id("y"));

@@ -48,7 +48,14 @@ pub struct KMeansConfig {
 impl KMeansConfig {
     /// Defaults for `k` clusters and a seed.
     pub fn new(k: usize, seed: u64) -> Self {
-        KMeansConfig { k, n_init: 10, max_iter: 300, tol: 1e-4, seed, metric: Metric::Euclidean }
+        KMeansConfig {
+            k,
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+            seed,
+            metric: Metric::Euclidean,
+        }
     }
 }
 
@@ -106,27 +113,42 @@ impl Points<'_> {
 
     fn dot(&self, i: usize, c: &[f64]) -> f64 {
         match self {
-            Points::Dense { x, d } => x[i * d..(i + 1) * d].iter().zip(c).map(|(&a, &b)| a as f64 * b).sum(),
+            Points::Dense { x, d } => x[i * d..(i + 1) * d]
+                .iter()
+                .zip(c)
+                .map(|(&a, &b)| a as f64 * b)
+                .sum(),
             Points::Sparse(m) => {
                 let (cols, vals) = m.row(i);
-                cols.iter().zip(vals).map(|(&j, &v)| v as f64 * c[j as usize]).sum()
+                cols.iter()
+                    .zip(vals)
+                    .map(|(&j, &v)| v as f64 * c[j as usize])
+                    .sum()
             }
         }
     }
 
     fn sq_norm(&self, i: usize) -> f64 {
         match self {
-            Points::Dense { x, d } => x[i * d..(i + 1) * d].iter().map(|&a| a as f64 * a as f64).sum(),
+            Points::Dense { x, d } => x[i * d..(i + 1) * d]
+                .iter()
+                .map(|&a| a as f64 * a as f64)
+                .sum(),
             Points::Sparse(m) => m.row(i).1.iter().map(|&v| v as f64 * v as f64).sum(),
         }
     }
 
     fn add_to(&self, i: usize, acc: &mut [f64]) {
         match self {
-            Points::Dense { x, d } => acc.iter_mut().zip(&x[i * d..(i + 1) * d]).for_each(|(a, &v)| *a += v as f64),
+            Points::Dense { x, d } => acc
+                .iter_mut()
+                .zip(&x[i * d..(i + 1) * d])
+                .for_each(|(a, &v)| *a += v as f64),
             Points::Sparse(m) => {
                 let (cols, vals) = m.row(i);
-                cols.iter().zip(vals).for_each(|(&j, &v)| acc[j as usize] += v as f64);
+                cols.iter()
+                    .zip(vals)
+                    .for_each(|(&j, &v)| acc[j as usize] += v as f64);
             }
         }
     }
@@ -275,7 +297,10 @@ fn normalize_points(points: Points<'_>) -> Owned {
 /// Squared distances from every point to the dense vector `c` (with `‖c‖²`).
 fn distances_to(points: Points<'_>, norms: &[f64], c: &[f64]) -> Vec<f64> {
     let cn: f64 = c.iter().map(|x| x * x).sum();
-    (0..points.len()).into_par_iter().map(|i| (norms[i] - 2.0 * points.dot(i, c) + cn).max(0.0)).collect()
+    (0..points.len())
+        .into_par_iter()
+        .map(|i| (norms[i] - 2.0 * points.dot(i, c) + cn).max(0.0))
+        .collect()
 }
 
 /// Greedy k-means++: each new centre is the best of `2 + ln k` candidates
@@ -322,11 +347,14 @@ fn kmeans_plus_plus(points: Points<'_>, norms: &[f64], k: usize, rng: &mut Rng) 
 /// Nearest centre of every point, with its squared distance. Ties go to the lower index.
 fn assign(points: Points<'_>, norms: &[f64], centers: &[f64], k: usize) -> Vec<(usize, f64)> {
     let d = points.dim();
-    let cnorms: Vec<f64> = centers.chunks(d.max(1)).map(|c| c.iter().map(|x| x * x).sum()).collect();
+    let cnorms: Vec<f64> = centers
+        .chunks(d.max(1))
+        .map(|c| c.iter().map(|x| x * x).sum())
+        .collect();
     let nearest = |i: usize, dot: &dyn Fn(usize) -> f64| {
         let mut best = (0, f64::INFINITY);
-        for j in 0..k {
-            let dist = (norms[i] - 2.0 * dot(j) + cnorms[j]).max(0.0);
+        for (j, &cn) in cnorms.iter().enumerate().take(k) {
+            let dist = (norms[i] - 2.0 * dot(j) + cn).max(0.0);
             if dist < best.1 {
                 best = (j, dist);
             }
@@ -356,7 +384,12 @@ fn assign(points: Points<'_>, norms: &[f64], centers: &[f64], k: usize) -> Vec<(
 fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in ca.zip(cb) {
         for l in 0..8 {
             acc[l] += x[l] * y[l];
@@ -365,7 +398,13 @@ fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-fn lloyd(points: Points<'_>, norms: &[f64], mut centers: Vec<f64>, cfg: &KMeansConfig, tol: f64) -> Run {
+fn lloyd(
+    points: Points<'_>,
+    norms: &[f64],
+    mut centers: Vec<f64>,
+    cfg: &KMeansConfig,
+    tol: f64,
+) -> Run {
     let (n, d, k) = (points.len(), points.dim(), cfg.k);
     let mut labels: Vec<usize> = vec![usize::MAX; n];
     let mut n_iter = 0;
@@ -395,9 +434,15 @@ fn lloyd(points: Points<'_>, norms: &[f64], mut centers: Vec<f64>, cfg: &KMeansC
                     continue;
                 }
                 let row = points.dense_row(p);
-                sums[from * d..(from + 1) * d].iter_mut().zip(&row).for_each(|(s, r)| *s -= r);
+                sums[from * d..(from + 1) * d]
+                    .iter_mut()
+                    .zip(&row)
+                    .for_each(|(s, r)| *s -= r);
                 counts[from] -= 1;
-                sums[j * d..(j + 1) * d].iter_mut().zip(&row).for_each(|(s, r)| *s += r);
+                sums[j * d..(j + 1) * d]
+                    .iter_mut()
+                    .zip(&row)
+                    .for_each(|(s, r)| *s += r);
                 counts[j] = 1;
                 labels[p] = j;
             }
@@ -415,7 +460,11 @@ fn lloyd(points: Points<'_>, norms: &[f64], mut centers: Vec<f64>, cfg: &KMeansC
                     c.iter_mut().for_each(|x| *x /= nrm);
                 }
             }
-            shift += c.iter().zip(&centers[j * d..(j + 1) * d]).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+            shift += c
+                .iter()
+                .zip(&centers[j * d..(j + 1) * d])
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>();
             centers[j * d..(j + 1) * d].copy_from_slice(c);
         }
         if shift <= tol {
@@ -425,7 +474,12 @@ fn lloyd(points: Points<'_>, norms: &[f64], mut centers: Vec<f64>, cfg: &KMeansC
     let assigned = assign(points, norms, &centers, k);
     labels = assigned.iter().map(|a| a.0).collect();
     let inertia = assigned.iter().map(|a| a.1).sum();
-    Run { centers, labels, inertia, n_iter }
+    Run {
+        centers,
+        labels,
+        inertia,
+        n_iter,
+    }
 }
 
 #[cfg(test)]
@@ -456,7 +510,10 @@ mod tests {
         }
         let again = KMeans::fit(Points::Dense { x: &x, d: 2 }, &cfg).unwrap();
         assert_eq!(m, again);
-        let pred = m.predict(Points::Dense { x: &[9.5, 0.3], d: 2 });
+        let pred = m.predict(Points::Dense {
+            x: &[9.5, 0.3],
+            d: 2,
+        });
         assert_eq!(pred[0].0, m.labels[30]);
     }
 
@@ -469,9 +526,17 @@ mod tests {
             indices.extend([0u32, 1]);
             indptr.push(indices.len());
         }
-        let csr = Csr { indptr, indices, data: x.clone(), n_cols: 2 };
+        let csr = Csr {
+            indptr,
+            indices,
+            data: x.clone(),
+            n_cols: 2,
+        };
         for metric in [Metric::Euclidean, Metric::Cosine] {
-            let cfg = KMeansConfig { metric, ..KMeansConfig::new(3, 1) };
+            let cfg = KMeansConfig {
+                metric,
+                ..KMeansConfig::new(3, 1)
+            };
             let a = KMeans::fit(Points::Dense { x: &x, d: 2 }, &cfg).unwrap();
             let b = KMeans::fit(Points::Sparse(&csr), &cfg).unwrap();
             assert_eq!(a.labels, b.labels);
@@ -484,7 +549,10 @@ mod tests {
         let m = KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(3, 0)).unwrap();
         assert_eq!(m.labels.len(), 10);
         assert_eq!(m.inertia, 0.0);
-        assert_eq!(KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(0, 0)), Err(KMeansError::ZeroK));
+        assert_eq!(
+            KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(0, 0)),
+            Err(KMeansError::ZeroK)
+        );
         assert_eq!(
             KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(11, 0)),
             Err(KMeansError::TooFewPoints { k: 11, n: 10 })

@@ -55,7 +55,12 @@ impl Scores {
         let (truth, _) = encode_labels(&truth.iter().map(|x| x.to_string()).collect::<Vec<_>>());
         let (pred, _) = encode_labels(&pred.iter().map(|x| x.to_string()).collect::<Vec<_>>());
         let table = contingency(&truth, &pred);
-        Scores { acc: acc(&table), nmi: nmi(&table), ari: ari(&table), purity: purity(&table) }
+        Scores {
+            acc: acc(&table),
+            nmi: nmi(&table),
+            ari: ari(&table),
+            purity: purity(&table),
+        }
     }
 }
 
@@ -82,10 +87,14 @@ fn acc(table: &[Vec<u64>]) -> f64 {
 }
 
 fn entropy(counts: &[u64], n: f64) -> f64 {
-    counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = c as f64 / n;
-        -p * p.ln()
-    }).sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.ln()
+        })
+        .sum()
 }
 
 fn nmi(table: &[Vec<u64>]) -> f64 {
@@ -122,8 +131,14 @@ fn ari(table: &[Vec<u64>]) -> f64 {
     }
     // Pair confusion counts, as scikit-learn's pair_confusion_matrix.
     let rows: Vec<f64> = table.iter().map(|r| r.iter().sum::<u64>() as f64).collect();
-    let cols: Vec<f64> = (0..c).map(|j| table.iter().map(|r| r[j]).sum::<u64>() as f64).collect();
-    let sum_sq: f64 = table.iter().flatten().map(|&v| (v as f64) * (v as f64)).sum();
+    let cols: Vec<f64> = (0..c)
+        .map(|j| table.iter().map(|r| r[j]).sum::<u64>() as f64)
+        .collect();
+    let sum_sq: f64 = table
+        .iter()
+        .flatten()
+        .map(|&v| (v as f64) * (v as f64))
+        .sum();
     let tp = sum_sq - n;
     let fp = rows.iter().map(|r| r * r).sum::<f64>() - sum_sq;
     let fn_ = cols.iter().map(|c| c * c).sum::<f64>() - sum_sq;
@@ -139,5 +154,9 @@ fn purity(table: &[Vec<u64>]) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    table.iter().map(|r| r.iter().copied().max().unwrap_or(0)).sum::<u64>() as f64 / n as f64
+    table
+        .iter()
+        .map(|r| r.iter().copied().max().unwrap_or(0))
+        .sum::<u64>() as f64
+        / n as f64
 }

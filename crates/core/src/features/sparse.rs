@@ -63,7 +63,12 @@ impl Csr {
                 next[c as usize] += 1;
             }
         }
-        Csr { indptr, indices, data, n_cols: self.n_rows() }
+        Csr {
+            indptr,
+            indices,
+            data,
+            n_cols: self.n_rows(),
+        }
     }
 }
 
@@ -74,9 +79,17 @@ mod tests {
     #[test]
     fn products_match_dense_arithmetic() {
         // A = [[1, 0, 2], [0, 3, 0]]
-        let a = Csr { indptr: vec![0, 2, 3], indices: vec![0, 2, 1], data: vec![1.0, 2.0, 3.0], n_cols: 3 };
+        let a = Csr {
+            indptr: vec![0, 2, 3],
+            indices: vec![0, 2, 1],
+            data: vec![1.0, 2.0, 3.0],
+            n_cols: 3,
+        };
         // B = [[1, 2], [3, 4], [5, 6]] -> A·B = [[11, 14], [9, 12]]
-        assert_eq!(a.mul_dense(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2), vec![11.0, 14.0, 9.0, 12.0]);
+        assert_eq!(
+            a.mul_dense(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2),
+            vec![11.0, 14.0, 9.0, 12.0]
+        );
         // C = [[1], [2]] -> Aᵀ·C = [[1], [6], [2]]
         let t = a.transpose();
         assert_eq!(t.mul_dense(&[1.0, 2.0], 1), vec![1.0, 6.0, 2.0]);

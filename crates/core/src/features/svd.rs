@@ -38,13 +38,20 @@ pub fn truncated_svd(a: &Csr, k: usize, n_iter: usize, seed: u64) -> (Vec<f32>, 
     let mut order: Vec<usize> = (0..l).collect();
     order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
     let kk = k.min(l);
-    let sigma: Vec<f64> = order[..kk].iter().map(|&i| eig.eigenvalues[i].max(0.0).sqrt()).collect();
+    let sigma: Vec<f64> = order[..kk]
+        .iter()
+        .map(|&i| eig.eigenvalues[i].max(0.0).sqrt())
+        .collect();
     // A V = Q U_B S: project each row of Q onto the top eigenvectors, scaled by σ.
     let mut out = vec![0f32; n * k];
     for i in 0..n {
         let qi = &q[i * l..(i + 1) * l];
         for (c, &e) in order[..kk].iter().enumerate() {
-            let dot: f64 = qi.iter().enumerate().map(|(r, &x)| x * eig.eigenvectors[(r, e)]).sum();
+            let dot: f64 = qi
+                .iter()
+                .enumerate()
+                .map(|(r, &x)| x * eig.eigenvectors[(r, e)])
+                .sum();
             out[i * k + c] = (dot * sigma[c]) as f32;
         }
     }
@@ -72,9 +79,17 @@ mod tests {
     #[test]
     fn recovers_singular_values_of_a_small_matrix() {
         // A = diag(3, 2, 1) padded with a zero row; singular values 3, 2, 1.
-        let a = Csr { indptr: vec![0, 1, 2, 3, 3], indices: vec![0, 1, 2], data: vec![3.0, 2.0, 1.0], n_cols: 3 };
+        let a = Csr {
+            indptr: vec![0, 1, 2, 3, 3],
+            indices: vec![0, 1, 2],
+            data: vec![3.0, 2.0, 1.0],
+            n_cols: 3,
+        };
         let (x, s) = truncated_svd(&a, 2, 3, 0);
-        assert!((s[0] - 3.0).abs() < 1e-9 && (s[1] - 2.0).abs() < 1e-9, "{s:?}");
+        assert!(
+            (s[0] - 3.0).abs() < 1e-9 && (s[1] - 2.0).abs() < 1e-9,
+            "{s:?}"
+        );
         // Rows project to ±3 and ±2 on the first two components.
         assert!((x[0].abs() - 3.0).abs() < 1e-5 && x[1].abs() < 1e-5);
         assert!((x[3].abs() - 2.0).abs() < 1e-5 && x[2].abs() < 1e-5);

@@ -96,14 +96,25 @@ impl Tfidf {
     }
 
     /// Fit on `texts` and return the model and the document-term matrix.
-    pub fn fit_transform(texts: &[&str], pipeline: &TextPipeline, cfg: &TfidfConfig) -> (Tfidf, Csr) {
+    pub fn fit_transform(
+        texts: &[&str],
+        pipeline: &TextPipeline,
+        cfg: &TfidfConfig,
+    ) -> (Tfidf, Csr) {
         let mut cfg = cfg.clone();
         if cfg.punctuation == Punctuation::Auto {
             let chinese = texts.par_iter().filter(|t| t.chars().any(is_han)).count();
-            cfg.punctuation = if 2 * chinese > texts.len() { Punctuation::Keep } else { Punctuation::Drop };
+            cfg.punctuation = if 2 * chinese > texts.len() {
+                Punctuation::Keep
+            } else {
+                Punctuation::Drop
+            };
         }
         let cfg = &cfg;
-        let docs: Vec<Vec<String>> = texts.par_iter().map(|t| Self::analyze(pipeline, cfg, t)).collect();
+        let docs: Vec<Vec<String>> = texts
+            .par_iter()
+            .map(|t| Self::analyze(pipeline, cfg, t))
+            .collect();
         let mut df: HashMap<&str, usize> = HashMap::new();
         for d in &docs {
             let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
@@ -115,10 +126,21 @@ impl Tfidf {
         }
         let n = texts.len();
         let max_df = (cfg.max_df * n as f64).floor() as usize;
-        let mut terms: Vec<&str> = df.iter().filter(|&(_, &c)| c >= cfg.min_df && c <= max_df.max(1)).map(|(&t, _)| t).collect();
+        let mut terms: Vec<&str> = df
+            .iter()
+            .filter(|&(_, &c)| c >= cfg.min_df && c <= max_df.max(1))
+            .map(|(&t, _)| t)
+            .collect();
         terms.sort_unstable();
-        let idf = terms.iter().map(|t| (((1 + n) as f64 / (1 + df[t]) as f64).ln() + 1.0) as f32).collect();
-        let index = terms.iter().enumerate().map(|(i, t)| (t.to_string(), i as u32)).collect();
+        let idf = terms
+            .iter()
+            .map(|t| (((1 + n) as f64 / (1 + df[t]) as f64).ln() + 1.0) as f32)
+            .collect();
+        let index = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.to_string(), i as u32))
+            .collect();
         let model = Tfidf {
             config: cfg.clone(),
             pipeline: pipeline.clone(),
@@ -132,8 +154,10 @@ impl Tfidf {
 
     /// Vectors for new texts under the fitted vocabulary and idf.
     pub fn transform(&self, texts: &[&str]) -> Csr {
-        let docs: Vec<Vec<String>> =
-            texts.par_iter().map(|t| Self::analyze(&self.pipeline, &self.config, t)).collect();
+        let docs: Vec<Vec<String>> = texts
+            .par_iter()
+            .map(|t| Self::analyze(&self.pipeline, &self.config, t))
+            .collect();
         self.matrix(&docs)
     }
 
@@ -141,13 +165,20 @@ impl Tfidf {
         let rows: Vec<(Vec<u32>, Vec<f32>)> = docs
             .par_iter()
             .map(|d| {
-                let mut ids: Vec<u32> = d.iter().filter_map(|t| self.index.get(t).copied()).collect();
+                let mut ids: Vec<u32> = d
+                    .iter()
+                    .filter_map(|t| self.index.get(t).copied())
+                    .collect();
                 ids.sort_unstable();
                 let mut cols = Vec::new();
                 let mut vals = Vec::new();
                 for chunk in ids.chunk_by(|a, b| a == b) {
                     let tf = chunk.len() as f32;
-                    let tf = if self.config.sublinear_tf { 1.0 + tf.ln() } else { tf };
+                    let tf = if self.config.sublinear_tf {
+                        1.0 + tf.ln()
+                    } else {
+                        tf
+                    };
                     cols.push(chunk[0]);
                     vals.push(tf * self.idf[chunk[0] as usize]);
                 }
@@ -166,6 +197,11 @@ impl Tfidf {
             data.extend(v);
             indptr.push(indices.len());
         }
-        Csr { indptr, indices, data, n_cols: self.terms.len() }
+        Csr {
+            indptr,
+            indices,
+            data,
+            n_cols: self.terms.len(),
+        }
     }
 }

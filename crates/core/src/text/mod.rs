@@ -33,7 +33,11 @@ pub struct TextPipeline {
 impl Default for TextPipeline {
     fn default() -> Self {
         TextPipeline {
-            normalizers: vec![Normalizer::Nfkc, Normalizer::FullwidthToHalfwidth, Normalizer::Lowercase],
+            normalizers: vec![
+                Normalizer::Nfkc,
+                Normalizer::FullwidthToHalfwidth,
+                Normalizer::Lowercase,
+            ],
             segmenter: Segmenter::default(),
         }
     }

@@ -31,7 +31,9 @@ impl Normalizer {
     fn apply(&self, input: &str, out: &mut String) {
         match self {
             Normalizer::Nfkc => out.extend(input.nfkc()),
-            Normalizer::FullwidthToHalfwidth => out.extend(input.chars().map(fullwidth_to_halfwidth)),
+            Normalizer::FullwidthToHalfwidth => {
+                out.extend(input.chars().map(fullwidth_to_halfwidth))
+            }
             Normalizer::Lowercase => {
                 for c in input.chars() {
                     if c.is_uppercase() {
@@ -74,7 +76,10 @@ impl Normalized {
         let mut group_start = 0;
         let mut a = String::new();
         let mut b = String::new();
-        let mut flush = |start: usize, end: usize, text: &mut String, align: &mut Vec<(usize, usize, usize)>| {
+        let mut flush = |start: usize,
+                         end: usize,
+                         text: &mut String,
+                         align: &mut Vec<(usize, usize, usize)>| {
             if start == end {
                 return;
             }
@@ -97,7 +102,11 @@ impl Normalized {
             }
         }
         flush(group_start, original.len(), &mut text, &mut align);
-        Normalized { text, align, original_len: original.len() }
+        Normalized {
+            text,
+            align,
+            original_len: original.len(),
+        }
     }
 
     /// The original byte range covering normalized bytes `start..end`
@@ -122,7 +131,11 @@ impl Normalized {
 mod tests {
     use super::*;
 
-    const ALL: [Normalizer; 3] = [Normalizer::Nfkc, Normalizer::FullwidthToHalfwidth, Normalizer::Lowercase];
+    const ALL: [Normalizer; 3] = [
+        Normalizer::Nfkc,
+        Normalizer::FullwidthToHalfwidth,
+        Normalizer::Lowercase,
+    ];
 
     #[test]
     fn nfkc_fullwidth_and_case() {

@@ -121,21 +121,31 @@ pub fn is_emoji(c: char) -> bool {
 
 fn url_start(s: &str, i: usize) -> bool {
     let rest = &s[i..];
-    let head = rest.starts_with("http://") || rest.starts_with("https://") || rest.starts_with("www.");
-    head && s[..i].chars().next_back().is_none_or(|p| !p.is_alphanumeric())
+    let head =
+        rest.starts_with("http://") || rest.starts_with("https://") || rest.starts_with("www.");
+    head && s[..i]
+        .chars()
+        .next_back()
+        .is_none_or(|p| !p.is_alphanumeric())
 }
 
 fn url_end(s: &str, i: usize) -> usize {
     let mut end = i;
     for (j, c) in s[i..].char_indices() {
-        if c.is_whitespace() || is_han(c) || matches!(c, '"' | '<' | '>' | '「' | '」' | '，' | '。' | '（' | '）') {
+        if c.is_whitespace()
+            || is_han(c)
+            || matches!(c, '"' | '<' | '>' | '「' | '」' | '，' | '。' | '（' | '）')
+        {
             break;
         }
         end = i + j + c.len_utf8();
     }
     while end > i {
         let last = s[..end].chars().next_back().unwrap_or(' ');
-        if matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '\'' | '"') {
+        if matches!(
+            last,
+            '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '\'' | '"'
+        ) {
             end -= last.len_utf8();
         } else {
             break;
@@ -169,14 +179,28 @@ impl Segmenter {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn emit(&self, norm: &Normalized, a: usize, b: usize, kind: TokenKind, policy: Policy, placeholder: &str, out: &mut Vec<Token>) {
+    fn emit(
+        &self,
+        norm: &Normalized,
+        a: usize,
+        b: usize,
+        kind: TokenKind,
+        policy: Policy,
+        placeholder: &str,
+        out: &mut Vec<Token>,
+    ) {
         let text = match policy {
             Policy::Drop => return,
             Policy::Keep => norm.text[a..b].to_string(),
             Policy::Placeholder => placeholder.to_string(),
         };
         let (start, end) = norm.original_range(a, b);
-        out.push(Token { text, start, end, kind });
+        out.push(Token {
+            text,
+            start,
+            end,
+            kind,
+        });
     }
 
     /// Cut `norm.text[a..b]` (no URLs inside) by script.
@@ -197,13 +221,28 @@ impl Segmenter {
         }
     }
 
-    fn segment_piece(&self, norm: &Normalized, a: usize, b: usize, han: bool, out: &mut Vec<Token>) {
+    fn segment_piece(
+        &self,
+        norm: &Normalized,
+        a: usize,
+        b: usize,
+        han: bool,
+        out: &mut Vec<Token>,
+    ) {
         let piece = &norm.text[a..b];
         if han {
             match self.chinese {
                 ChineseMode::Chars => {
                     for (j, c) in piece.char_indices() {
-                        self.emit(norm, a + j, a + j + c.len_utf8(), TokenKind::Han, Policy::Keep, "", out);
+                        self.emit(
+                            norm,
+                            a + j,
+                            a + j + c.len_utf8(),
+                            TokenKind::Han,
+                            Policy::Keep,
+                            "",
+                            out,
+                        );
                     }
                 }
                 ChineseMode::Words { hmm } => {
@@ -223,7 +262,9 @@ impl Segmenter {
                 continue;
             }
             if w.chars().any(char::is_alphanumeric) {
-                let numeric = w.chars().all(|c| c.is_numeric() || matches!(c, '.' | ',' | '\''));
+                let numeric = w
+                    .chars()
+                    .all(|c| c.is_numeric() || matches!(c, '.' | ',' | '\''));
                 if numeric {
                     self.emit(norm, x, y, TokenKind::Number, self.digits, "<num>", out);
                 } else {
@@ -241,7 +282,15 @@ impl Segmenter {
             } else if is_emoji(first) {
                 self.emit(norm, x, y, TokenKind::Emoji, self.emoji, "<emoji>", out);
             } else if !first.is_control() && first != '\u{FE0F}' && first != '\u{200D}' {
-                self.emit(norm, x, y, TokenKind::Punct, self.punctuation, "<punct>", out);
+                self.emit(
+                    norm,
+                    x,
+                    y,
+                    TokenKind::Punct,
+                    self.punctuation,
+                    "<punct>",
+                    out,
+                );
             }
         }
     }
