@@ -3,7 +3,10 @@
 //! Our own implementation rather than linfa-clustering, because the baseline
 //! clusters sparse TF-IDF rows directly (tens of thousands of columns) and
 //! linfa only takes dense arrays; densifying stackoverflow's TF-IDF would
-//! take ~0.8 GB. It follows scikit-learn's `KMeans` (Lloyd iterations, greedy
+//! take ~0.8 GB. On dense input it is also faster: on stackoverflow's LSA
+//! vectors (19,985 x 100, k = 20, 10 restarts, 2 cores) ours took 1.1-1.2 s
+//! per fit against 4.4-5.1 s for linfa-clustering 0.8 at equal ACC.
+//! It follows scikit-learn's `KMeans` (Lloyd iterations, greedy
 //! k-means++ with `2 + ln k` local trials, `tol` relative to the mean feature
 //! variance, a final assignment step, best of `n_init` restarts by inertia).
 //!
