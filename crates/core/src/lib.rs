@@ -34,6 +34,7 @@ pub mod demo;
 pub mod eval;
 pub mod features;
 pub mod io;
+pub mod nn;
 pub mod rng;
 pub mod text;
 pub mod vocab;

@@ -1,0 +1,213 @@
+//! The text encoder: embedding -> dropout -> N layers of (bi)directional LSTM
+//! or GRU with dropout between them -> pooling. One forward for training
+//! (keeps a cache), one for inference (keeps nothing), one backward.
+
+use serde::{Deserialize, Serialize};
+
+use super::embedding::Embedding;
+use super::gemm::Threads;
+use super::packed::Packed;
+use super::pool::{self, PoolCache, Pooling};
+use super::rnn::{Cell, RnnCache, RnnLayer};
+use super::{Module, Param, Real};
+use crate::batch::Batch;
+use crate::rng::Rng;
+use crate::vocab::Special;
+
+/// Encoder shape and regularization. Serialized into every model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EncoderConfig {
+    /// Vocabulary size V.
+    pub vocab: usize,
+    /// Embedding size E.
+    pub embed: usize,
+    /// Hidden size H per direction.
+    pub hidden: usize,
+    /// Stacked layers.
+    pub layers: usize,
+    /// Run a reverse direction too; D = 2H.
+    pub bidirectional: bool,
+    /// LSTM or GRU.
+    pub cell: Cell,
+    /// How token states become one vector.
+    pub pooling: Pooling,
+    /// Dropout on the embeddings and between layers (training only).
+    pub dropout: f64,
+}
+
+impl EncoderConfig {
+    /// Representation size D.
+    pub fn output_dim(&self) -> usize {
+        self.hidden * if self.bidirectional { 2 } else { 1 }
+    }
+}
+
+/// Embedding, RNN layers and the pooling query.
+#[derive(Clone, Debug)]
+pub struct Encoder<T> {
+    /// Shape.
+    pub config: EncoderConfig,
+    /// `embedding.weight (V, E)`.
+    pub embedding: Embedding<T>,
+    /// Per layer, one or two directions; PyTorch names under `rnn.`.
+    pub layers: Vec<Vec<RnnLayer<T>>>,
+    /// `pool.query (D)` for attention pooling.
+    pub query: Option<Param<T>>,
+}
+
+/// Everything backward needs from one training forward.
+#[derive(Clone, Debug, Default)]
+pub struct EncoderCache<T> {
+    /// Layout of the batch.
+    pub packed: Option<Packed>,
+    ids: Vec<u32>,
+    /// Input of each layer after dropout `(N, I_l)`.
+    inputs: Vec<Vec<T>>,
+    /// Dropout mask (already scaled) of each layer's input; empty when off.
+    masks: Vec<Vec<T>>,
+    rnn: Vec<Vec<RnnCache<T>>>,
+    /// Output of the last layer `(N, D)`.
+    top: Vec<T>,
+    pool: PoolCache<T>,
+}
+
+impl<T: Real> Encoder<T> {
+    /// A freshly initialized encoder.
+    pub fn new(config: EncoderConfig, rng: &mut Rng) -> Self {
+        assert!(config.layers >= 1 && config.hidden >= 1 && config.embed >= 1 && config.vocab > Special::Eos as usize);
+        let embedding = Embedding::new("embedding.", config.vocab, config.embed, Some(Special::Pad as u32), rng);
+        let dirs = if config.bidirectional { 2 } else { 1 };
+        let layers = (0..config.layers)
+            .map(|l| {
+                let input = if l == 0 { config.embed } else { config.output_dim() };
+                (0..dirs).map(|d| RnnLayer::new("rnn.", config.cell, input, config.hidden, l, d == 1, rng)).collect()
+            })
+            .collect();
+        let query = (config.pooling == Pooling::Attention).then(|| {
+            let d = config.output_dim();
+            Param::uniform("pool.query", &[d], 1.0 / (d as f64).sqrt(), rng)
+        });
+        Encoder { config, embedding, layers, query }
+    }
+
+    fn run_layers(
+        &self,
+        packed: &Packed,
+        mut x: Vec<T>,
+        mut rng: Option<&mut Rng>,
+        mut cache: Option<&mut EncoderCache<T>>,
+        threads: Threads,
+    ) -> Vec<T> {
+        let n = packed.n();
+        let (hd, dirs) = (self.config.hidden, self.layers[0].len());
+        let p = self.config.dropout;
+        for layer in &self.layers {
+            let mut mask = Vec::new();
+            if let Some(r) = rng.as_deref_mut() {
+                if p > 0.0 {
+                    let keep = T::f(1.0 / (1.0 - p));
+                    mask = (0..x.len()).map(|_| if r.uniform() < p { T::zero() } else { keep }).collect();
+                    x.iter_mut().zip(&mask).for_each(|(v, &m)| *v *= m);
+                }
+            }
+            let mut out = vec![T::zero(); n * hd * dirs];
+            let mut caches = Vec::with_capacity(dirs);
+            for (d, dir) in layer.iter().enumerate() {
+                let mut h = Vec::new();
+                let mut c = RnnCache::default();
+                dir.forward(&x, packed, &mut h, cache.is_some().then_some(&mut c), threads);
+                for r in 0..n {
+                    out[r * hd * dirs + d * hd..r * hd * dirs + (d + 1) * hd].copy_from_slice(&h[r * hd..(r + 1) * hd]);
+                }
+                caches.push(c);
+            }
+            if let Some(c) = cache.as_deref_mut() {
+                c.inputs.push(std::mem::take(&mut x));
+                c.masks.push(mask);
+                c.rnn.push(caches);
+            }
+            x = out;
+        }
+        x
+    }
+
+    /// Training forward: pooled representations `(B, D)` of the batch's rows
+    /// (in the batch's order), with dropout drawn from `rng` when given.
+    pub fn forward(&self, batch: &Batch, mut rng: Option<&mut Rng>, cache: &mut EncoderCache<T>, threads: Threads) -> Vec<T> {
+        let packed = Packed::of(batch);
+        let ids = packed.pack_ids(batch);
+        let mut x = Vec::new();
+        self.embedding.forward(&ids, &mut x);
+        cache.inputs.clear();
+        cache.masks.clear();
+        cache.rnn.clear();
+        let top = self.run_layers(&packed, x, rng.as_deref_mut(), Some(cache), threads);
+        let mut out = Vec::new();
+        let d = self.config.output_dim();
+        let q = self.query.as_ref().map(|q| q.value.as_slice());
+        pool::forward(self.config.pooling, &top, d, &packed, self.config.bidirectional, q, &mut out, &mut cache.pool);
+        cache.top = top;
+        cache.ids = ids;
+        cache.packed = Some(packed);
+        out
+    }
+
+    /// Inference: pooled representations `(B, D)`, no dropout, no caches kept.
+    pub fn encode(&self, batch: &Batch, threads: Threads) -> Vec<T> {
+        let packed = Packed::of(batch);
+        let ids = packed.pack_ids(batch);
+        let mut x = Vec::new();
+        self.embedding.forward(&ids, &mut x);
+        let top = self.run_layers(&packed, x, None, None, threads);
+        let mut out = Vec::new();
+        let q = self.query.as_ref().map(|q| q.value.as_slice());
+        let mut pc = PoolCache::default();
+        pool::forward(self.config.pooling, &top, self.config.output_dim(), &packed, self.config.bidirectional, q, &mut out, &mut pc);
+        out
+    }
+
+    /// Back-propagate `dpooled (B, D)` through everything; gradients accumulate.
+    pub fn backward(&mut self, cache: &EncoderCache<T>, dpooled: &[T], threads: Threads) {
+        let packed = cache.packed.as_ref().expect("backward after forward");
+        let (n, d, hd) = (packed.n(), self.config.output_dim(), self.config.hidden);
+        let mut dtop = vec![T::zero(); n * d];
+        let q = self.query.as_ref().map(|q| q.value.clone());
+        let dq = self.query.as_mut().map(|q| q.grad.as_mut_slice());
+        pool::backward(self.config.pooling, &cache.top, d, packed, self.config.bidirectional, q.as_deref(), &cache.pool, dpooled, &mut dtop, dq);
+        let mut dout = dtop;
+        for l in (0..self.layers.len()).rev() {
+            let dirs = self.layers[l].len();
+            let input = &cache.inputs[l];
+            let in_dim = input.len() / n.max(1);
+            let mut dinput = vec![T::zero(); n * in_dim];
+            for dir in 0..dirs {
+                let mut dh = vec![T::zero(); n * hd];
+                for r in 0..n {
+                    dh[r * hd..(r + 1) * hd].copy_from_slice(&dout[r * hd * dirs + dir * hd..r * hd * dirs + (dir + 1) * hd]);
+                }
+                let mut dx = Vec::new();
+                self.layers[l][dir].backward(input, packed, &cache.rnn[l][dir], &dh, Some(&mut dx), threads);
+                dinput.iter_mut().zip(&dx).for_each(|(a, &b)| *a += b);
+            }
+            if !cache.masks[l].is_empty() {
+                dinput.iter_mut().zip(&cache.masks[l]).for_each(|(a, &m)| *a *= m);
+            }
+            dout = dinput;
+        }
+        self.embedding.backward(&cache.ids, &dout);
+    }
+}
+
+impl<T: Real> Module<T> for Encoder<T> {
+    fn visit(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        self.embedding.visit(f);
+        for layer in &mut self.layers {
+            for dir in layer {
+                dir.visit(f);
+            }
+        }
+        if let Some(q) = &mut self.query {
+            f(q);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Matrix products on the `gemm` crate, row-major, with optional transposes.
+//!
+//! `gemm` was the fastest CPU GEMM measured for this engine (ENGINE.md); it
+//! takes strides, so transposes cost nothing.
+
+use super::Real;
+
+/// How many threads a product may use. Small per-step products run on one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// The calling thread only.
+    One,
+    /// Up to this many rayon threads.
+    Many(usize),
+}
+
+impl Threads {
+    fn parallelism(self) -> gemm::Parallelism {
+        match self {
+            Threads::One | Threads::Many(0 | 1) => gemm::Parallelism::None,
+            Threads::Many(n) => gemm::Parallelism::Rayon(n),
+        }
+    }
+}
+
+/// `c (M, N) = beta_c * c + op(a) (M, K) · op(b) (K, N)`, all row-major.
+/// `op(a)` is `a` stored `(M, K)`, or `aᵀ` when `ta` (`a` stored `(K, M)`);
+/// same for `b`. With `accumulate = false` c is overwritten.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    ta: bool,
+    b: &[T],
+    tb: bool,
+    c: &mut [T],
+    accumulate: bool,
+    threads: Threads,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul shapes");
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].iter_mut().for_each(|x| *x = T::zero());
+        }
+        return;
+    }
+    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    // SAFETY: the asserts above guarantee every index the strides reach is in bounds,
+    // and `c` does not alias `a` or `b` (distinct borrows).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            threads.parallelism(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transposes_and_accumulation() {
+        // a = [[1,2,3],[4,5,6]] (2x3), b = [[1,0],[0,1],[1,1]] (3x2): a·b = [[4,5],[10,11]]
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0f64];
+        let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0f64];
+        let mut c = [0.0; 4];
+        matmul(2, 2, 3, &a, false, &b, false, &mut c, false, Threads::One);
+        assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
+        matmul(2, 2, 3, &a, false, &b, false, &mut c, true, Threads::One);
+        assert_eq!(c, [8.0, 10.0, 20.0, 22.0]);
+        // aᵀ stored as (3, 2): at = [[1,4],[2,5],[3,6]]
+        let at = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0f64];
+        let bt = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0f64]; // bᵀ (2, 3)
+        matmul(2, 2, 3, &at, true, &bt, true, &mut c, false, Threads::Many(2));
+        assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
+    }
+}

@@ -1,0 +1,66 @@
+//! Fully connected layer `y = x Wᵀ + b`, PyTorch's layout (`weight (O, I)`, `bias (O)`).
+
+use super::gemm::{matmul, Threads};
+use super::{Module, Param, Real};
+use crate::rng::Rng;
+
+/// A linear layer.
+#[derive(Clone, Debug)]
+pub struct Linear<T> {
+    /// `(O, I)`.
+    pub weight: Param<T>,
+    /// `(O)`.
+    pub bias: Param<T>,
+}
+
+impl<T: Real> Linear<T> {
+    /// Uniform(±1/sqrt(I)) init, as PyTorch.
+    pub fn new(prefix: &str, i: usize, o: usize, rng: &mut Rng) -> Self {
+        let bound = 1.0 / (i.max(1) as f64).sqrt();
+        Linear {
+            weight: Param::uniform(format!("{prefix}weight"), &[o, i], bound, rng),
+            bias: Param::uniform(format!("{prefix}bias"), &[o], bound, rng),
+        }
+    }
+
+    /// Input size I.
+    pub fn input_dim(&self) -> usize {
+        self.weight.shape[1]
+    }
+
+    /// Output size O.
+    pub fn output_dim(&self) -> usize {
+        self.weight.shape[0]
+    }
+
+    /// `y (B, O) = x (B, I) · Wᵀ + b`.
+    pub fn forward(&self, x: &[T], b: usize, y: &mut Vec<T>, threads: Threads) {
+        let (i, o) = (self.input_dim(), self.output_dim());
+        y.clear();
+        for _ in 0..b {
+            y.extend_from_slice(&self.bias.value);
+        }
+        matmul(b, o, i, x, false, &self.weight.value, true, y, true, threads);
+    }
+
+    /// Accumulate dW, db from `dy (B, O)`; write `dx (B, I)` when asked.
+    pub fn backward(&mut self, x: &[T], b: usize, dy: &[T], dx: Option<&mut Vec<T>>, threads: Threads) {
+        let (i, o) = (self.input_dim(), self.output_dim());
+        matmul(o, i, b, dy, true, x, false, &mut self.weight.grad, true, threads);
+        for r in 0..b {
+            self.bias.grad.iter_mut().zip(&dy[r * o..(r + 1) * o]).for_each(|(g, &d)| *g += d);
+        }
+        if let Some(dx) = dx {
+            dx.clear();
+            dx.resize(b * i, T::zero());
+            matmul(b, i, o, dy, false, &self.weight.value, false, dx, false, threads);
+        }
+    }
+}
+
+impl<T: Real> Module<T> for Linear<T> {
+    fn visit(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        f(&mut self.weight);
+        f(&mut self.bias);
+    }
+}

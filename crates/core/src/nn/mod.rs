@@ -1,0 +1,120 @@
+//! Stage 5: the RNN engine. Layers with forward and backward passes on flat
+//! buffers, generic over `f32` (training and inference) and `f64` (gradient
+//! checks against finite differences).
+//!
+//! Data flow through an [`encoder::Encoder`]:
+//! token ids `(B, T)` -> [`packed::Packed`] layout (time-major, only real
+//! tokens, rows sorted by length so the active batch shrinks) ->
+//! [`embedding`] `(N, E)` -> [`rnn`] LSTM/GRU layers, uni- or bidirectional
+//! `(N, D)` -> [`pool`] `(B, D)` -> [`linear`] / [`loss`].
+//! [`optim`] updates the [`Param`]s; [`weights`] saves them as safetensors
+//! with PyTorch's names.
+//!
+//! Shape letters: B batch, T time steps, N real tokens in a batch, E
+//! embedding, H hidden, G gates (4 LSTM, 3 GRU), D representation, V vocab,
+//! K clusters.
+
+pub mod embedding;
+pub mod encoder;
+pub mod gemm;
+pub mod linear;
+pub mod loss;
+pub mod optim;
+pub mod packed;
+pub mod pool;
+pub mod rnn;
+pub mod weights;
+
+use std::fmt::Debug;
+use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+
+/// The float types the engine runs on: `f32` for work, `f64` for checks.
+pub trait Real:
+    num_traits::Float
+    + num_traits::FromPrimitive
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Default
+    + Debug
+    + Send
+    + Sync
+    + std::iter::Sum
+    + 'static
+{
+    /// Convert from f64 (rounding for f32).
+    fn f(x: f64) -> Self {
+        <Self as num_traits::FromPrimitive>::from_f64(x).expect("finite conversion")
+    }
+    /// Logistic sigmoid.
+    fn sigmoid(self) -> Self {
+        Self::one() / (Self::one() + (-self).exp())
+    }
+}
+
+impl Real for f32 {}
+impl Real for f64 {}
+
+/// A named parameter tensor with its gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param<T> {
+    /// PyTorch-style name, e.g. `rnn.weight_ih_l0_reverse`.
+    pub name: String,
+    /// Shape, row-major.
+    pub shape: Vec<usize>,
+    /// Values.
+    pub value: Vec<T>,
+    /// Gradient, same length; accumulated by backward passes.
+    pub grad: Vec<T>,
+}
+
+impl<T: Real> Param<T> {
+    /// Zero-initialized parameter.
+    pub fn zeros(name: impl Into<String>, shape: &[usize]) -> Self {
+        let n = shape.iter().product();
+        Param { name: name.into(), shape: shape.to_vec(), value: vec![T::zero(); n], grad: vec![T::zero(); n] }
+    }
+
+    /// Uniform in [-bound, bound], as PyTorch initializes RNN and linear weights.
+    pub fn uniform(name: impl Into<String>, shape: &[usize], bound: f64, rng: &mut crate::rng::Rng) -> Self {
+        let mut p = Self::zeros(name, shape);
+        for v in &mut p.value {
+            *v = T::f((rng.uniform() * 2.0 - 1.0) * bound);
+        }
+        p
+    }
+
+    /// Set the gradient to zero.
+    pub fn zero_grad(&mut self) {
+        self.grad.iter_mut().for_each(|g| *g = T::zero());
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// Anything that owns parameters.
+pub trait Module<T: Real> {
+    /// Visit every parameter, in a fixed order.
+    fn visit(&mut self, f: &mut dyn FnMut(&mut Param<T>));
+
+    /// Zero all gradients.
+    fn zero_grad(&mut self) {
+        self.visit(&mut |p| p.zero_grad());
+    }
+
+    /// Total number of parameter values.
+    fn n_params(&mut self) -> usize {
+        let mut n = 0;
+        self.visit(&mut |p| n += p.len());
+        n
+    }
+}

@@ -1,0 +1,282 @@
+//! Optimizers (SGD with momentum, Adam, AdamW), an L1 penalty, gradient
+//! clipping by global norm, learning-rate schedules, and the check that
+//! refuses to train on a NaN or Inf.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Module, Param, Real};
+
+/// Which update rule.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// SGD with (heavy-ball) momentum and coupled L2 weight decay.
+    Sgd {
+        /// Momentum, 0 for plain SGD.
+        momentum: f64,
+        /// L2 penalty added to the gradient.
+        weight_decay: f64,
+    },
+    /// Adam (Kingma and Ba) with coupled L2 weight decay, as `torch.optim.Adam`.
+    Adam {
+        /// β1.
+        beta1: f64,
+        /// β2.
+        beta2: f64,
+        /// ε.
+        eps: f64,
+        /// L2 penalty added to the gradient.
+        weight_decay: f64,
+    },
+    /// AdamW: Adam with decoupled weight decay, as `torch.optim.AdamW`.
+    AdamW {
+        /// β1.
+        beta1: f64,
+        /// β2.
+        beta2: f64,
+        /// ε.
+        eps: f64,
+        /// Decoupled decay: `p -= lr * weight_decay * p`.
+        weight_decay: f64,
+    },
+}
+
+impl OptimizerKind {
+    /// `torch.optim.Adam` defaults.
+    pub fn adam() -> Self {
+        OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+    }
+
+    /// `torch.optim.AdamW` defaults (weight decay 0.01).
+    pub fn adamw() -> Self {
+        OptimizerKind::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+    }
+}
+
+/// A NaN or Inf where training cannot continue.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("non-finite {what} at step {step}: training stopped before applying it (lower the learning rate or enable gradient clipping)")]
+pub struct NonFinite {
+    /// `loss` or the name of the parameter whose gradient is bad.
+    pub what: String,
+    /// Optimizer step at which it was found.
+    pub step: u64,
+}
+
+/// Optimizer state for a fixed set of parameters (visited in a fixed order).
+#[derive(Clone, Debug)]
+pub struct Optimizer {
+    /// Update rule.
+    pub kind: OptimizerKind,
+    /// L1 penalty: adds `l1 * sign(p)` to each gradient.
+    pub l1: f64,
+    /// Steps taken.
+    pub step: u64,
+    m: Vec<Vec<f64>>,
+    v: Vec<Vec<f64>>,
+}
+
+impl Optimizer {
+    /// A fresh optimizer.
+    pub fn new(kind: OptimizerKind) -> Self {
+        Optimizer { kind, l1: 0.0, step: 0, m: Vec::new(), v: Vec::new() }
+    }
+
+    /// Check the loss and every gradient; `Err` names the first non-finite one.
+    pub fn check_finite<T: Real>(&self, loss: T, model: &mut dyn Module<T>) -> Result<(), NonFinite> {
+        if !loss.is_finite() {
+            return Err(NonFinite { what: "loss".into(), step: self.step + 1 });
+        }
+        let mut bad = None;
+        model.visit(&mut |p: &mut Param<T>| {
+            if bad.is_none() && p.grad.iter().any(|g| !g.is_finite()) {
+                bad = Some(p.name.clone());
+            }
+        });
+        match bad {
+            Some(name) => Err(NonFinite { what: format!("gradient of {name}"), step: self.step + 1 }),
+            None => Ok(()),
+        }
+    }
+
+    /// Apply one update with learning rate `lr` (gradients are left as they are).
+    /// Refuses non-finite gradients, leaving the parameters untouched.
+    pub fn update<T: Real>(&mut self, model: &mut dyn Module<T>, lr: f64) -> Result<(), NonFinite> {
+        self.check_finite(T::zero(), model)?;
+        self.step += 1;
+        let t = self.step as i32;
+        let kind = self.kind;
+        let l1 = self.l1;
+        let (m_all, v_all) = (&mut self.m, &mut self.v);
+        let mut idx = 0;
+        model.visit(&mut |p: &mut Param<T>| {
+            if m_all.len() <= idx {
+                m_all.push(vec![0.0; p.len()]);
+                v_all.push(vec![0.0; p.len()]);
+            }
+            let (m, v) = (&mut m_all[idx], &mut v_all[idx]);
+            for k in 0..p.len() {
+                let w = p.value[k].to_f64().unwrap_or(0.0);
+                let mut g = p.grad[k].to_f64().unwrap_or(0.0);
+                if l1 > 0.0 {
+                    g += l1 * w.signum() * f64::from(w != 0.0);
+                }
+                let new = match kind {
+                    OptimizerKind::Sgd { momentum, weight_decay } => {
+                        g += weight_decay * w;
+                        m[k] = if t == 1 { g } else { momentum * m[k] + g };
+                        w - lr * if momentum > 0.0 { m[k] } else { g }
+                    }
+                    OptimizerKind::Adam { beta1, beta2, eps, weight_decay } => {
+                        g += weight_decay * w;
+                        adam(w, g, &mut m[k], &mut v[k], beta1, beta2, eps, lr, t)
+                    }
+                    OptimizerKind::AdamW { beta1, beta2, eps, weight_decay } => {
+                        let w = w * (1.0 - lr * weight_decay);
+                        adam(w, g, &mut m[k], &mut v[k], beta1, beta2, eps, lr, t)
+                    }
+                };
+                p.value[k] = T::f(new);
+            }
+            idx += 1;
+        });
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn adam(w: f64, g: f64, m: &mut f64, v: &mut f64, b1: f64, b2: f64, eps: f64, lr: f64, t: i32) -> f64 {
+    *m = b1 * *m + (1.0 - b1) * g;
+    *v = b2 * *v + (1.0 - b2) * g * g;
+    let bc1 = 1.0 - b1.powi(t);
+    let bc2 = 1.0 - b2.powi(t);
+    w - (lr / bc1) * *m / ((*v).sqrt() / bc2.sqrt() + eps)
+}
+
+/// Global L2 norm of all gradients.
+pub fn grad_norm<T: Real>(model: &mut dyn Module<T>) -> f64 {
+    let mut s = 0.0;
+    model.visit(&mut |p: &mut Param<T>| {
+        s += p.grad.iter().map(|g| g.to_f64().unwrap_or(f64::NAN).powi(2)).sum::<f64>();
+    });
+    s.sqrt()
+}
+
+/// Scale all gradients so their global norm is at most `max_norm`
+/// (against exploding gradients); returns the norm before clipping.
+pub fn clip_grad_norm<T: Real>(model: &mut dyn Module<T>, max_norm: f64) -> f64 {
+    let norm = grad_norm(model);
+    if norm.is_finite() && norm > max_norm && max_norm > 0.0 {
+        let scale = T::f(max_norm / (norm + 1e-6));
+        model.visit(&mut |p: &mut Param<T>| p.grad.iter_mut().for_each(|g| *g *= scale));
+    }
+    norm
+}
+
+/// Learning-rate schedules. All take the base rate and the 0-based step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Schedule {
+    /// The base rate throughout.
+    Constant,
+    /// Linear warm-up to the base rate, then linear decay to 0 at `total`.
+    WarmupLinear {
+        /// Warm-up steps.
+        warmup: u64,
+        /// Total steps.
+        total: u64,
+    },
+    /// Linear warm-up, then cosine decay to `min_ratio` of the base rate at `total`.
+    WarmupCosine {
+        /// Warm-up steps.
+        warmup: u64,
+        /// Total steps.
+        total: u64,
+        /// Final rate as a fraction of the base rate.
+        min_ratio: f64,
+    },
+    /// Multiply by `gamma` every `every` steps.
+    Step {
+        /// Period in steps.
+        every: u64,
+        /// Factor.
+        gamma: f64,
+    },
+    /// Multiply by `factor` when the watched metric has not improved for
+    /// `patience` observations; never below `min_ratio` of the base rate.
+    Plateau {
+        /// Factor, e.g. 0.5.
+        factor: f64,
+        /// Observations without improvement before cutting.
+        patience: u32,
+        /// Floor as a fraction of the base rate.
+        min_ratio: f64,
+    },
+}
+
+/// A schedule with its state (for reduce-on-plateau).
+#[derive(Clone, Debug)]
+pub struct LrSchedule {
+    /// The schedule.
+    pub schedule: Schedule,
+    /// Base rate.
+    pub base: f64,
+    scale: f64,
+    best: f64,
+    bad: u32,
+}
+
+impl LrSchedule {
+    /// Start a schedule at `base`.
+    pub fn new(schedule: Schedule, base: f64) -> Self {
+        LrSchedule { schedule, base, scale: 1.0, best: f64::INFINITY, bad: 0 }
+    }
+
+    /// The rate for 0-based `step`.
+    pub fn lr(&self, step: u64) -> f64 {
+        let warm = |w: u64| if w > 0 && step < w { (step + 1) as f64 / w as f64 } else { 1.0 };
+        match self.schedule {
+            Schedule::Constant => self.base,
+            Schedule::WarmupLinear { warmup, total } => {
+                if step < warmup {
+                    self.base * warm(warmup)
+                } else {
+                    let rest = total.saturating_sub(warmup).max(1) as f64;
+                    self.base * (1.0 - (step - warmup) as f64 / rest).max(0.0)
+                }
+            }
+            Schedule::WarmupCosine { warmup, total, min_ratio } => {
+                if step < warmup {
+                    self.base * warm(warmup)
+                } else {
+                    let rest = total.saturating_sub(warmup).max(1) as f64;
+                    let x = ((step - warmup) as f64 / rest).min(1.0);
+                    self.base * (min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + (std::f64::consts::PI * x).cos()))
+                }
+            }
+            Schedule::Step { every, gamma } => self.base * gamma.powi((step / every.max(1)) as i32),
+            Schedule::Plateau { .. } => self.base * self.scale,
+        }
+    }
+
+    /// Report a validation metric (lower is better); only `Plateau` uses it.
+    /// Returns true if the rate was cut.
+    pub fn observe(&mut self, metric: f64) -> bool {
+        if let Schedule::Plateau { factor, patience, min_ratio } = self.schedule {
+            if metric < self.best - 1e-12 {
+                self.best = metric;
+                self.bad = 0;
+            } else {
+                self.bad += 1;
+                if self.bad > patience {
+                    self.bad = 0;
+                    let new = (self.scale * factor).max(min_ratio);
+                    let cut = new < self.scale;
+                    self.scale = new;
+                    return cut;
+                }
+            }
+        }
+        false
+    }
+}
