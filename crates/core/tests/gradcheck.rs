@@ -28,7 +28,11 @@ fn five_point(mut f: impl FnMut(f64) -> f64) -> f64 {
 }
 
 /// Check every parameter value of `model` under `loss_of` (which also runs backward when asked).
-fn check_params<M: Module<f64>>(model: &mut M, loss_and_grad: &dyn Fn(&mut M, bool) -> f64, what: &str) {
+fn check_params<M: Module<f64>>(
+    model: &mut M,
+    loss_and_grad: &dyn Fn(&mut M, bool) -> f64,
+    what: &str,
+) {
     model.zero_grad();
     loss_and_grad(model, true);
     let mut analytic: Vec<(String, Vec<f64>)> = Vec::new();
@@ -54,11 +58,19 @@ fn check_params<M: Module<f64>>(model: &mut M, loss_and_grad: &dyn Fn(&mut M, bo
             let numeric = five_point(|d| at(model, d));
             let e = rel(grads[k], numeric);
             if e > worst.0 {
-                worst = (e, format!("{name}[{k}]: analytic {} numeric {numeric}", grads[k]));
+                worst = (
+                    e,
+                    format!("{name}[{k}]: analytic {} numeric {numeric}", grads[k]),
+                );
             }
         }
     }
-    assert!(worst.0 <= TOL, "{what}: worst relative error {:.2e} at {}", worst.0, worst.1);
+    assert!(
+        worst.0 <= TOL,
+        "{what}: worst relative error {:.2e} at {}",
+        worst.0,
+        worst.1
+    );
 }
 
 fn uneven_batch() -> Batch {
@@ -67,8 +79,23 @@ fn uneven_batch() -> Batch {
     Batch::new(&seqs, &[0, 1, 2, 3], 16)
 }
 
-fn encoder(cell: Cell, bidirectional: bool, layers: usize, pooling: Pooling, dropout: f64) -> Encoder<f64> {
-    let cfg = EncoderConfig { vocab: 12, embed: 3, hidden: 4, layers, bidirectional, cell, pooling, dropout };
+fn encoder(
+    cell: Cell,
+    bidirectional: bool,
+    layers: usize,
+    pooling: Pooling,
+    dropout: f64,
+) -> Encoder<f64> {
+    let cfg = EncoderConfig {
+        vocab: 12,
+        embed: 3,
+        hidden: 4,
+        layers,
+        bidirectional,
+        cell,
+        pooling,
+        dropout,
+    };
     Encoder::new(cfg, &mut Rng::new(11))
 }
 
@@ -78,7 +105,12 @@ fn encoder_every_cell_direction_depth_and_pooling() {
     for cell in [Cell::Lstm, Cell::Gru] {
         for bidirectional in [false, true] {
             for layers in [1, 2] {
-                for pooling in [Pooling::Mean, Pooling::Max, Pooling::Last, Pooling::Attention] {
+                for pooling in [
+                    Pooling::Mean,
+                    Pooling::Max,
+                    Pooling::Last,
+                    Pooling::Attention,
+                ] {
                     let mut enc = encoder(cell, bidirectional, layers, pooling, 0.0);
                     let d = enc.config.output_dim();
                     let mut r = Rng::new(3);
@@ -91,7 +123,11 @@ fn encoder_every_cell_direction_depth_and_pooling() {
                         }
                         out.iter().zip(&weights).map(|(a, b)| a * b).sum()
                     };
-                    check_params(&mut enc, &f, &format!("{cell:?} bi={bidirectional} layers={layers} {pooling:?}"));
+                    check_params(
+                        &mut enc,
+                        &f,
+                        &format!("{cell:?} bi={bidirectional} layers={layers} {pooling:?}"),
+                    );
                 }
             }
         }
@@ -133,7 +169,12 @@ fn check_input(x: &[f64], f: &dyn Fn(&[f64]) -> (f64, Vec<f64>), what: &str) {
             worst = (e, k);
         }
     }
-    assert!(worst.0 <= TOL, "{what}: worst relative error {:.2e} at {}", worst.0, worst.1);
+    assert!(
+        worst.0 <= TOL,
+        "{what}: worst relative error {:.2e} at {}",
+        worst.0,
+        worst.1
+    );
 }
 
 fn randn(n: usize, seed: u64) -> Vec<f64> {
@@ -176,18 +217,50 @@ fn losses() {
     check_input(&randn(12, 4), &|p| loss::mse(p, &target), "mse");
 
     let targets = [Some(2), None, Some(0), Some(3)];
-    check_input(&randn(16, 6), &|l| loss::cross_entropy(l, 4, &targets), "cross-entropy");
+    check_input(
+        &randn(16, 6),
+        &|l| loss::cross_entropy(l, 4, &targets),
+        "cross-entropy",
+    );
 
     let z2 = randn(15, 8);
-    check_input(&randn(15, 7), &|z1| { let (l, d1, _) = loss::info_nce(z1, &z2, 5, 0.5); (l, d1) }, "info-nce view 1");
+    check_input(
+        &randn(15, 7),
+        &|z1| {
+            let (l, d1, _) = loss::info_nce(z1, &z2, 5, 0.5);
+            (l, d1)
+        },
+        "info-nce view 1",
+    );
     let z1 = randn(15, 7);
-    check_input(&z2, &|z2| { let (l, _, d2) = loss::info_nce(&z1, z2, 5, 0.5); (l, d2) }, "info-nce view 2");
+    check_input(
+        &z2,
+        &|z2| {
+            let (l, _, d2) = loss::info_nce(&z1, z2, 5, 0.5);
+            (l, d2)
+        },
+        "info-nce view 2",
+    );
 
     let mu = randn(3 * 4, 9);
     let z = randn(5 * 4, 10);
     let p = loss::dec_target(&loss::dec_soft_assign(&z, &mu, 4), 3);
-    check_input(&z, &|z| { let (l, dz, _) = loss::dec_kl(z, &mu, 4, &p); (l, dz) }, "dec kl z");
-    check_input(&mu, &|mu| { let (l, _, dmu) = loss::dec_kl(&z, mu, 4, &p); (l, dmu) }, "dec kl mu");
+    check_input(
+        &z,
+        &|z| {
+            let (l, dz, _) = loss::dec_kl(z, &mu, 4, &p);
+            (l, dz)
+        },
+        "dec kl z",
+    );
+    check_input(
+        &mu,
+        &|mu| {
+            let (l, _, dmu) = loss::dec_kl(&z, mu, 4, &p);
+            (l, dmu)
+        },
+        "dec kl mu",
+    );
 
     // Sampled softmax: the same negatives on every call (fixed seed).
     let (v, h) = (30, 4);
@@ -209,7 +282,10 @@ fn losses() {
             let r = loss::sampled_softmax(&hid, h, w, &bias, &tgt, 6, &mut Rng::new(5));
             let mut dw = vec![0.0; v * h];
             for (j, row, _) in &r.dweight {
-                dw[j * h..(j + 1) * h].iter_mut().zip(row).for_each(|(a, b)| *a += b);
+                dw[j * h..(j + 1) * h]
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(a, b)| *a += b);
             }
             (r.loss, dw)
         },

@@ -20,7 +20,9 @@ impl<T: Real> Embedding<T> {
             *x = T::f(rng.normal());
         }
         if let Some(p) = padding_id {
-            weight.value[p as usize * e..(p as usize + 1) * e].iter_mut().for_each(|x| *x = T::zero());
+            weight.value[p as usize * e..(p as usize + 1) * e]
+                .iter_mut()
+                .for_each(|x| *x = T::zero());
         }
         Embedding { weight, padding_id }
     }
@@ -52,7 +54,9 @@ impl<T: Real> Embedding<T> {
             }
             let id = if id < v { id } else { 1.min(v - 1) } as usize;
             let g = &mut self.weight.grad[id * e..(id + 1) * e];
-            g.iter_mut().zip(&dout[n * e..(n + 1) * e]).for_each(|(g, &d)| *g += d);
+            g.iter_mut()
+                .zip(&dout[n * e..(n + 1) * e])
+                .for_each(|(g, &d)| *g += d);
         }
     }
 }

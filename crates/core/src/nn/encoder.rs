@@ -74,20 +74,44 @@ pub struct EncoderCache<T> {
 impl<T: Real> Encoder<T> {
     /// A freshly initialized encoder.
     pub fn new(config: EncoderConfig, rng: &mut Rng) -> Self {
-        assert!(config.layers >= 1 && config.hidden >= 1 && config.embed >= 1 && config.vocab > Special::Eos as usize);
-        let embedding = Embedding::new("embedding.", config.vocab, config.embed, Some(Special::Pad as u32), rng);
+        assert!(
+            config.layers >= 1
+                && config.hidden >= 1
+                && config.embed >= 1
+                && config.vocab > Special::Eos as usize
+        );
+        let embedding = Embedding::new(
+            "embedding.",
+            config.vocab,
+            config.embed,
+            Some(Special::Pad as u32),
+            rng,
+        );
         let dirs = if config.bidirectional { 2 } else { 1 };
         let layers = (0..config.layers)
             .map(|l| {
-                let input = if l == 0 { config.embed } else { config.output_dim() };
-                (0..dirs).map(|d| RnnLayer::new("rnn.", config.cell, input, config.hidden, l, d == 1, rng)).collect()
+                let input = if l == 0 {
+                    config.embed
+                } else {
+                    config.output_dim()
+                };
+                (0..dirs)
+                    .map(|d| {
+                        RnnLayer::new("rnn.", config.cell, input, config.hidden, l, d == 1, rng)
+                    })
+                    .collect()
             })
             .collect();
         let query = (config.pooling == Pooling::Attention).then(|| {
             let d = config.output_dim();
             Param::uniform("pool.query", &[d], 1.0 / (d as f64).sqrt(), rng)
         });
-        Encoder { config, embedding, layers, query }
+        Encoder {
+            config,
+            embedding,
+            layers,
+            query,
+        }
     }
 
     fn run_layers(
@@ -106,7 +130,9 @@ impl<T: Real> Encoder<T> {
             if let Some(r) = rng.as_deref_mut() {
                 if p > 0.0 {
                     let keep = T::f(1.0 / (1.0 - p));
-                    mask = (0..x.len()).map(|_| if r.uniform() < p { T::zero() } else { keep }).collect();
+                    mask = (0..x.len())
+                        .map(|_| if r.uniform() < p { T::zero() } else { keep })
+                        .collect();
                     x.iter_mut().zip(&mask).for_each(|(v, &m)| *v *= m);
                 }
             }
@@ -115,9 +141,16 @@ impl<T: Real> Encoder<T> {
             for (d, dir) in layer.iter().enumerate() {
                 let mut h = Vec::new();
                 let mut c = RnnCache::default();
-                dir.forward(&x, packed, &mut h, cache.is_some().then_some(&mut c), threads);
+                dir.forward(
+                    &x,
+                    packed,
+                    &mut h,
+                    cache.is_some().then_some(&mut c),
+                    threads,
+                );
                 for r in 0..n {
-                    out[r * hd * dirs + d * hd..r * hd * dirs + (d + 1) * hd].copy_from_slice(&h[r * hd..(r + 1) * hd]);
+                    out[r * hd * dirs + d * hd..r * hd * dirs + (d + 1) * hd]
+                        .copy_from_slice(&h[r * hd..(r + 1) * hd]);
                 }
                 caches.push(c);
             }
@@ -131,9 +164,15 @@ impl<T: Real> Encoder<T> {
         x
     }
 
-    /// Training forward: pooled representations `(B, D)` of the batch's rows
-    /// (in the batch's order), with dropout drawn from `rng` when given.
-    pub fn forward(&self, batch: &Batch, mut rng: Option<&mut Rng>, cache: &mut EncoderCache<T>, threads: Threads) -> Vec<T> {
+    /// Training forward to the token states of the top layer, packed `(N, D)`
+    /// (kept in the cache), with dropout drawn from `rng` when given.
+    pub fn forward_states<'c>(
+        &self,
+        batch: &Batch,
+        rng: Option<&mut Rng>,
+        cache: &'c mut EncoderCache<T>,
+        threads: Threads,
+    ) -> &'c [T] {
         let packed = Packed::of(batch);
         let ids = packed.pack_ids(batch);
         let mut x = Vec::new();
@@ -141,14 +180,36 @@ impl<T: Real> Encoder<T> {
         cache.inputs.clear();
         cache.masks.clear();
         cache.rnn.clear();
-        let top = self.run_layers(&packed, x, rng.as_deref_mut(), Some(cache), threads);
+        cache.top = self.run_layers(&packed, x, rng, Some(cache), threads);
+        cache.ids = ids;
+        cache.packed = Some(packed);
+        &cache.top
+    }
+
+    /// Training forward: pooled representations `(B, D)` of the batch's rows
+    /// (in the batch's order), with dropout drawn from `rng` when given.
+    pub fn forward(
+        &self,
+        batch: &Batch,
+        rng: Option<&mut Rng>,
+        cache: &mut EncoderCache<T>,
+        threads: Threads,
+    ) -> Vec<T> {
+        self.forward_states(batch, rng, cache, threads);
         let mut out = Vec::new();
         let d = self.config.output_dim();
         let q = self.query.as_ref().map(|q| q.value.as_slice());
-        pool::forward(self.config.pooling, &top, d, &packed, self.config.bidirectional, q, &mut out, &mut cache.pool);
-        cache.top = top;
-        cache.ids = ids;
-        cache.packed = Some(packed);
+        let packed = cache.packed.as_ref().expect("set by forward_states");
+        pool::forward(
+            self.config.pooling,
+            &cache.top,
+            d,
+            packed,
+            self.config.bidirectional,
+            q,
+            &mut out,
+            &mut cache.pool,
+        );
         out
     }
 
@@ -162,19 +223,47 @@ impl<T: Real> Encoder<T> {
         let mut out = Vec::new();
         let q = self.query.as_ref().map(|q| q.value.as_slice());
         let mut pc = PoolCache::default();
-        pool::forward(self.config.pooling, &top, self.config.output_dim(), &packed, self.config.bidirectional, q, &mut out, &mut pc);
+        pool::forward(
+            self.config.pooling,
+            &top,
+            self.config.output_dim(),
+            &packed,
+            self.config.bidirectional,
+            q,
+            &mut out,
+            &mut pc,
+        );
         out
     }
 
-    /// Back-propagate `dpooled (B, D)` through everything; gradients accumulate.
+    /// Back-propagate `dpooled (B, D)` through pooling and everything below; gradients accumulate.
     pub fn backward(&mut self, cache: &EncoderCache<T>, dpooled: &[T], threads: Threads) {
         let packed = cache.packed.as_ref().expect("backward after forward");
-        let (n, d, hd) = (packed.n(), self.config.output_dim(), self.config.hidden);
+        let (n, d) = (packed.n(), self.config.output_dim());
         let mut dtop = vec![T::zero(); n * d];
         let q = self.query.as_ref().map(|q| q.value.clone());
         let dq = self.query.as_mut().map(|q| q.grad.as_mut_slice());
-        pool::backward(self.config.pooling, &cache.top, d, packed, self.config.bidirectional, q.as_deref(), &cache.pool, dpooled, &mut dtop, dq);
-        let mut dout = dtop;
+        pool::backward(
+            self.config.pooling,
+            &cache.top,
+            d,
+            packed,
+            self.config.bidirectional,
+            q.as_deref(),
+            &cache.pool,
+            dpooled,
+            &mut dtop,
+            dq,
+        );
+        self.backward_states(cache, &dtop, threads);
+    }
+
+    /// Back-propagate `dstates (N, D)`, the gradient w.r.t. the top layer's
+    /// packed token states, through the RNN layers and the embedding.
+    pub fn backward_states(&mut self, cache: &EncoderCache<T>, dstates: &[T], threads: Threads) {
+        let packed = cache.packed.as_ref().expect("backward after forward");
+        let (n, hd) = (packed.n(), self.config.hidden);
+        let mut dout = dstates.to_vec();
         for l in (0..self.layers.len()).rev() {
             let dirs = self.layers[l].len();
             let input = &cache.inputs[l];
@@ -183,14 +272,26 @@ impl<T: Real> Encoder<T> {
             for dir in 0..dirs {
                 let mut dh = vec![T::zero(); n * hd];
                 for r in 0..n {
-                    dh[r * hd..(r + 1) * hd].copy_from_slice(&dout[r * hd * dirs + dir * hd..r * hd * dirs + (dir + 1) * hd]);
+                    dh[r * hd..(r + 1) * hd].copy_from_slice(
+                        &dout[r * hd * dirs + dir * hd..r * hd * dirs + (dir + 1) * hd],
+                    );
                 }
                 let mut dx = Vec::new();
-                self.layers[l][dir].backward(input, packed, &cache.rnn[l][dir], &dh, Some(&mut dx), threads);
+                self.layers[l][dir].backward(
+                    input,
+                    packed,
+                    &cache.rnn[l][dir],
+                    &dh,
+                    Some(&mut dx),
+                    threads,
+                );
                 dinput.iter_mut().zip(&dx).for_each(|(a, &b)| *a += b);
             }
             if !cache.masks[l].is_empty() {
-                dinput.iter_mut().zip(&cache.masks[l]).for_each(|(a, &m)| *a *= m);
+                dinput
+                    .iter_mut()
+                    .zip(&cache.masks[l])
+                    .for_each(|(a, &m)| *a *= m);
             }
             dout = dinput;
         }

@@ -42,7 +42,10 @@ pub fn matmul<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul shapes");
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "matmul shapes"
+    );
     if k == 0 {
         if !accumulate {
             c[..m * n].iter_mut().for_each(|x| *x = T::zero());
@@ -95,7 +98,18 @@ mod tests {
         // aᵀ stored as (3, 2): at = [[1,4],[2,5],[3,6]]
         let at = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0f64];
         let bt = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0f64]; // bᵀ (2, 3)
-        matmul(2, 2, 3, &at, true, &bt, true, &mut c, false, Threads::Many(2));
+        matmul(
+            2,
+            2,
+            3,
+            &at,
+            true,
+            &bt,
+            true,
+            &mut c,
+            false,
+            Threads::Many(2),
+        );
         assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
     }
 }

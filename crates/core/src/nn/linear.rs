@@ -40,20 +40,64 @@ impl<T: Real> Linear<T> {
         for _ in 0..b {
             y.extend_from_slice(&self.bias.value);
         }
-        matmul(b, o, i, x, false, &self.weight.value, true, y, true, threads);
+        matmul(
+            b,
+            o,
+            i,
+            x,
+            false,
+            &self.weight.value,
+            true,
+            y,
+            true,
+            threads,
+        );
     }
 
     /// Accumulate dW, db from `dy (B, O)`; write `dx (B, I)` when asked.
-    pub fn backward(&mut self, x: &[T], b: usize, dy: &[T], dx: Option<&mut Vec<T>>, threads: Threads) {
+    pub fn backward(
+        &mut self,
+        x: &[T],
+        b: usize,
+        dy: &[T],
+        dx: Option<&mut Vec<T>>,
+        threads: Threads,
+    ) {
         let (i, o) = (self.input_dim(), self.output_dim());
-        matmul(o, i, b, dy, true, x, false, &mut self.weight.grad, true, threads);
+        matmul(
+            o,
+            i,
+            b,
+            dy,
+            true,
+            x,
+            false,
+            &mut self.weight.grad,
+            true,
+            threads,
+        );
         for r in 0..b {
-            self.bias.grad.iter_mut().zip(&dy[r * o..(r + 1) * o]).for_each(|(g, &d)| *g += d);
+            self.bias
+                .grad
+                .iter_mut()
+                .zip(&dy[r * o..(r + 1) * o])
+                .for_each(|(g, &d)| *g += d);
         }
         if let Some(dx) = dx {
             dx.clear();
             dx.resize(b * i, T::zero());
-            matmul(b, i, o, dy, false, &self.weight.value, false, dx, false, threads);
+            matmul(
+                b,
+                i,
+                o,
+                dy,
+                false,
+                &self.weight.value,
+                false,
+                dx,
+                false,
+                threads,
+            );
         }
     }
 }

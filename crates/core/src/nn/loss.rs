@@ -82,7 +82,9 @@ pub fn sampled_softmax<T: Real>(
 ) -> SampledSoftmax<T> {
     let v = bias.len();
     let n = targets.len();
-    let negs: Vec<usize> = (0..s).map(|_| 1 + rng.below(v.saturating_sub(1).max(1))).collect();
+    let negs: Vec<usize> = (0..s)
+        .map(|_| 1 + rng.below(v.saturating_sub(1).max(1)))
+        .collect();
     let logq = T::f(-((v - 1).max(1) as f64).ln());
     let inv = T::one() / T::f(n.max(1) as f64);
     let mut loss = T::zero();
@@ -98,7 +100,11 @@ pub fn sampled_softmax<T: Real>(
                 if k > 0 && j == t {
                     return T::neg_infinity();
                 }
-                let dot: T = hi.iter().zip(&weight[j * h..(j + 1) * h]).map(|(&a, &b)| a * b).sum();
+                let dot: T = hi
+                    .iter()
+                    .zip(&weight[j * h..(j + 1) * h])
+                    .map(|(&a, &b)| a * b)
+                    .sum();
                 dot + bias[j] - if k > 0 { logq } else { T::zero() }
             })
             .collect();
@@ -111,11 +117,18 @@ pub fn sampled_softmax<T: Real>(
                 continue;
             }
             let wj = &weight[j * h..(j + 1) * h];
-            dhidden[i * h..(i + 1) * h].iter_mut().zip(wj).for_each(|(d, &w)| *d += g * w);
+            dhidden[i * h..(i + 1) * h]
+                .iter_mut()
+                .zip(wj)
+                .for_each(|(d, &w)| *d += g * w);
             dweight.push((j, hi.iter().map(|&x| g * x).collect(), g));
         }
     }
-    SampledSoftmax { loss: loss * inv, dhidden, dweight }
+    SampledSoftmax {
+        loss: loss * inv,
+        dhidden,
+        dweight,
+    }
 }
 
 /// NT-Xent (SimCLR) over two views `z1, z2 (B, D)`: rows are L2-normalized,
@@ -124,17 +137,40 @@ pub fn sampled_softmax<T: Real>(
 pub fn info_nce<T: Real>(z1: &[T], z2: &[T], d: usize, tau: T) -> (T, Vec<T>, Vec<T>) {
     let b = z1.len() / d.max(1);
     let m = 2 * b;
-    let raw: Vec<&[T]> = (0..m).map(|i| if i < b { &z1[i * d..(i + 1) * d] } else { &z2[(i - b) * d..(i - b + 1) * d] }).collect();
+    let raw: Vec<&[T]> = (0..m)
+        .map(|i| {
+            if i < b {
+                &z1[i * d..(i + 1) * d]
+            } else {
+                &z2[(i - b) * d..(i - b + 1) * d]
+            }
+        })
+        .collect();
     let eps = T::f(1e-12);
-    let norms: Vec<T> = raw.iter().map(|r| r.iter().map(|&x| x * x).sum::<T>().sqrt().max(eps)).collect();
-    let u: Vec<Vec<T>> = raw.iter().zip(&norms).map(|(r, &n)| r.iter().map(|&x| x / n).collect()).collect();
+    let norms: Vec<T> = raw
+        .iter()
+        .map(|r| r.iter().map(|&x| x * x).sum::<T>().sqrt().max(eps))
+        .collect();
+    let u: Vec<Vec<T>> = raw
+        .iter()
+        .zip(&norms)
+        .map(|(r, &n)| r.iter().map(|&x| x / n).collect())
+        .collect();
     let dot = |a: &[T], c: &[T]| a.iter().zip(c).map(|(&x, &y)| x * y).sum::<T>();
     let inv_m = T::one() / T::f(m as f64);
     let mut loss = T::zero();
     let mut du = vec![vec![T::zero(); d]; m];
     for i in 0..m {
         let pos = (i + b) % m;
-        let logits: Vec<T> = (0..m).map(|j| if j == i { T::neg_infinity() } else { dot(&u[i], &u[j]) / tau }).collect();
+        let logits: Vec<T> = (0..m)
+            .map(|j| {
+                if j == i {
+                    T::neg_infinity()
+                } else {
+                    dot(&u[i], &u[j]) / tau
+                }
+            })
+            .collect();
         let ls = log_softmax_row(&logits);
         loss -= ls[pos];
         for j in 0..m {
@@ -154,7 +190,11 @@ pub fn info_nce<T: Real>(z1: &[T], z2: &[T], d: usize, tau: T) -> (T, Vec<T>, Ve
     let mut dz2 = vec![T::zero(); b * d];
     for i in 0..m {
         let proj = dot(&u[i], &du[i]);
-        let dst = if i < b { &mut dz1[i * d..(i + 1) * d] } else { &mut dz2[(i - b) * d..(i - b + 1) * d] };
+        let dst = if i < b {
+            &mut dz1[i * d..(i + 1) * d]
+        } else {
+            &mut dz2[(i - b) * d..(i - b + 1) * d]
+        };
         for k in 0..d {
             dst[k] = (du[i][k] - u[i][k] * proj) / norms[i];
         }
@@ -170,7 +210,11 @@ pub fn dec_soft_assign<T: Real>(z: &[T], mu: &[T], d: usize) -> Vec<T> {
     let mut q = vec![T::zero(); b * k];
     for i in 0..b {
         for j in 0..k {
-            let dist: T = z[i * d..(i + 1) * d].iter().zip(&mu[j * d..(j + 1) * d]).map(|(&a, &c)| (a - c) * (a - c)).sum();
+            let dist: T = z[i * d..(i + 1) * d]
+                .iter()
+                .zip(&mu[j * d..(j + 1) * d])
+                .map(|(&a, &c)| (a - c) * (a - c))
+                .sum();
             q[i * k + j] = T::one() / (T::one() + dist);
         }
         let s: T = q[i * k..(i + 1) * k].iter().copied().sum();

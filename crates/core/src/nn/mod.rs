@@ -73,11 +73,21 @@ impl<T: Real> Param<T> {
     /// Zero-initialized parameter.
     pub fn zeros(name: impl Into<String>, shape: &[usize]) -> Self {
         let n = shape.iter().product();
-        Param { name: name.into(), shape: shape.to_vec(), value: vec![T::zero(); n], grad: vec![T::zero(); n] }
+        Param {
+            name: name.into(),
+            shape: shape.to_vec(),
+            value: vec![T::zero(); n],
+            grad: vec![T::zero(); n],
+        }
     }
 
     /// Uniform in [-bound, bound], as PyTorch initializes RNN and linear weights.
-    pub fn uniform(name: impl Into<String>, shape: &[usize], bound: f64, rng: &mut crate::rng::Rng) -> Self {
+    pub fn uniform(
+        name: impl Into<String>,
+        shape: &[usize],
+        bound: f64,
+        rng: &mut crate::rng::Rng,
+    ) -> Self {
         let mut p = Self::zeros(name, shape);
         for v in &mut p.value {
             *v = T::f((rng.uniform() * 2.0 - 1.0) * bound);

@@ -44,12 +44,22 @@ pub enum OptimizerKind {
 impl OptimizerKind {
     /// `torch.optim.Adam` defaults.
     pub fn adam() -> Self {
-        OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 
     /// `torch.optim.AdamW` defaults (weight decay 0.01).
     pub fn adamw() -> Self {
-        OptimizerKind::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+        OptimizerKind::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
     }
 }
 
@@ -79,13 +89,26 @@ pub struct Optimizer {
 impl Optimizer {
     /// A fresh optimizer.
     pub fn new(kind: OptimizerKind) -> Self {
-        Optimizer { kind, l1: 0.0, step: 0, m: Vec::new(), v: Vec::new() }
+        Optimizer {
+            kind,
+            l1: 0.0,
+            step: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
     }
 
     /// Check the loss and every gradient; `Err` names the first non-finite one.
-    pub fn check_finite<T: Real>(&self, loss: T, model: &mut dyn Module<T>) -> Result<(), NonFinite> {
+    pub fn check_finite<T: Real>(
+        &self,
+        loss: T,
+        model: &mut dyn Module<T>,
+    ) -> Result<(), NonFinite> {
         if !loss.is_finite() {
-            return Err(NonFinite { what: "loss".into(), step: self.step + 1 });
+            return Err(NonFinite {
+                what: "loss".into(),
+                step: self.step + 1,
+            });
         }
         let mut bad = None;
         model.visit(&mut |p: &mut Param<T>| {
@@ -94,7 +117,10 @@ impl Optimizer {
             }
         });
         match bad {
-            Some(name) => Err(NonFinite { what: format!("gradient of {name}"), step: self.step + 1 }),
+            Some(name) => Err(NonFinite {
+                what: format!("gradient of {name}"),
+                step: self.step + 1,
+            }),
             None => Ok(()),
         }
     }
@@ -122,16 +148,29 @@ impl Optimizer {
                     g += l1 * w.signum() * f64::from(w != 0.0);
                 }
                 let new = match kind {
-                    OptimizerKind::Sgd { momentum, weight_decay } => {
+                    OptimizerKind::Sgd {
+                        momentum,
+                        weight_decay,
+                    } => {
                         g += weight_decay * w;
                         m[k] = if t == 1 { g } else { momentum * m[k] + g };
                         w - lr * if momentum > 0.0 { m[k] } else { g }
                     }
-                    OptimizerKind::Adam { beta1, beta2, eps, weight_decay } => {
+                    OptimizerKind::Adam {
+                        beta1,
+                        beta2,
+                        eps,
+                        weight_decay,
+                    } => {
                         g += weight_decay * w;
                         adam(w, g, &mut m[k], &mut v[k], beta1, beta2, eps, lr, t)
                     }
-                    OptimizerKind::AdamW { beta1, beta2, eps, weight_decay } => {
+                    OptimizerKind::AdamW {
+                        beta1,
+                        beta2,
+                        eps,
+                        weight_decay,
+                    } => {
                         let w = w * (1.0 - lr * weight_decay);
                         adam(w, g, &mut m[k], &mut v[k], beta1, beta2, eps, lr, t)
                     }
@@ -145,7 +184,17 @@ impl Optimizer {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn adam(w: f64, g: f64, m: &mut f64, v: &mut f64, b1: f64, b2: f64, eps: f64, lr: f64, t: i32) -> f64 {
+fn adam(
+    w: f64,
+    g: f64,
+    m: &mut f64,
+    v: &mut f64,
+    b1: f64,
+    b2: f64,
+    eps: f64,
+    lr: f64,
+    t: i32,
+) -> f64 {
     *m = b1 * *m + (1.0 - b1) * g;
     *v = b2 * *v + (1.0 - b2) * g * g;
     let bc1 = 1.0 - b1.powi(t);
@@ -157,7 +206,11 @@ fn adam(w: f64, g: f64, m: &mut f64, v: &mut f64, b1: f64, b2: f64, eps: f64, lr
 pub fn grad_norm<T: Real>(model: &mut dyn Module<T>) -> f64 {
     let mut s = 0.0;
     model.visit(&mut |p: &mut Param<T>| {
-        s += p.grad.iter().map(|g| g.to_f64().unwrap_or(f64::NAN).powi(2)).sum::<f64>();
+        s += p
+            .grad
+            .iter()
+            .map(|g| g.to_f64().unwrap_or(f64::NAN).powi(2))
+            .sum::<f64>();
     });
     s.sqrt()
 }
@@ -229,12 +282,24 @@ pub struct LrSchedule {
 impl LrSchedule {
     /// Start a schedule at `base`.
     pub fn new(schedule: Schedule, base: f64) -> Self {
-        LrSchedule { schedule, base, scale: 1.0, best: f64::INFINITY, bad: 0 }
+        LrSchedule {
+            schedule,
+            base,
+            scale: 1.0,
+            best: f64::INFINITY,
+            bad: 0,
+        }
     }
 
     /// The rate for 0-based `step`.
     pub fn lr(&self, step: u64) -> f64 {
-        let warm = |w: u64| if w > 0 && step < w { (step + 1) as f64 / w as f64 } else { 1.0 };
+        let warm = |w: u64| {
+            if w > 0 && step < w {
+                (step + 1) as f64 / w as f64
+            } else {
+                1.0
+            }
+        };
         match self.schedule {
             Schedule::Constant => self.base,
             Schedule::WarmupLinear { warmup, total } => {
@@ -245,13 +310,19 @@ impl LrSchedule {
                     self.base * (1.0 - (step - warmup) as f64 / rest).max(0.0)
                 }
             }
-            Schedule::WarmupCosine { warmup, total, min_ratio } => {
+            Schedule::WarmupCosine {
+                warmup,
+                total,
+                min_ratio,
+            } => {
                 if step < warmup {
                     self.base * warm(warmup)
                 } else {
                     let rest = total.saturating_sub(warmup).max(1) as f64;
                     let x = ((step - warmup) as f64 / rest).min(1.0);
-                    self.base * (min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + (std::f64::consts::PI * x).cos()))
+                    self.base
+                        * (min_ratio
+                            + (1.0 - min_ratio) * 0.5 * (1.0 + (std::f64::consts::PI * x).cos()))
                 }
             }
             Schedule::Step { every, gamma } => self.base * gamma.powi((step / every.max(1)) as i32),
@@ -262,7 +333,12 @@ impl LrSchedule {
     /// Report a validation metric (lower is better); only `Plateau` uses it.
     /// Returns true if the rate was cut.
     pub fn observe(&mut self, metric: f64) -> bool {
-        if let Schedule::Plateau { factor, patience, min_ratio } = self.schedule {
+        if let Schedule::Plateau {
+            factor,
+            patience,
+            min_ratio,
+        } = self.schedule
+        {
             if metric < self.best - 1e-12 {
                 self.best = metric;
                 self.bad = 0;
@@ -278,5 +354,137 @@ impl LrSchedule {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct One(Param<f64>);
+    impl Module<f64> for One {
+        fn visit(&mut self, f: &mut dyn FnMut(&mut Param<f64>)) {
+            f(&mut self.0);
+        }
+    }
+
+    fn one(value: f64, grad: f64) -> One {
+        let mut p = Param::zeros("w", &[1]);
+        p.value[0] = value;
+        p.grad[0] = grad;
+        One(p)
+    }
+
+    #[test]
+    fn update_rules_by_hand() {
+        // SGD momentum 0.9: v1 = g = 1 -> w = 1 - 0.1; v2 = 0.9 + 1 = 1.9 -> w = 0.9 - 0.19.
+        let mut m = one(1.0, 1.0);
+        let mut o = Optimizer::new(OptimizerKind::Sgd {
+            momentum: 0.9,
+            weight_decay: 0.0,
+        });
+        o.update(&mut m, 0.1).unwrap();
+        o.update(&mut m, 0.1).unwrap();
+        assert!((m.0.value[0] - 0.71).abs() < 1e-12);
+        // Adam's first step moves by lr * sign(g) (bias-corrected m/sqrt(v) = 1).
+        let mut m = one(1.0, -3.0);
+        let mut o = Optimizer::new(OptimizerKind::adam());
+        o.update(&mut m, 0.01).unwrap();
+        assert!((m.0.value[0] - 1.01).abs() < 1e-7);
+        // AdamW decays the weight first: w = 1 * (1 - 0.01 * 0.5) then the Adam step.
+        let mut m = one(1.0, 3.0);
+        let mut o = Optimizer::new(OptimizerKind::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.5,
+        });
+        o.update(&mut m, 0.01).unwrap();
+        assert!((m.0.value[0] - (0.995 - 0.01)).abs() < 1e-7);
+        // L1 adds sign(w): zero gradient, w = 2 -> SGD step of lr * l1.
+        let mut m = one(2.0, 0.0);
+        let mut o = Optimizer::new(OptimizerKind::Sgd {
+            momentum: 0.0,
+            weight_decay: 0.0,
+        });
+        o.l1 = 0.5;
+        o.update(&mut m, 0.1).unwrap();
+        assert!((m.0.value[0] - 1.95).abs() < 1e-12);
+    }
+
+    #[test]
+    fn non_finite_gradients_are_refused_and_change_nothing() {
+        let mut m = one(1.0, f64::NAN);
+        let mut o = Optimizer::new(OptimizerKind::adam());
+        let err = o.update(&mut m, 0.1).unwrap_err();
+        assert_eq!(
+            err,
+            NonFinite {
+                what: "gradient of w".into(),
+                step: 1
+            }
+        );
+        assert_eq!(m.0.value[0], 1.0);
+        assert_eq!(o.step, 0);
+        assert!(o.check_finite(f64::INFINITY, &mut one(1.0, 0.0)).is_err());
+    }
+
+    #[test]
+    fn clipping_scales_to_the_max_norm() {
+        let mut m = one(0.0, 10.0);
+        assert_eq!(clip_grad_norm(&mut m, 1.0), 10.0);
+        assert!((m.0.grad[0] - 1.0).abs() < 1e-6);
+        assert_eq!(clip_grad_norm(&mut m, 5.0), m.0.grad[0]);
+    }
+
+    #[test]
+    fn schedules() {
+        let s = LrSchedule::new(
+            Schedule::WarmupLinear {
+                warmup: 10,
+                total: 110,
+            },
+            1.0,
+        );
+        assert!((s.lr(0) - 0.1).abs() < 1e-12 && (s.lr(9) - 1.0).abs() < 1e-12);
+        assert!((s.lr(60) - 0.5).abs() < 1e-12 && s.lr(200) == 0.0);
+        let s = LrSchedule::new(
+            Schedule::WarmupCosine {
+                warmup: 0,
+                total: 100,
+                min_ratio: 0.1,
+            },
+            1.0,
+        );
+        assert!(
+            (s.lr(0) - 1.0).abs() < 1e-12
+                && (s.lr(50) - 0.55).abs() < 1e-12
+                && (s.lr(100) - 0.1).abs() < 1e-12
+        );
+        let s = LrSchedule::new(
+            Schedule::Step {
+                every: 10,
+                gamma: 0.5,
+            },
+            1.0,
+        );
+        assert_eq!((s.lr(9), s.lr(10), s.lr(25)), (1.0, 0.5, 0.25));
+        let mut s = LrSchedule::new(
+            Schedule::Plateau {
+                factor: 0.5,
+                patience: 1,
+                min_ratio: 0.2,
+            },
+            1.0,
+        );
+        assert!(!s.observe(1.0) && !s.observe(1.0));
+        assert!(s.observe(1.0));
+        assert_eq!(s.lr(0), 0.5);
+        s.observe(2.0);
+        s.observe(2.0);
+        s.observe(2.0);
+        s.observe(2.0);
+        assert_eq!(s.lr(0), 0.2);
+        assert_eq!(LrSchedule::new(Schedule::Constant, 0.3).lr(99), 0.3);
     }
 }

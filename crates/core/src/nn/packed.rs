@@ -20,10 +20,18 @@ pub struct Packed {
 impl Packed {
     /// Layout for sequences of these lengths (must be non-increasing, each >= 1).
     pub fn new(lengths: &[usize]) -> Packed {
-        assert!(lengths.windows(2).all(|w| w[0] >= w[1]), "lengths must be sorted, longest first");
-        assert!(lengths.iter().all(|&l| l >= 1), "every sequence needs at least one token");
+        assert!(
+            lengths.windows(2).all(|w| w[0] >= w[1]),
+            "lengths must be sorted, longest first"
+        );
+        assert!(
+            lengths.iter().all(|&l| l >= 1),
+            "every sequence needs at least one token"
+        );
         let t = lengths.first().copied().unwrap_or(0);
-        let batch_sizes: Vec<usize> = (0..t).map(|s| lengths.partition_point(|&l| l > s)).collect();
+        let batch_sizes: Vec<usize> = (0..t)
+            .map(|s| lengths.partition_point(|&l| l > s))
+            .collect();
         let mut offsets = Vec::with_capacity(t + 1);
         let mut acc = 0;
         offsets.push(0);
@@ -31,7 +39,11 @@ impl Packed {
             acc += b;
             offsets.push(acc);
         }
-        Packed { lengths: lengths.to_vec(), batch_sizes, offsets }
+        Packed {
+            lengths: lengths.to_vec(),
+            batch_sizes,
+            offsets,
+        }
     }
 
     /// Layout of a [`Batch`].
@@ -82,6 +94,9 @@ mod tests {
         assert_eq!(p.row(1, 2), 6);
         let seqs = vec![vec![1, 2, 3], vec![4, 5], vec![6, 7], vec![8]];
         let batch = Batch::new(&seqs, &[0, 1, 2, 3], 10);
-        assert_eq!(Packed::of(&batch).pack_ids(&batch), vec![1, 4, 6, 8, 2, 5, 7, 3]);
+        assert_eq!(
+            Packed::of(&batch).pack_ids(&batch),
+            vec![1, 4, 6, 8, 2, 5, 7, 3]
+        );
     }
 }

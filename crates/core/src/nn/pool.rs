@@ -58,7 +58,9 @@ pub fn forward<T: Real>(
             for i in 0..b {
                 let o = &mut out[i * d..(i + 1) * d];
                 for r in rows(p, i) {
-                    o.iter_mut().zip(&h[r * d..(r + 1) * d]).for_each(|(o, &x)| *o += x);
+                    o.iter_mut()
+                        .zip(&h[r * d..(r + 1) * d])
+                        .for_each(|(o, &x)| *o += x);
                 }
                 let inv = T::one() / T::f(p.lengths[i] as f64);
                 o.iter_mut().for_each(|x| *x *= inv);
@@ -88,7 +90,8 @@ pub fn forward<T: Real>(
                 out[i * d..i * d + half].copy_from_slice(&h[last * d..last * d + half]);
                 if bidirectional {
                     let first = p.row(0, i);
-                    out[i * d + half..(i + 1) * d].copy_from_slice(&h[first * d + half..(first + 1) * d]);
+                    out[i * d + half..(i + 1) * d]
+                        .copy_from_slice(&h[first * d + half..(first + 1) * d]);
                 }
             }
         }
@@ -97,15 +100,25 @@ pub fn forward<T: Real>(
             cache.weights.clear();
             cache.weights.resize(p.n(), T::zero());
             for i in 0..b {
-                let scores: Vec<T> =
-                    rows(p, i).map(|r| h[r * d..(r + 1) * d].iter().zip(u).map(|(&a, &b)| a * b).sum()).collect();
+                let scores: Vec<T> = rows(p, i)
+                    .map(|r| {
+                        h[r * d..(r + 1) * d]
+                            .iter()
+                            .zip(u)
+                            .map(|(&a, &b)| a * b)
+                            .sum()
+                    })
+                    .collect();
                 let m = scores.iter().copied().fold(T::neg_infinity(), T::max);
                 let e: Vec<T> = scores.iter().map(|&s| (s - m).exp()).collect();
                 let z: T = e.iter().copied().sum();
                 for (r, &ei) in rows(p, i).zip(&e) {
                     let a = ei / z;
                     cache.weights[r] = a;
-                    out[i * d..(i + 1) * d].iter_mut().zip(&h[r * d..(r + 1) * d]).for_each(|(o, &x)| *o += a * x);
+                    out[i * d..(i + 1) * d]
+                        .iter_mut()
+                        .zip(&h[r * d..(r + 1) * d])
+                        .for_each(|(o, &x)| *o += a * x);
                 }
             }
         }
@@ -132,7 +145,10 @@ pub fn backward<T: Real>(
             for i in 0..b {
                 let inv = T::one() / T::f(p.lengths[i] as f64);
                 for r in rows(p, i) {
-                    dh[r * d..(r + 1) * d].iter_mut().zip(&dout[i * d..(i + 1) * d]).for_each(|(g, &x)| *g += x * inv);
+                    dh[r * d..(r + 1) * d]
+                        .iter_mut()
+                        .zip(&dout[i * d..(i + 1) * d])
+                        .for_each(|(g, &x)| *g += x * inv);
                 }
             }
         }
@@ -163,8 +179,19 @@ pub fn backward<T: Real>(
             for i in 0..b {
                 let g = &dout[i * d..(i + 1) * d];
                 // da_t = g · h_t; ds_t = a_t (da_t - Σ a da)
-                let da: Vec<T> = rows(p, i).map(|r| h[r * d..(r + 1) * d].iter().zip(g).map(|(&a, &b)| a * b).sum()).collect();
-                let mean: T = rows(p, i).zip(&da).map(|(r, &x)| cache.weights[r] * x).sum();
+                let da: Vec<T> = rows(p, i)
+                    .map(|r| {
+                        h[r * d..(r + 1) * d]
+                            .iter()
+                            .zip(g)
+                            .map(|(&a, &b)| a * b)
+                            .sum()
+                    })
+                    .collect();
+                let mean: T = rows(p, i)
+                    .zip(&da)
+                    .map(|(r, &x)| cache.weights[r] * x)
+                    .sum();
                 for (r, &dai) in rows(p, i).zip(&da) {
                     let a = cache.weights[r];
                     let ds = a * (dai - mean);

@@ -78,7 +78,15 @@ pub struct RnnCache<T> {
 impl<T: Real> RnnLayer<T> {
     /// A layer with PyTorch's names (`weight_ih_l{layer}{_reverse}`...) and
     /// its init, U(±1/sqrt(H)).
-    pub fn new(prefix: &str, cell: Cell, input: usize, hidden: usize, layer: usize, reverse: bool, rng: &mut Rng) -> Self {
+    pub fn new(
+        prefix: &str,
+        cell: Cell,
+        input: usize,
+        hidden: usize,
+        layer: usize,
+        reverse: bool,
+        rng: &mut Rng,
+    ) -> Self {
         let gh = cell.gates() * hidden;
         let bound = 1.0 / (hidden as f64).sqrt();
         let sfx = if reverse { "_reverse" } else { "" };
@@ -113,21 +121,49 @@ impl<T: Real> RnnLayer<T> {
 
     /// Run the layer over `x (N, I)` in layout `p`, writing `h (N, H)`.
     /// With a cache, store what backward needs; without, store nothing.
-    pub fn forward(&self, x: &[T], p: &Packed, h: &mut Vec<T>, mut cache: Option<&mut RnnCache<T>>, threads: Threads) {
-        let (hd, gh, n, inp) = (self.hidden(), self.cell.gates() * self.hidden(), p.n(), self.input());
+    pub fn forward(
+        &self,
+        x: &[T],
+        p: &Packed,
+        h: &mut Vec<T>,
+        mut cache: Option<&mut RnnCache<T>>,
+        threads: Threads,
+    ) {
+        let (hd, gh, n, inp) = (
+            self.hidden(),
+            self.cell.gates() * self.hidden(),
+            p.n(),
+            self.input(),
+        );
         let lstm = self.cell == Cell::Lstm;
         // Input projection for all steps at once; LSTM folds both biases in,
         // GRU keeps b_hh for the hidden side (the reset gate multiplies it).
         let mut pre = Vec::with_capacity(n * gh);
         let bias: Vec<T> = if lstm {
-            self.b_ih.value.iter().zip(&self.b_hh.value).map(|(&a, &b)| a + b).collect()
+            self.b_ih
+                .value
+                .iter()
+                .zip(&self.b_hh.value)
+                .map(|(&a, &b)| a + b)
+                .collect()
         } else {
             self.b_ih.value.clone()
         };
         for _ in 0..n {
             pre.extend_from_slice(&bias);
         }
-        matmul(n, gh, inp, x, false, &self.w_ih.value, true, &mut pre, true, threads);
+        matmul(
+            n,
+            gh,
+            inp,
+            x,
+            false,
+            &self.w_ih.value,
+            true,
+            &mut pre,
+            true,
+            threads,
+        );
 
         h.clear();
         h.resize(n * hd, T::zero());
@@ -136,7 +172,11 @@ impl<T: Real> RnnLayer<T> {
             c.gates.resize(n * gh, T::zero());
             c.hprev.clear();
             c.hprev.resize(n * hd, T::zero());
-            let (cp, cc, gn) = if lstm { (n * hd, n * hd, 0) } else { (0, 0, n * hd) };
+            let (cp, cc, gn) = if lstm {
+                (n * hd, n * hd, 0)
+            } else {
+                (0, 0, n * hd)
+            };
             c.cprev.clear();
             c.cprev.resize(cp, T::zero());
             c.c.clear();
@@ -157,7 +197,18 @@ impl<T: Real> RnnLayer<T> {
             }
             if lstm {
                 let g = &mut pre[base * gh..(base + b) * gh];
-                matmul(b, gh, hd, &state_h, false, &self.w_hh.value, true, g, true, Threads::One);
+                matmul(
+                    b,
+                    gh,
+                    hd,
+                    &state_h,
+                    false,
+                    &self.w_hh.value,
+                    true,
+                    g,
+                    true,
+                    Threads::One,
+                );
                 for i in 0..b {
                     let gi = &mut g[i * gh..(i + 1) * gh];
                     for j in 0..hd {
@@ -182,14 +233,26 @@ impl<T: Real> RnnLayer<T> {
                     }
                 }
                 if let Some(c) = cache.as_deref_mut() {
-                    c.gates[base * gh..(base + b) * gh].copy_from_slice(&pre[base * gh..(base + b) * gh]);
+                    c.gates[base * gh..(base + b) * gh]
+                        .copy_from_slice(&pre[base * gh..(base + b) * gh]);
                 }
             } else {
                 let r = &mut rec[..b * gh];
                 for i in 0..b {
                     r[i * gh..(i + 1) * gh].copy_from_slice(&self.b_hh.value);
                 }
-                matmul(b, gh, hd, &state_h, false, &self.w_hh.value, true, r, true, Threads::One);
+                matmul(
+                    b,
+                    gh,
+                    hd,
+                    &state_h,
+                    false,
+                    &self.w_hh.value,
+                    true,
+                    r,
+                    true,
+                    Threads::One,
+                );
                 let g = &mut pre[base * gh..(base + b) * gh];
                 for i in 0..b {
                     let gi = &mut g[i * gh..(i + 1) * gh];
@@ -211,7 +274,8 @@ impl<T: Real> RnnLayer<T> {
                     }
                 }
                 if let Some(c) = cache.as_deref_mut() {
-                    c.gates[base * gh..(base + b) * gh].copy_from_slice(&pre[base * gh..(base + b) * gh]);
+                    c.gates[base * gh..(base + b) * gh]
+                        .copy_from_slice(&pre[base * gh..(base + b) * gh]);
                 }
             }
         }
@@ -219,8 +283,21 @@ impl<T: Real> RnnLayer<T> {
 
     /// Back-propagate `dh (N, H)` (gradient of the loss w.r.t. this layer's
     /// outputs); accumulate parameter gradients and write `dx (N, I)` if asked.
-    pub fn backward(&mut self, x: &[T], p: &Packed, cache: &RnnCache<T>, dh: &[T], dx: Option<&mut Vec<T>>, threads: Threads) {
-        let (hd, gh, n, inp) = (self.hidden(), self.cell.gates() * self.hidden(), p.n(), self.input());
+    pub fn backward(
+        &mut self,
+        x: &[T],
+        p: &Packed,
+        cache: &RnnCache<T>,
+        dh: &[T],
+        dx: Option<&mut Vec<T>>,
+        threads: Threads,
+    ) {
+        let (hd, gh, n, inp) = (
+            self.hidden(),
+            self.cell.gates() * self.hidden(),
+            p.n(),
+            self.input(),
+        );
         let lstm = self.cell == Cell::Lstm;
         let one = T::one();
         // dgi: gradient w.r.t. the input-side pre-activations; dgh: hidden side (GRU only differs).
@@ -265,12 +342,49 @@ impl<T: Real> RnnLayer<T> {
                 }
             }
             // dh_{t-1} for the active rows: one GEMM per step.
-            let src = if lstm { &dgi[base * gh..(base + b) * gh] } else { &dgh[base * gh..(base + b) * gh] };
-            matmul(b, hd, gh, src, false, &self.w_hh.value, false, &mut dh_state[..b * hd], !lstm, Threads::One);
+            let src = if lstm {
+                &dgi[base * gh..(base + b) * gh]
+            } else {
+                &dgh[base * gh..(base + b) * gh]
+            };
+            matmul(
+                b,
+                hd,
+                gh,
+                src,
+                false,
+                &self.w_hh.value,
+                false,
+                &mut dh_state[..b * hd],
+                !lstm,
+                Threads::One,
+            );
         }
         let dhid = if lstm { &dgi } else { &dgh };
-        matmul(gh, inp, n, &dgi, true, x, false, &mut self.w_ih.grad, true, threads);
-        matmul(gh, hd, n, dhid, true, &cache.hprev, false, &mut self.w_hh.grad, true, threads);
+        matmul(
+            gh,
+            inp,
+            n,
+            &dgi,
+            true,
+            x,
+            false,
+            &mut self.w_ih.grad,
+            true,
+            threads,
+        );
+        matmul(
+            gh,
+            hd,
+            n,
+            dhid,
+            true,
+            &cache.hprev,
+            false,
+            &mut self.w_hh.grad,
+            true,
+            threads,
+        );
         for r in 0..n {
             for (g, &d) in self.b_ih.grad.iter_mut().zip(&dgi[r * gh..(r + 1) * gh]) {
                 *g += d;
@@ -282,7 +396,18 @@ impl<T: Real> RnnLayer<T> {
         if let Some(dx) = dx {
             dx.clear();
             dx.resize(n * inp, T::zero());
-            matmul(n, inp, gh, &dgi, false, &self.w_ih.value, false, dx, false, threads);
+            matmul(
+                n,
+                inp,
+                gh,
+                &dgi,
+                false,
+                &self.w_ih.value,
+                false,
+                dx,
+                false,
+                threads,
+            );
         }
     }
 }

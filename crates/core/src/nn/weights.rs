@@ -40,7 +40,12 @@ pub fn to_bytes(model: &mut dyn Module<f32>, metadata: Option<HashMap<String, St
     });
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
-        .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).expect("consistent tensor")))
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).expect("consistent tensor"),
+            )
+        })
         .collect();
     safetensors::serialize(views, metadata).expect("serializable tensors")
 }
