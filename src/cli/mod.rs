@@ -1,6 +1,7 @@
 //! Flags shared by the verbs, and dispatch. One file per verb.
 
 mod baseline;
+mod bench;
 mod demo;
 mod output;
 
@@ -28,6 +29,8 @@ pub struct Cli {
 enum Command {
     /// Cluster a corpus with TF-IDF (+ LSA) + k-means and score it when labels exist.
     Baseline(baseline::BaselineArgs),
+    /// Measure RNN training and inference speed on the PyTorch reference benchmark's model.
+    Bench(bench::BenchArgs),
     /// Run the main job on the embedded demo corpus (432 texts, English and Chinese, 6 topics).
     Demo(demo::DemoArgs),
 }
@@ -127,6 +130,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Baseline(a) => baseline::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

@@ -14,6 +14,8 @@
 //! embedding, H hidden, G gates (4 LSTM, 3 GRU), D representation, V vocab,
 //! K clusters.
 
+pub mod act;
+pub mod bench;
 pub mod embedding;
 pub mod encoder;
 pub mod gemm;
@@ -41,6 +43,7 @@ pub trait Real:
     + Send
     + Sync
     + std::iter::Sum
+    + act::Activations
     + 'static
 {
     /// Convert from f64 (rounding for f32).

@@ -75,107 +75,87 @@ pub struct NonFinite {
 
 /// Optimizer state for a fixed set of parameters (visited in a fixed order).
 #[derive(Clone, Debug)]
-pub struct Optimizer {
+pub struct Optimizer<T> {
     /// Update rule.
     pub kind: OptimizerKind,
     /// L1 penalty: adds `l1 * sign(p)` to each gradient.
     pub l1: f64,
     /// Steps taken.
     pub step: u64,
-    m: Vec<Vec<f64>>,
-    v: Vec<Vec<f64>>,
+    m: Vec<Vec<T>>,
+    v: Vec<Vec<T>>,
 }
 
-impl Optimizer {
+impl<T: Real> Optimizer<T> {
     /// A fresh optimizer.
     pub fn new(kind: OptimizerKind) -> Self {
-        Optimizer {
-            kind,
-            l1: 0.0,
-            step: 0,
-            m: Vec::new(),
-            v: Vec::new(),
-        }
+        Optimizer { kind, l1: 0.0, step: 0, m: Vec::new(), v: Vec::new() }
     }
 
     /// Check the loss and every gradient; `Err` names the first non-finite one.
-    pub fn check_finite<T: Real>(
-        &self,
-        loss: T,
-        model: &mut dyn Module<T>,
-    ) -> Result<(), NonFinite> {
+    pub fn check_finite(&self, loss: T, model: &mut dyn Module<T>) -> Result<(), NonFinite> {
         if !loss.is_finite() {
-            return Err(NonFinite {
-                what: "loss".into(),
-                step: self.step + 1,
-            });
+            return Err(NonFinite { what: "loss".into(), step: self.step + 1 });
         }
         let mut bad = None;
         model.visit(&mut |p: &mut Param<T>| {
-            if bad.is_none() && p.grad.iter().any(|g| !g.is_finite()) {
+            if bad.is_none() && !p.grad.iter().fold(T::zero(), |a, &g| a + g * T::zero()).is_finite() {
                 bad = Some(p.name.clone());
             }
         });
         match bad {
-            Some(name) => Err(NonFinite {
-                what: format!("gradient of {name}"),
-                step: self.step + 1,
-            }),
+            Some(name) => Err(NonFinite { what: format!("gradient of {name}"), step: self.step + 1 }),
             None => Ok(()),
         }
     }
 
     /// Apply one update with learning rate `lr` (gradients are left as they are).
     /// Refuses non-finite gradients, leaving the parameters untouched.
-    pub fn update<T: Real>(&mut self, model: &mut dyn Module<T>, lr: f64) -> Result<(), NonFinite> {
+    pub fn update(&mut self, model: &mut dyn Module<T>, lr: f64) -> Result<(), NonFinite> {
         self.check_finite(T::zero(), model)?;
         self.step += 1;
         let t = self.step as i32;
         let kind = self.kind;
-        let l1 = self.l1;
+        let l1 = T::f(self.l1);
         let (m_all, v_all) = (&mut self.m, &mut self.v);
         let mut idx = 0;
         model.visit(&mut |p: &mut Param<T>| {
             if m_all.len() <= idx {
-                m_all.push(vec![0.0; p.len()]);
-                v_all.push(vec![0.0; p.len()]);
+                m_all.push(vec![T::zero(); p.len()]);
+                v_all.push(vec![T::zero(); p.len()]);
             }
             let (m, v) = (&mut m_all[idx], &mut v_all[idx]);
-            for k in 0..p.len() {
-                let w = p.value[k].to_f64().unwrap_or(0.0);
-                let mut g = p.grad[k].to_f64().unwrap_or(0.0);
-                if l1 > 0.0 {
-                    g += l1 * w.signum() * f64::from(w != 0.0);
+            if l1 > T::zero() {
+                for (g, &w) in p.grad.iter_mut().zip(&p.value) {
+                    if w != T::zero() {
+                        *g += l1 * w.signum();
+                    }
                 }
-                let new = match kind {
-                    OptimizerKind::Sgd {
-                        momentum,
-                        weight_decay,
-                    } => {
-                        g += weight_decay * w;
-                        m[k] = if t == 1 { g } else { momentum * m[k] + g };
-                        w - lr * if momentum > 0.0 { m[k] } else { g }
+            }
+            match kind {
+                OptimizerKind::Sgd { momentum, weight_decay } => {
+                    let (mu, wd, lr) = (T::f(momentum), T::f(weight_decay), T::f(lr));
+                    for k in 0..p.len() {
+                        let g = p.grad[k] + wd * p.value[k];
+                        m[k] = if t == 1 { g } else { mu * m[k] + g };
+                        p.value[k] -= lr * if momentum > 0.0 { m[k] } else { g };
                     }
-                    OptimizerKind::Adam {
-                        beta1,
-                        beta2,
-                        eps,
-                        weight_decay,
-                    } => {
-                        g += weight_decay * w;
-                        adam(w, g, &mut m[k], &mut v[k], beta1, beta2, eps, lr, t)
+                }
+                OptimizerKind::Adam { beta1, beta2, eps, weight_decay } => {
+                    let c = AdamConsts::new(beta1, beta2, eps, lr, t);
+                    let wd = T::f(weight_decay);
+                    for k in 0..p.len() {
+                        let g = p.grad[k] + wd * p.value[k];
+                        p.value[k] = c.apply(p.value[k], g, &mut m[k], &mut v[k]);
                     }
-                    OptimizerKind::AdamW {
-                        beta1,
-                        beta2,
-                        eps,
-                        weight_decay,
-                    } => {
-                        let w = w * (1.0 - lr * weight_decay);
-                        adam(w, g, &mut m[k], &mut v[k], beta1, beta2, eps, lr, t)
+                }
+                OptimizerKind::AdamW { beta1, beta2, eps, weight_decay } => {
+                    let c = AdamConsts::new(beta1, beta2, eps, lr, t);
+                    let decay = T::f(1.0 - lr * weight_decay);
+                    for k in 0..p.len() {
+                        p.value[k] = c.apply(p.value[k] * decay, p.grad[k], &mut m[k], &mut v[k]);
                     }
-                };
-                p.value[k] = T::f(new);
+                }
             }
             idx += 1;
         });
@@ -183,23 +163,39 @@ impl Optimizer {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn adam(
-    w: f64,
-    g: f64,
-    m: &mut f64,
-    v: &mut f64,
-    b1: f64,
-    b2: f64,
-    eps: f64,
-    lr: f64,
-    t: i32,
-) -> f64 {
-    *m = b1 * *m + (1.0 - b1) * g;
-    *v = b2 * *v + (1.0 - b2) * g * g;
-    let bc1 = 1.0 - b1.powi(t);
-    let bc2 = 1.0 - b2.powi(t);
-    w - (lr / bc1) * *m / ((*v).sqrt() / bc2.sqrt() + eps)
+/// Per-step constants of Adam, as `torch.optim.Adam` computes its update:
+/// `p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)`.
+struct AdamConsts<T> {
+    b1: T,
+    b2: T,
+    one_b1: T,
+    one_b2: T,
+    step: T,
+    inv_sqrt_bc2: T,
+    eps: T,
+}
+
+impl<T: Real> AdamConsts<T> {
+    fn new(beta1: f64, beta2: f64, eps: f64, lr: f64, t: i32) -> Self {
+        let bc1 = 1.0 - beta1.powi(t);
+        let bc2 = 1.0 - beta2.powi(t);
+        AdamConsts {
+            b1: T::f(beta1),
+            b2: T::f(beta2),
+            one_b1: T::f(1.0 - beta1),
+            one_b2: T::f(1.0 - beta2),
+            step: T::f(lr / bc1),
+            inv_sqrt_bc2: T::f(1.0 / bc2.sqrt()),
+            eps: T::f(eps),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, w: T, g: T, m: &mut T, v: &mut T) -> T {
+        *m = self.b1 * *m + self.one_b1 * g;
+        *v = self.b2 * *v + self.one_b2 * g * g;
+        w - self.step * *m / (v.sqrt() * self.inv_sqrt_bc2 + self.eps)
+    }
 }
 
 /// Global L2 norm of all gradients.
@@ -379,7 +375,7 @@ mod tests {
     fn update_rules_by_hand() {
         // SGD momentum 0.9: v1 = g = 1 -> w = 1 - 0.1; v2 = 0.9 + 1 = 1.9 -> w = 0.9 - 0.19.
         let mut m = one(1.0, 1.0);
-        let mut o = Optimizer::new(OptimizerKind::Sgd {
+        let mut o = Optimizer::<f64>::new(OptimizerKind::Sgd {
             momentum: 0.9,
             weight_decay: 0.0,
         });
@@ -388,12 +384,12 @@ mod tests {
         assert!((m.0.value[0] - 0.71).abs() < 1e-12);
         // Adam's first step moves by lr * sign(g) (bias-corrected m/sqrt(v) = 1).
         let mut m = one(1.0, -3.0);
-        let mut o = Optimizer::new(OptimizerKind::adam());
+        let mut o = Optimizer::<f64>::new(OptimizerKind::adam());
         o.update(&mut m, 0.01).unwrap();
         assert!((m.0.value[0] - 1.01).abs() < 1e-7);
         // AdamW decays the weight first: w = 1 * (1 - 0.01 * 0.5) then the Adam step.
         let mut m = one(1.0, 3.0);
-        let mut o = Optimizer::new(OptimizerKind::AdamW {
+        let mut o = Optimizer::<f64>::new(OptimizerKind::AdamW {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -403,7 +399,7 @@ mod tests {
         assert!((m.0.value[0] - (0.995 - 0.01)).abs() < 1e-7);
         // L1 adds sign(w): zero gradient, w = 2 -> SGD step of lr * l1.
         let mut m = one(2.0, 0.0);
-        let mut o = Optimizer::new(OptimizerKind::Sgd {
+        let mut o = Optimizer::<f64>::new(OptimizerKind::Sgd {
             momentum: 0.0,
             weight_decay: 0.0,
         });
@@ -415,7 +411,7 @@ mod tests {
     #[test]
     fn non_finite_gradients_are_refused_and_change_nothing() {
         let mut m = one(1.0, f64::NAN);
-        let mut o = Optimizer::new(OptimizerKind::adam());
+        let mut o = Optimizer::<f64>::new(OptimizerKind::adam());
         let err = o.update(&mut m, 0.1).unwrap_err();
         assert_eq!(
             err,

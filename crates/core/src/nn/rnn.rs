@@ -15,12 +15,18 @@
 //! A reverse layer runs each sequence from its own last token to its first;
 //! with rows sorted by length, the state of a row that has not started yet is
 //! still zero, so one rolling `(B, H)` state serves both directions.
+//!
+//! Threads: the batch rows are split into contiguous ranges of about equal
+//! token counts, and each thread runs the whole recurrence of its rows with
+//! its own per-step GEMM, with no barrier between steps. The ranges depend
+//! only on the thread count, so a fixed count gives bit-identical results.
 
 use serde::{Deserialize, Serialize};
 
 use super::gemm::{matmul, Threads};
 use super::packed::Packed;
 use super::{Module, Param, Real};
+use rayon::prelude::*;
 use crate::rng::Rng;
 
 /// The recurrent cell.
@@ -69,24 +75,71 @@ pub struct RnnCache<T> {
     pub hprev: Vec<T>,
     /// LSTM: previous cell state `(N, H)`.
     pub cprev: Vec<T>,
-    /// LSTM: cell state `(N, H)`.
-    pub c: Vec<T>,
+    /// LSTM: `tanh(c)` of the new cell state `(N, H)`.
+    pub tanh_c: Vec<T>,
     /// GRU: `W_hn h + b_hn` `(N, H)`.
     pub ghn: Vec<T>,
+}
+
+/// A raw view of a buffer that several threads write in disjoint row blocks.
+#[derive(Clone, Copy)]
+struct Shared<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: threads only touch disjoint ranges (see `rows`), and the owner
+// outlives the parallel section.
+unsafe impl<T: Send> Send for Shared<T> {}
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    fn new(v: &mut [T]) -> Self {
+        Shared { ptr: v.as_mut_ptr(), len: v.len() }
+    }
+
+    /// `[start, start + len)` of the buffer.
+    ///
+    /// # Safety
+    /// No other live slice may overlap this range.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows(&self, start: usize, len: usize) -> &mut [T] {
+        assert!(start + len <= self.len, "row block out of range");
+        std::slice::from_raw_parts_mut(self.ptr.add(start), len)
+    }
+}
+
+/// Contiguous row ranges, one per thread, of about equal token counts.
+fn row_ranges(p: &Packed, threads: Threads) -> Vec<(usize, usize)> {
+    let b = p.b();
+    let want = match threads {
+        Threads::One => 1,
+        Threads::Many(n) => n.max(1),
+    };
+    // Fewer than 8 rows per thread costs more in small GEMMs than it saves.
+    let nt = want.min(b / 8).max(1);
+    if nt == 1 {
+        return vec![(0, b)];
+    }
+    let total = p.n();
+    let mut ranges = Vec::with_capacity(nt);
+    let (mut start, mut acc) = (0, 0);
+    for i in 0..b {
+        acc += p.lengths[i];
+        let k = ranges.len() + 1;
+        if k < nt && acc * nt >= total * k && b - (i + 1) >= nt - k {
+            ranges.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    ranges.push((start, b));
+    ranges
 }
 
 impl<T: Real> RnnLayer<T> {
     /// A layer with PyTorch's names (`weight_ih_l{layer}{_reverse}`...) and
     /// its init, U(±1/sqrt(H)).
-    pub fn new(
-        prefix: &str,
-        cell: Cell,
-        input: usize,
-        hidden: usize,
-        layer: usize,
-        reverse: bool,
-        rng: &mut Rng,
-    ) -> Self {
+    pub fn new(prefix: &str, cell: Cell, input: usize, hidden: usize, layer: usize, reverse: bool, rng: &mut Rng) -> Self {
         let gh = cell.gates() * hidden;
         let bound = 1.0 / (hidden as f64).sqrt();
         let sfx = if reverse { "_reverse" } else { "" };
@@ -111,6 +164,7 @@ impl<T: Real> RnnLayer<T> {
         self.w_ih.shape[1]
     }
 
+    /// Time step processed at position `s` of this layer's order.
     fn step_order(&self, t: usize, s: usize) -> usize {
         if self.reverse {
             t - 1 - s
@@ -121,161 +175,118 @@ impl<T: Real> RnnLayer<T> {
 
     /// Run the layer over `x (N, I)` in layout `p`, writing `h (N, H)`.
     /// With a cache, store what backward needs; without, store nothing.
-    pub fn forward(
-        &self,
-        x: &[T],
-        p: &Packed,
-        h: &mut Vec<T>,
-        mut cache: Option<&mut RnnCache<T>>,
-        threads: Threads,
-    ) {
-        let (hd, gh, n, inp) = (
-            self.hidden(),
-            self.cell.gates() * self.hidden(),
-            p.n(),
-            self.input(),
-        );
+    pub fn forward(&self, x: &[T], p: &Packed, h: &mut Vec<T>, cache: Option<&mut RnnCache<T>>, threads: Threads) {
+        let (hd, gh, n, inp) = (self.hidden(), self.cell.gates() * self.hidden(), p.n(), self.input());
         let lstm = self.cell == Cell::Lstm;
         // Input projection for all steps at once; LSTM folds both biases in,
         // GRU keeps b_hh for the hidden side (the reset gate multiplies it).
         let mut pre = Vec::with_capacity(n * gh);
         let bias: Vec<T> = if lstm {
-            self.b_ih
-                .value
-                .iter()
-                .zip(&self.b_hh.value)
-                .map(|(&a, &b)| a + b)
-                .collect()
+            self.b_ih.value.iter().zip(&self.b_hh.value).map(|(&a, &b)| a + b).collect()
         } else {
             self.b_ih.value.clone()
         };
         for _ in 0..n {
             pre.extend_from_slice(&bias);
         }
-        matmul(
-            n,
-            gh,
-            inp,
-            x,
-            false,
-            &self.w_ih.value,
-            true,
-            &mut pre,
-            true,
-            threads,
-        );
-
+        matmul(n, gh, inp, x, false, &self.w_ih.value, true, &mut pre, true, threads);
         h.clear();
         h.resize(n * hd, T::zero());
-        if let Some(c) = cache.as_deref_mut() {
-            c.gates.clear();
-            c.gates.resize(n * gh, T::zero());
-            c.hprev.clear();
-            c.hprev.resize(n * hd, T::zero());
-            let (cp, cc, gn) = if lstm {
-                (n * hd, n * hd, 0)
-            } else {
-                (0, 0, n * hd)
-            };
-            c.cprev.clear();
-            c.cprev.resize(cp, T::zero());
-            c.c.clear();
-            c.c.resize(cc, T::zero());
-            c.ghn.clear();
-            c.ghn.resize(gn, T::zero());
+        let keep = cache.is_some();
+        let mut hprev = vec![T::zero(); if keep { n * hd } else { 0 }];
+        let mut cprev = vec![T::zero(); if keep && lstm { n * hd } else { 0 }];
+        let mut tanh_c = vec![T::zero(); if keep && lstm { n * hd } else { 0 }];
+        let mut ghn = vec![T::zero(); if keep && !lstm { n * hd } else { 0 }];
+        let bufs = [Shared::new(&mut pre), Shared::new(h), Shared::new(&mut hprev), Shared::new(&mut cprev), Shared::new(&mut tanh_c), Shared::new(&mut ghn)];
+        let ranges = row_ranges(p, threads);
+        let run = |&(r0, r1): &(usize, usize)| self.forward_rows(p, r0, r1, &bufs, keep);
+        if ranges.len() == 1 {
+            run(&ranges[0]);
+        } else {
+            ranges.par_iter().for_each(run);
         }
-        let b0 = p.b();
-        let mut state_h = vec![T::zero(); b0 * hd];
-        let mut state_c = vec![T::zero(); if lstm { b0 * hd } else { 0 }];
-        let mut rec = vec![T::zero(); if lstm { 0 } else { b0 * gh }];
+        if let Some(c) = cache {
+            c.gates = pre;
+            c.hprev = hprev;
+            c.cprev = cprev;
+            c.tanh_c = tanh_c;
+            c.ghn = ghn;
+        }
+    }
+
+    /// The recurrence of rows `r0..r1`, writing only their rows of every buffer.
+    fn forward_rows(&self, p: &Packed, r0: usize, r1: usize, bufs: &[Shared<T>; 6], keep: bool) {
+        let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
+        let lstm = self.cell == Cell::Lstm;
+        let rows = r1 - r0;
         let one = T::one();
+        let mut sh = vec![T::zero(); rows * hd];
+        let mut sc = vec![T::zero(); if lstm { rows * hd } else { 0 }];
+        let mut rec = vec![T::zero(); if lstm { 0 } else { rows * gh }];
+        let mut tmp = vec![T::zero(); hd];
         for s in 0..p.t() {
             let t = self.step_order(p.t(), s);
-            let (b, base) = (p.batch_sizes[t], p.offsets[t]);
-            if let Some(c) = cache.as_deref_mut() {
-                c.hprev[base * hd..(base + b) * hd].copy_from_slice(&state_h[..b * hd]);
+            let bb = p.batch_sizes[t].min(r1).saturating_sub(r0);
+            if bb == 0 {
+                continue;
+            }
+            let at = p.offsets[t] + r0;
+            // SAFETY: rows at..at+bb of step t belong to this thread only.
+            let (g, h) = unsafe { (bufs[0].rows(at * gh, bb * gh), bufs[1].rows(at * hd, bb * hd)) };
+            if keep {
+                unsafe { bufs[2].rows(at * hd, bb * hd) }.copy_from_slice(&sh[..bb * hd]);
             }
             if lstm {
-                let g = &mut pre[base * gh..(base + b) * gh];
-                matmul(
-                    b,
-                    gh,
-                    hd,
-                    &state_h,
-                    false,
-                    &self.w_hh.value,
-                    true,
-                    g,
-                    true,
-                    Threads::One,
-                );
-                for i in 0..b {
+                matmul(bb, gh, hd, &sh, false, &self.w_hh.value, true, g, true, Threads::One);
+                for i in 0..bb {
                     let gi = &mut g[i * gh..(i + 1) * gh];
-                    for j in 0..hd {
-                        let ig = gi[j].sigmoid();
-                        let fg = gi[hd + j].sigmoid();
-                        let gg = gi[2 * hd + j].tanh();
-                        let og = gi[3 * hd + j].sigmoid();
-                        let cprev = state_c[i * hd + j];
-                        let cn = fg * cprev + ig * gg;
-                        let hn = og * cn.tanh();
-                        gi[j] = ig;
-                        gi[hd + j] = fg;
-                        gi[2 * hd + j] = gg;
-                        gi[3 * hd + j] = og;
-                        state_c[i * hd + j] = cn;
-                        state_h[i * hd + j] = hn;
-                        h[(base + i) * hd + j] = hn;
-                        if let Some(c) = cache.as_deref_mut() {
-                            c.cprev[(base + i) * hd + j] = cprev;
-                            c.c[(base + i) * hd + j] = cn;
-                        }
+                    T::sigmoid_slice(&mut gi[..2 * hd]);
+                    T::tanh_slice(&mut gi[2 * hd..3 * hd]);
+                    T::sigmoid_slice(&mut gi[3 * hd..]);
+                    let c = &mut sc[i * hd..(i + 1) * hd];
+                    if keep {
+                        unsafe { bufs[3].rows((at + i) * hd, hd) }.copy_from_slice(c);
                     }
-                }
-                if let Some(c) = cache.as_deref_mut() {
-                    c.gates[base * gh..(base + b) * gh]
-                        .copy_from_slice(&pre[base * gh..(base + b) * gh]);
+                    for j in 0..hd {
+                        c[j] = gi[hd + j] * c[j] + gi[j] * gi[2 * hd + j];
+                    }
+                    tmp.copy_from_slice(c);
+                    T::tanh_slice(&mut tmp);
+                    let hs = &mut sh[i * hd..(i + 1) * hd];
+                    for j in 0..hd {
+                        hs[j] = gi[3 * hd + j] * tmp[j];
+                    }
+                    h[i * hd..(i + 1) * hd].copy_from_slice(hs);
+                    if keep {
+                        unsafe { bufs[4].rows((at + i) * hd, hd) }.copy_from_slice(&tmp);
+                    }
                 }
             } else {
-                let r = &mut rec[..b * gh];
-                for i in 0..b {
+                let r = &mut rec[..bb * gh];
+                for i in 0..bb {
                     r[i * gh..(i + 1) * gh].copy_from_slice(&self.b_hh.value);
                 }
-                matmul(
-                    b,
-                    gh,
-                    hd,
-                    &state_h,
-                    false,
-                    &self.w_hh.value,
-                    true,
-                    r,
-                    true,
-                    Threads::One,
-                );
-                let g = &mut pre[base * gh..(base + b) * gh];
-                for i in 0..b {
+                matmul(bb, gh, hd, &sh, false, &self.w_hh.value, true, r, true, Threads::One);
+                for i in 0..bb {
                     let gi = &mut g[i * gh..(i + 1) * gh];
                     let ri = &r[i * gh..(i + 1) * gh];
-                    for j in 0..hd {
-                        let rg = (gi[j] + ri[j]).sigmoid();
-                        let zg = (gi[hd + j] + ri[hd + j]).sigmoid();
-                        let ng = (gi[2 * hd + j] + rg * ri[2 * hd + j]).tanh();
-                        let hp = state_h[i * hd + j];
-                        let hn = (one - zg) * ng + zg * hp;
-                        gi[j] = rg;
-                        gi[hd + j] = zg;
-                        gi[2 * hd + j] = ng;
-                        state_h[i * hd + j] = hn;
-                        h[(base + i) * hd + j] = hn;
-                        if let Some(c) = cache.as_deref_mut() {
-                            c.ghn[(base + i) * hd + j] = ri[2 * hd + j];
-                        }
+                    for j in 0..2 * hd {
+                        gi[j] += ri[j];
                     }
-                }
-                if let Some(c) = cache.as_deref_mut() {
-                    c.gates[base * gh..(base + b) * gh]
-                        .copy_from_slice(&pre[base * gh..(base + b) * gh]);
+                    T::sigmoid_slice(&mut gi[..2 * hd]);
+                    for j in 0..hd {
+                        gi[2 * hd + j] += gi[j] * ri[2 * hd + j];
+                    }
+                    T::tanh_slice(&mut gi[2 * hd..]);
+                    let hs = &mut sh[i * hd..(i + 1) * hd];
+                    for j in 0..hd {
+                        let z = gi[hd + j];
+                        hs[j] = (one - z) * gi[2 * hd + j] + z * hs[j];
+                    }
+                    h[i * hd..(i + 1) * hd].copy_from_slice(hs);
+                    if keep {
+                        unsafe { bufs[5].rows((at + i) * hd, hd) }.copy_from_slice(&ri[2 * hd..]);
+                    }
                 }
             }
         }
@@ -283,108 +294,23 @@ impl<T: Real> RnnLayer<T> {
 
     /// Back-propagate `dh (N, H)` (gradient of the loss w.r.t. this layer's
     /// outputs); accumulate parameter gradients and write `dx (N, I)` if asked.
-    pub fn backward(
-        &mut self,
-        x: &[T],
-        p: &Packed,
-        cache: &RnnCache<T>,
-        dh: &[T],
-        dx: Option<&mut Vec<T>>,
-        threads: Threads,
-    ) {
-        let (hd, gh, n, inp) = (
-            self.hidden(),
-            self.cell.gates() * self.hidden(),
-            p.n(),
-            self.input(),
-        );
+    pub fn backward(&mut self, x: &[T], p: &Packed, cache: &RnnCache<T>, dh: &[T], dx: Option<&mut Vec<T>>, threads: Threads) {
+        let (hd, gh, n, inp) = (self.hidden(), self.cell.gates() * self.hidden(), p.n(), self.input());
         let lstm = self.cell == Cell::Lstm;
-        let one = T::one();
-        // dgi: gradient w.r.t. the input-side pre-activations; dgh: hidden side (GRU only differs).
+        // dgi: gradient w.r.t. the input-side pre-activations; dgh: the hidden side (differs for GRU).
         let mut dgi = vec![T::zero(); n * gh];
         let mut dgh = vec![T::zero(); if lstm { 0 } else { n * gh }];
-        let b0 = p.b();
-        let mut dh_state = vec![T::zero(); b0 * hd];
-        let mut dc_state = vec![T::zero(); if lstm { b0 * hd } else { 0 }];
-        for s in (0..p.t()).rev() {
-            let t = self.step_order(p.t(), s);
-            let (b, base) = (p.batch_sizes[t], p.offsets[t]);
-            for i in 0..b {
-                let row = base + i;
-                let g = &cache.gates[row * gh..(row + 1) * gh];
-                let d = &mut dgi[row * gh..(row + 1) * gh];
-                for j in 0..hd {
-                    let dhj = dh[row * hd + j] + dh_state[i * hd + j];
-                    if lstm {
-                        let (ig, fg, gg, og) = (g[j], g[hd + j], g[2 * hd + j], g[3 * hd + j]);
-                        let tc = cache.c[row * hd + j].tanh();
-                        let dc = dc_state[i * hd + j] + dhj * og * (one - tc * tc);
-                        d[j] = dc * gg * ig * (one - ig);
-                        d[hd + j] = dc * cache.cprev[row * hd + j] * fg * (one - fg);
-                        d[2 * hd + j] = dc * ig * (one - gg * gg);
-                        d[3 * hd + j] = dhj * tc * og * (one - og);
-                        dc_state[i * hd + j] = dc * fg;
-                    } else {
-                        let (rg, zg, ng) = (g[j], g[hd + j], g[2 * hd + j]);
-                        let hp = cache.hprev[row * hd + j];
-                        let dn = dhj * (one - zg) * (one - ng * ng);
-                        let dz = dhj * (hp - ng) * zg * (one - zg);
-                        let dr = dn * cache.ghn[row * hd + j] * rg * (one - rg);
-                        d[j] = dr;
-                        d[hd + j] = dz;
-                        d[2 * hd + j] = dn;
-                        let e = &mut dgh[row * gh..(row + 1) * gh];
-                        e[j] = dr;
-                        e[hd + j] = dz;
-                        e[2 * hd + j] = dn * rg;
-                        dh_state[i * hd + j] = dhj * zg;
-                    }
-                }
-            }
-            // dh_{t-1} for the active rows: one GEMM per step.
-            let src = if lstm {
-                &dgi[base * gh..(base + b) * gh]
-            } else {
-                &dgh[base * gh..(base + b) * gh]
-            };
-            matmul(
-                b,
-                hd,
-                gh,
-                src,
-                false,
-                &self.w_hh.value,
-                false,
-                &mut dh_state[..b * hd],
-                !lstm,
-                Threads::One,
-            );
+        let bufs = [Shared::new(&mut dgi), Shared::new(&mut dgh)];
+        let ranges = row_ranges(p, threads);
+        let run = |&(r0, r1): &(usize, usize)| self.backward_rows(p, r0, r1, cache, dh, &bufs);
+        if ranges.len() == 1 {
+            run(&ranges[0]);
+        } else {
+            ranges.par_iter().for_each(run);
         }
         let dhid = if lstm { &dgi } else { &dgh };
-        matmul(
-            gh,
-            inp,
-            n,
-            &dgi,
-            true,
-            x,
-            false,
-            &mut self.w_ih.grad,
-            true,
-            threads,
-        );
-        matmul(
-            gh,
-            hd,
-            n,
-            dhid,
-            true,
-            &cache.hprev,
-            false,
-            &mut self.w_hh.grad,
-            true,
-            threads,
-        );
+        matmul(gh, inp, n, &dgi, true, x, false, &mut self.w_ih.grad, true, threads);
+        matmul(gh, hd, n, dhid, true, &cache.hprev, false, &mut self.w_hh.grad, true, threads);
         for r in 0..n {
             for (g, &d) in self.b_ih.grad.iter_mut().zip(&dgi[r * gh..(r + 1) * gh]) {
                 *g += d;
@@ -396,18 +322,63 @@ impl<T: Real> RnnLayer<T> {
         if let Some(dx) = dx {
             dx.clear();
             dx.resize(n * inp, T::zero());
-            matmul(
-                n,
-                inp,
-                gh,
-                &dgi,
-                false,
-                &self.w_ih.value,
-                false,
-                dx,
-                false,
-                threads,
-            );
+            matmul(n, inp, gh, &dgi, false, &self.w_ih.value, false, dx, false, threads);
+        }
+    }
+
+    /// Backward through time for rows `r0..r1`, writing only their rows of `dgi`/`dgh`.
+    fn backward_rows(&self, p: &Packed, r0: usize, r1: usize, cache: &RnnCache<T>, dh: &[T], bufs: &[Shared<T>; 2]) {
+        let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
+        let lstm = self.cell == Cell::Lstm;
+        let one = T::one();
+        let rows = r1 - r0;
+        let mut dh_state = vec![T::zero(); rows * hd];
+        let mut dc_state = vec![T::zero(); if lstm { rows * hd } else { 0 }];
+        for s in (0..p.t()).rev() {
+            let t = self.step_order(p.t(), s);
+            let bb = p.batch_sizes[t].min(r1).saturating_sub(r0);
+            if bb == 0 {
+                continue;
+            }
+            let at = p.offsets[t] + r0;
+            // SAFETY: rows at..at+bb of step t belong to this thread only.
+            let d = unsafe { bufs[0].rows(at * gh, bb * gh) };
+            let e = if lstm { &mut [][..] } else { unsafe { bufs[1].rows(at * gh, bb * gh) } };
+            for i in 0..bb {
+                let row = at + i;
+                let g = &cache.gates[row * gh..(row + 1) * gh];
+                let di = &mut d[i * gh..(i + 1) * gh];
+                for j in 0..hd {
+                    let dhj = dh[row * hd + j] + dh_state[i * hd + j];
+                    if lstm {
+                        let (ig, fg, gg, og) = (g[j], g[hd + j], g[2 * hd + j], g[3 * hd + j]);
+                        let tc = cache.tanh_c[row * hd + j];
+                        let dc = dc_state[i * hd + j] + dhj * og * (one - tc * tc);
+                        di[j] = dc * gg * ig * (one - ig);
+                        di[hd + j] = dc * cache.cprev[row * hd + j] * fg * (one - fg);
+                        di[2 * hd + j] = dc * ig * (one - gg * gg);
+                        di[3 * hd + j] = dhj * tc * og * (one - og);
+                        dc_state[i * hd + j] = dc * fg;
+                    } else {
+                        let (rg, zg, ng) = (g[j], g[hd + j], g[2 * hd + j]);
+                        let hp = cache.hprev[row * hd + j];
+                        let dn = dhj * (one - zg) * (one - ng * ng);
+                        let dz = dhj * (hp - ng) * zg * (one - zg);
+                        let dr = dn * cache.ghn[row * hd + j] * rg * (one - rg);
+                        di[j] = dr;
+                        di[hd + j] = dz;
+                        di[2 * hd + j] = dn;
+                        let ei = &mut e[i * gh..(i + 1) * gh];
+                        ei[j] = dr;
+                        ei[hd + j] = dz;
+                        ei[2 * hd + j] = dn * rg;
+                        dh_state[i * hd + j] = dhj * zg;
+                    }
+                }
+            }
+            // dh_{t-1} for the active rows: one GEMM per step.
+            let src: &[T] = if lstm { d } else { e };
+            matmul(bb, hd, gh, src, false, &self.w_hh.value, false, &mut dh_state[..bb * hd], !lstm, Threads::One);
         }
     }
 }

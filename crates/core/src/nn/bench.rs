@@ -1,0 +1,108 @@
+//! The benchmark model of `../shared/bench/pytorch_rnn_bench.py`, so `textrnn
+//! bench` measures exactly what the PyTorch reference measures:
+//! Embedding(20000, 128) -> LSTM/GRU(128, H), one layer -> mean over time ->
+//! Linear(H, 64); loss = mean(out^2); Adam lr 1e-3; float32.
+
+use super::encoder::{Encoder, EncoderCache, EncoderConfig};
+use super::gemm::Threads;
+use super::linear::Linear;
+use super::optim::{NonFinite, Optimizer, OptimizerKind};
+use super::pool::Pooling;
+use super::rnn::Cell;
+use super::{loss, Module, Param};
+use crate::batch::Batch;
+use crate::rng::Rng;
+
+/// Vocabulary size of the reference model.
+pub const VOCAB: usize = 20_000;
+/// Embedding size of the reference model.
+pub const EMBED: usize = 128;
+/// Output size of the projection.
+pub const PROJ: usize = 64;
+
+/// The reference model with its optimizer and reusable buffers.
+pub struct BenchModel {
+    enc: Encoder<f32>,
+    proj: Linear<f32>,
+    opt: Optimizer<f32>,
+    cache: EncoderCache<f32>,
+    threads: Threads,
+}
+
+struct Params<'a>(&'a mut Encoder<f32>, &'a mut Linear<f32>);
+
+impl Module<f32> for Params<'_> {
+    fn visit(&mut self, f: &mut dyn FnMut(&mut Param<f32>)) {
+        self.0.visit(f);
+        self.1.visit(f);
+    }
+}
+
+impl BenchModel {
+    /// A seeded model with hidden size `hidden`.
+    pub fn new(cell: Cell, hidden: usize, seed: u64, threads: usize) -> Self {
+        let cfg = EncoderConfig {
+            vocab: VOCAB,
+            embed: EMBED,
+            hidden,
+            layers: 1,
+            bidirectional: false,
+            cell,
+            pooling: Pooling::Mean,
+            dropout: 0.0,
+        };
+        let mut rng = Rng::new(seed);
+        BenchModel {
+            enc: Encoder::new(cfg, &mut rng),
+            proj: Linear::new("proj.", hidden, PROJ, &mut rng),
+            opt: Optimizer::new(OptimizerKind::adam()),
+            cache: EncoderCache::default(),
+            threads: Threads::Many(threads),
+        }
+    }
+
+    /// One Adam step on `batch`; returns the loss before the step.
+    pub fn train_step(&mut self, batch: &Batch, lr: f64) -> Result<f32, NonFinite> {
+        let mut params = Params(&mut self.enc, &mut self.proj);
+        params.zero_grad();
+        let pooled = self.enc.forward(batch, None, &mut self.cache, self.threads);
+        let mut out = Vec::new();
+        self.proj.forward(&pooled, batch.b, &mut out, self.threads);
+        let zeros = vec![0.0; out.len()];
+        let (l, dout) = loss::mse(&out, &zeros);
+        let mut dpooled = Vec::new();
+        self.proj.backward(&pooled, batch.b, &dout, Some(&mut dpooled), self.threads);
+        self.enc.backward(&self.cache, &dpooled, self.threads);
+        let mut params = Params(&mut self.enc, &mut self.proj);
+        self.opt.check_finite(l, &mut params)?;
+        self.opt.update(&mut params, lr)?;
+        Ok(l)
+    }
+
+    /// Inference only (no caches); returns the loss.
+    pub fn infer(&self, batch: &Batch) -> f32 {
+        let pooled = self.enc.encode(batch, self.threads);
+        let mut out = Vec::new();
+        self.proj.forward(&pooled, batch.b, &mut out, self.threads);
+        out.iter().map(|x| x * x).sum::<f32>() / out.len().max(1) as f32
+    }
+}
+
+/// `n` random batches of `b` rows with ids in `5..VOCAB`, lengths `t` or drawn from `lengths`.
+pub fn random_batches(n: usize, b: usize, t: usize, lengths: Option<&[usize]>, seed: u64) -> Vec<Batch> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let seqs: Vec<Vec<u32>> = (0..b)
+                .map(|_| {
+                    let len = match lengths {
+                        Some(ls) if !ls.is_empty() => ls[rng.below(ls.len())].clamp(1, t),
+                        _ => t,
+                    };
+                    (0..len).map(|_| 5 + rng.below(VOCAB - 5) as u32).collect()
+                })
+                .collect();
+            Batch::new(&seqs, &(0..b).collect::<Vec<_>>(), t)
+        })
+        .collect()
+}
