@@ -57,14 +57,26 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    anyhow::ensure!(a.hidden >= 1 && a.batch >= 1 && a.seq >= 1, "--hidden, --batch and --seq must be at least 1");
+    anyhow::ensure!(
+        a.hidden >= 1 && a.batch >= 1 && a.seq >= 1,
+        "--hidden, --batch and --seq must be at least 1"
+    );
     let lengths = match &a.lengths {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
             let mut v = Vec::new();
-            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                v.push(line.trim().parse::<usize>().with_context(|| format!("{path}:{}: not a length: {line:?}", i + 1))?);
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                v.push(
+                    line.trim()
+                        .parse::<usize>()
+                        .with_context(|| format!("{path}:{}: not a length: {line:?}", i + 1))?,
+                );
             }
             anyhow::ensure!(!v.is_empty(), "{path}: no lengths");
             Some(v)

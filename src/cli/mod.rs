@@ -4,6 +4,7 @@ mod baseline;
 mod bench;
 mod demo;
 mod output;
+mod tokenize;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -31,6 +32,8 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Measure RNN training and inference speed on the PyTorch reference benchmark's model.
     Bench(bench::BenchArgs),
+    /// Show how the text pipeline tokenizes each text (or count tokens).
+    Tokenize(tokenize::TokenizeArgs),
     /// Run the main job on the embedded demo corpus (432 texts, English and Chinese, 6 topics).
     Demo(demo::DemoArgs),
 }
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Baseline(a) => baseline::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Tokenize(a) => tokenize::run(a),
     }
 }
 

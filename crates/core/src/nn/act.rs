@@ -39,7 +39,7 @@ fn exp_f32(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 5.000_000_3e-1;
     let e = p * r * r + r + 1.0;
     let bits = (t.to_bits() as i32 - 0x4B40_0000 + 127) << 23;
     e * f32::from_bits(bits as u32)
@@ -61,10 +61,10 @@ fn tanh_body(x: &mut [f32]) {
         let big = 1.0 - 2.0 / (exp_f32(2.0 * a) + 1.0);
         let z = a * a;
         let p = -5.704_988_7e-3;
-        let p = p * z + 2.063_908_9e-2;
+        let p = p * z + 2.063_909e-2;
         let p = p * z - 5.373_971_6e-2;
         let p = p * z + 1.333_144_2e-1;
-        let p = p * z - 3.333_328_2e-1;
+        let p = p * z - 3.333_328e-1;
         let small = p * z * a + a;
         *v = if a.abs() < 0.625 { small } else { big };
     }
@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn fast_f32_activations_match_libm() {
-        let xs: Vec<f32> = (-20_000..=20_000).map(|i| i as f32 * 0.001).chain([-100.0, 100.0, 1e-6, -1e-7, 0.0]).collect();
+        let xs: Vec<f32> = (-20_000..=20_000)
+            .map(|i| i as f32 * 0.001)
+            .chain([-100.0, 100.0, 1e-6, -1e-7, 0.0])
+            .collect();
         let mut s = xs.clone();
         f32::sigmoid_slice(&mut s);
         let mut t = xs.clone();

@@ -71,11 +71,18 @@ impl BenchModel {
         let zeros = vec![0.0; out.len()];
         let (l, dout) = loss::mse(&out, &zeros);
         let mut dpooled = Vec::new();
-        self.proj.backward(&pooled, batch.b, &dout, Some(&mut dpooled), self.threads);
+        self.proj
+            .backward(&pooled, batch.b, &dout, Some(&mut dpooled), self.threads);
         self.enc.backward(&self.cache, &dpooled, self.threads);
-        let mut params = Params(&mut self.enc, &mut self.proj);
-        self.opt.check_finite(l, &mut params)?;
-        self.opt.update(&mut params, lr)?;
+        if !l.is_finite() {
+            return Err(NonFinite {
+                what: "loss".into(),
+                step: self.opt.step + 1,
+            });
+        }
+        // `update` refuses non-finite gradients before touching any weight.
+        self.opt
+            .update(&mut Params(&mut self.enc, &mut self.proj), lr)?;
         Ok(l)
     }
 
@@ -89,7 +96,13 @@ impl BenchModel {
 }
 
 /// `n` random batches of `b` rows with ids in `5..VOCAB`, lengths `t` or drawn from `lengths`.
-pub fn random_batches(n: usize, b: usize, t: usize, lengths: Option<&[usize]>, seed: u64) -> Vec<Batch> {
+pub fn random_batches(
+    n: usize,
+    b: usize,
+    t: usize,
+    lengths: Option<&[usize]>,
+    seed: u64,
+) -> Vec<Batch> {
     let mut rng = Rng::new(seed);
     (0..n)
         .map(|_| {

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use rayon::prelude::*;
+
 use super::{Module, Param, Real};
 
 /// Which update rule.
@@ -89,22 +91,34 @@ pub struct Optimizer<T> {
 impl<T: Real> Optimizer<T> {
     /// A fresh optimizer.
     pub fn new(kind: OptimizerKind) -> Self {
-        Optimizer { kind, l1: 0.0, step: 0, m: Vec::new(), v: Vec::new() }
+        Optimizer {
+            kind,
+            l1: 0.0,
+            step: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
     }
 
     /// Check the loss and every gradient; `Err` names the first non-finite one.
     pub fn check_finite(&self, loss: T, model: &mut dyn Module<T>) -> Result<(), NonFinite> {
         if !loss.is_finite() {
-            return Err(NonFinite { what: "loss".into(), step: self.step + 1 });
+            return Err(NonFinite {
+                what: "loss".into(),
+                step: self.step + 1,
+            });
         }
         let mut bad = None;
         model.visit(&mut |p: &mut Param<T>| {
-            if bad.is_none() && !p.grad.iter().fold(T::zero(), |a, &g| a + g * T::zero()).is_finite() {
+            if bad.is_none() && !all_finite(&p.grad) {
                 bad = Some(p.name.clone());
             }
         });
         match bad {
-            Some(name) => Err(NonFinite { what: format!("gradient of {name}"), step: self.step + 1 }),
+            Some(name) => Err(NonFinite {
+                what: format!("gradient of {name}"),
+                step: self.step + 1,
+            }),
             None => Ok(()),
         }
     }
@@ -132,35 +146,77 @@ impl<T: Real> Optimizer<T> {
                     }
                 }
             }
+            // Element-wise, so chunks can run on any thread with identical results.
+            const CHUNK: usize = 1 << 15;
+            let work = p
+                .value
+                .par_chunks_mut(CHUNK)
+                .zip(p.grad.par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)));
             match kind {
-                OptimizerKind::Sgd { momentum, weight_decay } => {
+                OptimizerKind::Sgd {
+                    momentum,
+                    weight_decay,
+                } => {
                     let (mu, wd, lr) = (T::f(momentum), T::f(weight_decay), T::f(lr));
-                    for k in 0..p.len() {
-                        let g = p.grad[k] + wd * p.value[k];
-                        m[k] = if t == 1 { g } else { mu * m[k] + g };
-                        p.value[k] -= lr * if momentum > 0.0 { m[k] } else { g };
-                    }
+                    work.for_each(|((w, g), (m, _))| {
+                        for k in 0..w.len() {
+                            let g = g[k] + wd * w[k];
+                            m[k] = if t == 1 { g } else { mu * m[k] + g };
+                            w[k] -= lr * if momentum > 0.0 { m[k] } else { g };
+                        }
+                    });
                 }
-                OptimizerKind::Adam { beta1, beta2, eps, weight_decay } => {
+                OptimizerKind::Adam {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } => {
                     let c = AdamConsts::new(beta1, beta2, eps, lr, t);
                     let wd = T::f(weight_decay);
-                    for k in 0..p.len() {
-                        let g = p.grad[k] + wd * p.value[k];
-                        p.value[k] = c.apply(p.value[k], g, &mut m[k], &mut v[k]);
-                    }
+                    work.for_each(|((w, g), (m, v))| {
+                        for k in 0..w.len() {
+                            w[k] = c.apply(w[k], g[k] + wd * w[k], &mut m[k], &mut v[k]);
+                        }
+                    });
                 }
-                OptimizerKind::AdamW { beta1, beta2, eps, weight_decay } => {
+                OptimizerKind::AdamW {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } => {
                     let c = AdamConsts::new(beta1, beta2, eps, lr, t);
                     let decay = T::f(1.0 - lr * weight_decay);
-                    for k in 0..p.len() {
-                        p.value[k] = c.apply(p.value[k] * decay, p.grad[k], &mut m[k], &mut v[k]);
-                    }
+                    work.for_each(|((w, g), (m, v))| {
+                        for k in 0..w.len() {
+                            w[k] = c.apply(w[k] * decay, g[k], &mut m[k], &mut v[k]);
+                        }
+                    });
                 }
             }
             idx += 1;
         });
         Ok(())
     }
+}
+
+/// True if no value is NaN or infinite. `x * 0` is NaN exactly for those,
+/// and eight independent sums let the loop vectorize.
+fn all_finite<T: Real>(x: &[T]) -> bool {
+    let mut acc = [T::zero(); 8];
+    let chunks = x.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(T::zero(), |a, &v| a + v * T::zero());
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += c[l] * T::zero();
+        }
+    }
+    acc.iter().fold(tail, |a, &v| a + v).is_finite()
 }
 
 /// Per-step constants of Adam, as `torch.optim.Adam` computes its update:

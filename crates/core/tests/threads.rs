@@ -1,0 +1,87 @@
+//! Threads: a fixed thread count gives bit-identical results run to run, and
+//! splitting the batch over threads agrees with one thread within float
+//! tolerance (the forward and backward passes, and a few Adam steps).
+
+use textrnn::batch::Batch;
+use textrnn::nn::encoder::{Encoder, EncoderCache, EncoderConfig};
+use textrnn::nn::gemm::Threads;
+use textrnn::nn::optim::{Optimizer, OptimizerKind};
+use textrnn::nn::pool::Pooling;
+use textrnn::nn::rnn::Cell;
+use textrnn::nn::{Module, Param};
+use textrnn::rng::Rng;
+
+fn batch() -> Batch {
+    // 40 rows of uneven lengths, so both threads get work and rows end at different steps.
+    let mut rng = Rng::new(4);
+    let seqs: Vec<Vec<u32>> = (0..40)
+        .map(|_| {
+            (0..1 + rng.below(12))
+                .map(|_| 5 + rng.below(45) as u32)
+                .collect()
+        })
+        .collect();
+    Batch::new(&seqs, &(0..40).collect::<Vec<_>>(), 100)
+}
+
+/// Three Adam steps; returns the final parameters and every pooled output.
+fn train(cell: Cell, threads: Threads) -> (Vec<f32>, Vec<f32>) {
+    let cfg = EncoderConfig {
+        vocab: 50,
+        embed: 8,
+        hidden: 16,
+        layers: 2,
+        bidirectional: true,
+        cell,
+        pooling: Pooling::Attention,
+        dropout: 0.1,
+    };
+    let mut enc = Encoder::<f32>::new(cfg, &mut Rng::new(1));
+    let mut opt = Optimizer::<f32>::new(OptimizerKind::adamw());
+    let b = batch();
+    let mut outs = Vec::new();
+    for step in 0..3 {
+        enc.zero_grad();
+        let mut cache = EncoderCache::default();
+        let mut rng = Rng::new(100 + step);
+        let pooled = enc.forward(&b, Some(&mut rng), &mut cache, threads);
+        let dpooled: Vec<f32> = pooled.iter().map(|x| 2.0 * x).collect();
+        enc.backward(&cache, &dpooled, threads);
+        opt.update(&mut enc, 1e-2).unwrap();
+        outs.extend(pooled);
+    }
+    outs.extend(enc.encode(&b, threads));
+    let mut params = Vec::new();
+    enc.visit(&mut |p: &mut Param<f32>| params.extend_from_slice(&p.value));
+    (params, outs)
+}
+
+#[test]
+fn fixed_thread_count_is_bit_identical_and_counts_agree() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for cell in [Cell::Lstm, Cell::Gru] {
+        let one = train(cell, Threads::One);
+        assert_eq!(
+            one,
+            train(cell, Threads::One),
+            "{cell:?}: one thread, run to run"
+        );
+        let two = pool.install(|| train(cell, Threads::Many(2)));
+        assert_eq!(
+            two,
+            pool.install(|| train(cell, Threads::Many(2))),
+            "{cell:?}: two threads, run to run"
+        );
+        let worst = one
+            .0
+            .iter()
+            .chain(&one.1)
+            .zip(two.0.iter().chain(&two.1))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-4, "{cell:?}: 1 vs 2 threads differ by {worst}");
+    }
+}
