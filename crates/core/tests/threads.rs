@@ -85,3 +85,24 @@ fn fixed_thread_count_is_bit_identical_and_counts_agree() {
         assert!(worst < 1e-4, "{cell:?}: 1 vs 2 threads differ by {worst}");
     }
 }
+
+#[test]
+fn padding_never_changes_a_result() {
+    // A text encoded alone equals the same text inside a batch of longer and shorter texts.
+    for cell in [Cell::Lstm, Cell::Gru] {
+        for pooling in [Pooling::Mean, Pooling::Max, Pooling::Last, Pooling::Attention] {
+            let cfg = EncoderConfig { vocab: 30, embed: 6, hidden: 5, layers: 2, bidirectional: true, cell, pooling, dropout: 0.0 };
+            let enc = Encoder::<f64>::new(cfg, &mut Rng::new(2));
+            let text = vec![7, 8, 9, 10];
+            let alone = enc.encode(&Batch::new(&[text.clone()], &[0], 100), Threads::One);
+            let seqs = vec![vec![5; 11], text, vec![6, 6]];
+            let mixed = Batch::new(&seqs, &[0, 1, 2], 100);
+            let all = enc.encode(&mixed, Threads::One);
+            let row = mixed.doc_index.iter().position(|&d| d == 1).unwrap();
+            let d = alone.len();
+            for (a, b) in alone.iter().zip(&all[row * d..(row + 1) * d]) {
+                assert!((a - b).abs() < 1e-12, "{cell:?} {pooling:?}: {a} vs {b}");
+            }
+        }
+    }
+}

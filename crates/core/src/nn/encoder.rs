@@ -136,7 +136,7 @@ impl<T: Real> Encoder<T> {
                     x.iter_mut().zip(&mask).for_each(|(v, &m)| *v *= m);
                 }
             }
-            let mut out = vec![T::zero(); n * hd * dirs];
+            let mut out = if dirs == 1 { Vec::new() } else { vec![T::zero(); n * hd * dirs] };
             let mut caches = Vec::with_capacity(dirs);
             for (d, dir) in layer.iter().enumerate() {
                 let mut h = Vec::new();
@@ -148,9 +148,13 @@ impl<T: Real> Encoder<T> {
                     cache.is_some().then_some(&mut c),
                     threads,
                 );
-                for r in 0..n {
-                    out[r * hd * dirs + d * hd..r * hd * dirs + (d + 1) * hd]
-                        .copy_from_slice(&h[r * hd..(r + 1) * hd]);
+                if dirs == 1 {
+                    out = h;
+                } else {
+                    for r in 0..n {
+                        out[r * hd * dirs + d * hd..r * hd * dirs + (d + 1) * hd]
+                            .copy_from_slice(&h[r * hd..(r + 1) * hd]);
+                    }
                 }
                 caches.push(c);
             }
