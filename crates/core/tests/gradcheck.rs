@@ -119,7 +119,7 @@ fn encoder_every_cell_direction_depth_and_pooling() {
                         let mut cache = EncoderCache::default();
                         let out = m.forward(&batch, None, &mut cache, Threads::One);
                         if backward {
-                            m.backward(&cache, &weights, Threads::One);
+                            m.backward(&mut cache, &weights, Threads::One);
                         }
                         out.iter().zip(&weights).map(|(a, b)| a * b).sum()
                     };
@@ -146,7 +146,7 @@ fn encoder_with_dropout_masks() {
             let mut rng = Rng::new(99); // the same masks on every call
             let out = m.forward(&batch, Some(&mut rng), &mut cache, Threads::One);
             if backward {
-                m.backward(&cache, &weights, Threads::One);
+                m.backward(&mut cache, &weights, Threads::One);
             }
             out.iter().zip(&weights).map(|(a, b)| a * b).sum()
         };

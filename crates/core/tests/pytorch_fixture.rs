@@ -114,7 +114,7 @@ fn outputs_and_gradients_match_pytorch() {
             }
         }
         enc.zero_grad();
-        enc.backward_states(&cache, &dstates, Threads::One);
+        enc.backward_states(&mut cache, &dstates, Threads::One);
         let grads = case["grads"].as_object().unwrap();
         let mut checked = 0;
         enc.visit(&mut |p: &mut Param<f64>| {
@@ -216,7 +216,7 @@ fn first_ten_adam_losses_match_pytorch() {
             let mut dpooled = Vec::new();
             m.proj
                 .backward(&pooled, batch.b, &dout, Some(&mut dpooled), Threads::One);
-            m.enc.backward(&cache, &dpooled, Threads::One);
+            m.enc.backward(&mut cache, &dpooled, Threads::One);
             opt.update(&mut m, lr).unwrap();
             assert!(
                 (l as f64 - want).abs() <= 1e-4,

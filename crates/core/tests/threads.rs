@@ -46,7 +46,7 @@ fn train(cell: Cell, threads: Threads) -> (Vec<f32>, Vec<f32>) {
         let mut rng = Rng::new(100 + step);
         let pooled = enc.forward(&b, Some(&mut rng), &mut cache, threads);
         let dpooled: Vec<f32> = pooled.iter().map(|x| 2.0 * x).collect();
-        enc.backward(&cache, &dpooled, threads);
+        enc.backward(&mut cache, &dpooled, threads);
         opt.update(&mut enc, 1e-2).unwrap();
         outs.extend(pooled);
     }
@@ -90,8 +90,22 @@ fn fixed_thread_count_is_bit_identical_and_counts_agree() {
 fn padding_never_changes_a_result() {
     // A text encoded alone equals the same text inside a batch of longer and shorter texts.
     for cell in [Cell::Lstm, Cell::Gru] {
-        for pooling in [Pooling::Mean, Pooling::Max, Pooling::Last, Pooling::Attention] {
-            let cfg = EncoderConfig { vocab: 30, embed: 6, hidden: 5, layers: 2, bidirectional: true, cell, pooling, dropout: 0.0 };
+        for pooling in [
+            Pooling::Mean,
+            Pooling::Max,
+            Pooling::Last,
+            Pooling::Attention,
+        ] {
+            let cfg = EncoderConfig {
+                vocab: 30,
+                embed: 6,
+                hidden: 5,
+                layers: 2,
+                bidirectional: true,
+                cell,
+                pooling,
+                dropout: 0.0,
+            };
             let enc = Encoder::<f64>::new(cfg, &mut Rng::new(2));
             let text = vec![7, 8, 9, 10];
             let alone = enc.encode(&Batch::new(&[text.clone()], &[0], 100), Threads::One);

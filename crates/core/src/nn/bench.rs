@@ -73,7 +73,7 @@ impl BenchModel {
         let mut dpooled = Vec::new();
         self.proj
             .backward(&pooled, batch.b, &dout, Some(&mut dpooled), self.threads);
-        self.enc.backward(&self.cache, &dpooled, self.threads);
+        self.enc.backward(&mut self.cache, &dpooled, self.threads);
         if !l.is_finite() {
             return Err(NonFinite {
                 what: "loss".into(),

@@ -136,7 +136,11 @@ impl<T: Real> Encoder<T> {
                     x.iter_mut().zip(&mask).for_each(|(v, &m)| *v *= m);
                 }
             }
-            let mut out = if dirs == 1 { Vec::new() } else { vec![T::zero(); n * hd * dirs] };
+            let mut out = if dirs == 1 {
+                Vec::new()
+            } else {
+                vec![T::zero(); n * hd * dirs]
+            };
             let mut caches = Vec::with_capacity(dirs);
             for (d, dir) in layer.iter().enumerate() {
                 let mut h = Vec::new();
@@ -241,7 +245,7 @@ impl<T: Real> Encoder<T> {
     }
 
     /// Back-propagate `dpooled (B, D)` through pooling and everything below; gradients accumulate.
-    pub fn backward(&mut self, cache: &EncoderCache<T>, dpooled: &[T], threads: Threads) {
+    pub fn backward(&mut self, cache: &mut EncoderCache<T>, dpooled: &[T], threads: Threads) {
         let packed = cache.packed.as_ref().expect("backward after forward");
         let (n, d) = (packed.n(), self.config.output_dim());
         let mut dtop = vec![T::zero(); n * d];
@@ -264,7 +268,12 @@ impl<T: Real> Encoder<T> {
 
     /// Back-propagate `dstates (N, D)`, the gradient w.r.t. the top layer's
     /// packed token states, through the RNN layers and the embedding.
-    pub fn backward_states(&mut self, cache: &EncoderCache<T>, dstates: &[T], threads: Threads) {
+    pub fn backward_states(
+        &mut self,
+        cache: &mut EncoderCache<T>,
+        dstates: &[T],
+        threads: Threads,
+    ) {
         let packed = cache.packed.as_ref().expect("backward after forward");
         let (n, hd) = (packed.n(), self.config.hidden);
         let mut dout = dstates.to_vec();
@@ -284,7 +293,7 @@ impl<T: Real> Encoder<T> {
                 self.layers[l][dir].backward(
                     input,
                     packed,
-                    &cache.rnn[l][dir],
+                    &mut cache.rnn[l][dir],
                     &dh,
                     Some(&mut dx),
                     threads,

@@ -365,11 +365,13 @@ impl<T: Real> RnnLayer<T> {
 
     /// Back-propagate `dh (N, H)` (gradient of the loss w.r.t. this layer's
     /// outputs); accumulate parameter gradients and write `dx (N, I)` if asked.
+    /// The gate gradients are computed in place of the cached gates (saving
+    /// an `(N, G·H)` buffer), so a cache serves one backward pass.
     pub fn backward(
         &mut self,
         x: &[T],
         p: &Packed,
-        cache: &RnnCache<T>,
+        cache: &mut RnnCache<T>,
         dh: &[T],
         dx: Option<&mut Vec<T>>,
         threads: Threads,
@@ -382,10 +384,16 @@ impl<T: Real> RnnLayer<T> {
         );
         let lstm = self.cell == Cell::Lstm;
         // dgi: gradient w.r.t. the input-side pre-activations; dgh: the hidden side (differs for GRU).
-        let mut dgi = vec![T::zero(); n * gh];
+        let mut dgi = std::mem::take(&mut cache.gates);
+        assert_eq!(
+            dgi.len(),
+            n * gh,
+            "backward needs the cache of one forward pass"
+        );
         let mut dgh = vec![T::zero(); if lstm { 0 } else { n * gh }];
         let bufs = [Shared::new(&mut dgi), Shared::new(&mut dgh)];
         let ranges = row_ranges(p, threads);
+        let cache = &*cache;
         let run = |&(r0, r1): &(usize, usize)| self.backward_rows(p, r0, r1, cache, dh, &bufs);
         if ranges.len() == 1 {
             run(&ranges[0]);
@@ -443,7 +451,8 @@ impl<T: Real> RnnLayer<T> {
         }
     }
 
-    /// Backward through time for rows `r0..r1`, writing only their rows of `dgi`/`dgh`.
+    /// Backward through time for rows `r0..r1`, writing only their rows of
+    /// `dgi` (which holds the activated gates on entry) and `dgh`.
     fn backward_rows(
         &self,
         p: &Packed,
@@ -475,12 +484,12 @@ impl<T: Real> RnnLayer<T> {
             };
             for i in 0..bb {
                 let row = at + i;
-                let g = &cache.gates[row * gh..(row + 1) * gh];
+                // In place: each element's gate is read before its gradient is written.
                 let di = &mut d[i * gh..(i + 1) * gh];
                 for j in 0..hd {
                     let dhj = dh[row * hd + j] + dh_state[i * hd + j];
                     if lstm {
-                        let (ig, fg, gg, og) = (g[j], g[hd + j], g[2 * hd + j], g[3 * hd + j]);
+                        let (ig, fg, gg, og) = (di[j], di[hd + j], di[2 * hd + j], di[3 * hd + j]);
                         let tc = cache.tanh_c[row * hd + j];
                         let dc = dc_state[i * hd + j] + dhj * og * (one - tc * tc);
                         di[j] = dc * gg * ig * (one - ig);
@@ -489,7 +498,7 @@ impl<T: Real> RnnLayer<T> {
                         di[3 * hd + j] = dhj * tc * og * (one - og);
                         dc_state[i * hd + j] = dc * fg;
                     } else {
-                        let (rg, zg, ng) = (g[j], g[hd + j], g[2 * hd + j]);
+                        let (rg, zg, ng) = (di[j], di[hd + j], di[2 * hd + j]);
                         let hp = cache.hprev[row * hd + j];
                         let dn = dhj * (one - zg) * (one - ng * ng);
                         let dz = dhj * (hp - ng) * zg * (one - zg);
