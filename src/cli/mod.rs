@@ -4,7 +4,9 @@ mod baseline;
 mod bench;
 mod demo;
 mod output;
+mod predict;
 mod tokenize;
+mod train;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -28,6 +30,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Train an RNN encoder without labels, cluster the corpus, save the model.
+    Train(train::TrainArgs),
+    /// Classify texts with a trained model (JSON lines, streaming).
+    Predict(predict::PredictArgs),
     /// Cluster a corpus with TF-IDF (+ LSA) + k-means and score it when labels exist.
     Baseline(baseline::BaselineArgs),
     /// Measure RNN training and inference speed on the PyTorch reference benchmark's model.
@@ -87,15 +93,20 @@ impl ChineseArg {
     }
 }
 
+/// The library's format for a flag value.
+pub fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Txt => Format::Txt,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Tsv => Format::Tsv,
+    }
+}
+
 impl InputArgs {
     fn options(&self) -> ReadOptions {
         ReadOptions {
-            format: self.format.map(|f| match f {
-                FormatArg::Txt => Format::Txt,
-                FormatArg::Jsonl => Format::Jsonl,
-                FormatArg::Csv => Format::Csv,
-                FormatArg::Tsv => Format::Tsv,
-            }),
+            format: self.format.map(format_of),
             text_field: self.text_field.clone(),
             label_field: self.label_field.clone(),
             skip_bad_lines: self.skip_bad_lines,
@@ -131,6 +142,8 @@ pub fn run(cli: Cli) -> Result<()> {
             .context("cannot start the thread pool")?;
     }
     match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Predict(a) => predict::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),

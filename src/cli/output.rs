@@ -120,3 +120,17 @@ pub fn write_assignments(path: &str, corpus: &Corpus, pred: &[usize]) -> Result<
     f.commit().with_context(|| format!("cannot write {path}"))?;
     Ok(())
 }
+
+/// Write one `{"cluster": id, "score": p}` line per input record (null for skipped records), atomically.
+pub fn write_assignments_scored(path: &str, corpus: &Corpus, pred: &[usize], scores: &[f32]) -> Result<()> {
+    let mut f = AtomicFile::create(path).with_context(|| format!("cannot create {path}"))?;
+    for rec in corpus.record_map() {
+        match rec {
+            Some(i) => writeln!(f, "{}", json!({ "cluster": pred[i], "score": (scores[i] * 1e4).round() / 1e4 })),
+            None => writeln!(f, "{}", json!({ "cluster": null, "skipped": true })),
+        }
+        .with_context(|| format!("cannot write {path}"))?;
+    }
+    f.commit().with_context(|| format!("cannot write {path}"))?;
+    Ok(())
+}

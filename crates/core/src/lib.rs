@@ -34,6 +34,8 @@ pub mod demo;
 pub mod eval;
 pub mod features;
 pub mod io;
+pub mod learn;
+pub mod model;
 pub mod nn;
 pub mod rng;
 pub mod text;

@@ -9,5 +9,5 @@ pub mod svd;
 pub mod tfidf;
 
 pub use sparse::Csr;
-pub use svd::truncated_svd;
+pub use svd::{truncated_svd, truncated_svd_full};
 pub use tfidf::{Punctuation, Tfidf, TfidfConfig};

@@ -18,10 +18,17 @@ const OVERSAMPLES: usize = 10;
 /// the top singular values. `n_iter` power iterations (5 is scikit-learn's
 /// default) sharpen the spectrum. Deterministic given `seed`.
 pub fn truncated_svd(a: &Csr, k: usize, n_iter: usize, seed: u64) -> (Vec<f32>, Vec<f64>) {
+    let (x, s, _) = truncated_svd_full(a, k, n_iter, seed);
+    (x, s)
+}
+
+/// As [`truncated_svd`], plus the right singular vectors `V (M, k)` row-major,
+/// so new rows project as `x · V`.
+pub fn truncated_svd_full(a: &Csr, k: usize, n_iter: usize, seed: u64) -> (Vec<f32>, Vec<f64>, Vec<f32>) {
     let (n, m) = (a.n_rows(), a.n_cols);
     let l = (k + OVERSAMPLES).min(n).min(m);
     if l == 0 {
-        return (vec![0.0; n * k], vec![0.0; k]);
+        return (vec![0.0; n * k], vec![0.0; k], vec![0.0; m * k]);
     }
     let at = a.transpose();
     let mut rng = Rng::derive(seed, 0x5FD);
@@ -55,9 +62,20 @@ pub fn truncated_svd(a: &Csr, k: usize, n_iter: usize, seed: u64) -> (Vec<f32>, 
             out[i * k + c] = (dot * sigma[c]) as f32;
         }
     }
+    // V = Bᵀ U_B S⁻¹, column c from eigenvector order[c].
+    let mut comps = vec![0f32; m * k];
+    for (c, &e) in order[..kk].iter().enumerate() {
+        if sigma[c] <= 1e-12 {
+            continue;
+        }
+        for r in 0..m {
+            let dot: f64 = (0..l).map(|j| bt[(r, j)] * eig.eigenvectors[(j, e)]).sum();
+            comps[r * k + c] = (dot / sigma[c]) as f32;
+        }
+    }
     let mut sv = sigma;
     sv.resize(k, 0.0);
-    (out, sv)
+    (out, sv, comps)
 }
 
 /// An orthonormal basis of the columns of `y` `(R, L)`, row-major, by Householder QR.
@@ -94,5 +112,11 @@ mod tests {
         assert!((x[0].abs() - 3.0).abs() < 1e-5 && x[1].abs() < 1e-5);
         assert!((x[3].abs() - 2.0).abs() < 1e-5 && x[2].abs() < 1e-5);
         assert!(x[4].abs() < 1e-5 && x[5].abs() < 1e-5);
+        // Projecting the rows through V reproduces U·S.
+        let (_, _, v) = truncated_svd_full(&a, 2, 3, 0);
+        let proj = a.mul_dense(&v.iter().map(|&x| x as f64).collect::<Vec<_>>(), 2);
+        for (p, q) in proj.iter().zip(&x) {
+            assert!((*p as f32 - q).abs() < 1e-5, "{proj:?} {x:?}");
+        }
     }
 }

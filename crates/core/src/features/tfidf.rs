@@ -152,6 +152,28 @@ impl Tfidf {
         (model, m)
     }
 
+    /// The fitted model as JSON (config, pipeline, terms, idf).
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"config": self.config, "pipeline": self.pipeline, "terms": self.terms, "idf": self.idf}).to_string()
+    }
+
+    /// A model from [`to_json`](Self::to_json)'s output.
+    pub fn from_json(s: &str) -> Result<Tfidf, String> {
+        #[derive(Deserialize)]
+        struct Raw {
+            config: TfidfConfig,
+            pipeline: TextPipeline,
+            terms: Vec<String>,
+            idf: Vec<f32>,
+        }
+        let raw: Raw = serde_json::from_str(s).map_err(|e| format!("TF-IDF model is not valid: {e}"))?;
+        if raw.terms.len() != raw.idf.len() {
+            return Err("TF-IDF terms and idf differ in length".into());
+        }
+        let index = raw.terms.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        Ok(Tfidf { config: raw.config, pipeline: raw.pipeline, terms: raw.terms, idf: raw.idf, index })
+    }
+
     /// Vectors for new texts under the fitted vocabulary and idf.
     pub fn transform(&self, texts: &[&str]) -> Csr {
         let docs: Vec<Vec<String>> = texts

@@ -1,0 +1,36 @@
+//! Stage 6: learning representations without labels.
+//!
+//! [`augment`] makes random views of a text; [`contrastive`] trains the RNN
+//! encoder so two views of one text encode close together and views of
+//! different texts apart (InfoNCE), with AdamW, warm-up + cosine decay,
+//! gradient clipping and early stopping on a held-out split. Labels never
+//! reach this module.
+
+pub mod augment;
+pub mod contrastive;
+
+pub use augment::AugmentConfig;
+pub use contrastive::{encode_all, train_contrastive, EpochLog, Progress, TrainConfig};
+
+/// Scale each row of `x (N, D)` to unit L2 norm (zero rows stay zero).
+pub fn l2_normalize_rows(x: &mut [f32], d: usize) {
+    for row in x.chunks_mut(d.max(1)) {
+        let n = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if n > 0.0 {
+            row.iter_mut().for_each(|v| *v /= n);
+        }
+    }
+}
+
+/// Concatenate two row-normalized representations, weighting the squared
+/// distance `w` : `1 - w` between them: rows `[sqrt(w)·a, sqrt(1-w)·b]`.
+pub fn concat_weighted(a: &[f32], da: usize, b: &[f32], db: usize, w: f32) -> Vec<f32> {
+    let n = if da > 0 { a.len() / da } else { b.len() / db.max(1) };
+    let (sa, sb) = (w.clamp(0.0, 1.0).sqrt(), (1.0 - w.clamp(0.0, 1.0)).sqrt());
+    let mut out = Vec::with_capacity(n * (da + db));
+    for i in 0..n {
+        out.extend(a[i * da..(i + 1) * da].iter().map(|v| v * sa));
+        out.extend(b[i * db..(i + 1) * db].iter().map(|v| v * sb));
+    }
+    out
+}

@@ -1,0 +1,335 @@
+//! Stages 7-12 around the trained encoder: the whole model a user trains,
+//! saves, loads and predicts with.
+//!
+//! `fit` runs the main job: text pipeline -> vocabulary -> contrastive RNN
+//! training -> representations `[RNN ; LSA]` -> k-means. The model directory
+//! holds `model.json` (format version, every hyper-parameter, training log,
+//! clusters, SHA-256 of every other file), `pipeline.json`, `vocab.json`,
+//! `tfidf.json` and `weights.safetensors` (encoder weights under PyTorch's
+//! names, the LSA components and the centroids). It is written to a temporary
+//! directory and renamed into place, so a failure never leaves half a model.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::cluster::{KMeans, KMeansConfig, Points};
+use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig};
+use crate::learn::{concat_weighted, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress, TrainConfig};
+use crate::nn::encoder::Encoder;
+use crate::nn::gemm::Threads;
+use crate::nn::loss::dec_soft_assign;
+use crate::nn::weights;
+use crate::text::TextPipeline;
+use crate::vocab::{Vocab, VocabConfig};
+
+/// The model directory format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything that decides a model besides the corpus.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Number of clusters.
+    pub k: usize,
+    /// Text pipeline.
+    pub pipeline: TextPipeline,
+    /// Vocabulary limits.
+    pub vocab: VocabConfig,
+    /// Contrastive training of the encoder.
+    pub train: TrainConfig,
+    /// TF-IDF settings of the LSA half.
+    pub tfidf: TfidfConfig,
+    /// LSA dimensions (0: RNN only).
+    pub lsa_dims: usize,
+    /// Weight of the RNN half in squared distances, in [0, 1] (1: RNN only).
+    pub rnn_weight: f32,
+    /// k-means restarts.
+    pub n_init: usize,
+}
+
+/// One cluster as saved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// Id.
+    pub id: usize,
+    /// Name (suggested from the top terms; users may rename).
+    pub name: String,
+    /// Training texts in it.
+    pub size: usize,
+    /// Highest mean TF-IDF terms.
+    pub top_terms: Vec<String>,
+}
+
+/// `model.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always "textrnn-model".
+    pub format: String,
+    /// [`FORMAT_VERSION`] of the writer.
+    pub version: u32,
+    /// Hyper-parameters.
+    pub config: ModelConfig,
+    /// Per-epoch training log.
+    pub training: Vec<EpochLog>,
+    /// Clusters.
+    pub clusters: Vec<ClusterInfo>,
+    /// SHA-256 (hex) of each other file.
+    pub files: HashMap<String, String>,
+}
+
+/// A trained model in memory.
+pub struct Model {
+    /// `model.json` contents.
+    pub manifest: Manifest,
+    /// Vocabulary.
+    pub vocab: Vocab,
+    /// The encoder.
+    pub encoder: Encoder<f32>,
+    /// TF-IDF of the LSA half.
+    pub tfidf: Tfidf,
+    /// LSA components `(M, lsa_dims)`.
+    pub lsa: Vec<f32>,
+    /// Centroids `(K, D + lsa_dims)`.
+    pub centroids: Vec<f32>,
+}
+
+/// Errors from saving or loading a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// File system.
+    #[error("{path}: {err}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Cause.
+        #[source]
+        err: std::io::Error,
+    },
+    /// A file is missing, corrupt, or from another version.
+    #[error("{path}: {problem}")]
+    Invalid {
+        /// Path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The result of training: the model and each training text's cluster and score.
+pub struct Fitted {
+    /// The model.
+    pub model: Model,
+    /// Cluster of each text.
+    pub labels: Vec<usize>,
+    /// Soft-assignment probability of that cluster.
+    pub scores: Vec<f32>,
+}
+
+/// Nearest centroid and its Student-t soft-assignment probability, per row of `z (N, D)`.
+pub fn assign(z: &[f32], d: usize, centroids: &[f32]) -> (Vec<usize>, Vec<f32>) {
+    let q = dec_soft_assign(z, centroids, d);
+    let k = centroids.len() / d.max(1);
+    q.chunks(k.max(1))
+        .map(|row| {
+            let (j, &p) = row.iter().enumerate().fold((0, &f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
+            (j, p)
+        })
+        .unzip()
+}
+
+impl Model {
+    /// Representation width: RNN output plus LSA dims.
+    pub fn dim(&self) -> usize {
+        self.encoder.config.output_dim() + self.manifest.config.lsa_dims
+    }
+
+    /// Representations `(N, D)` of texts.
+    pub fn represent(&self, texts: &[&str], threads: Threads) -> Vec<f32> {
+        let cfg = &self.manifest.config;
+        let seqs: Vec<Vec<u32>> = texts.iter().map(|t| self.vocab.encode(&cfg.pipeline.tokens(t))).collect();
+        let d = self.encoder.config.output_dim();
+        let mut r = encode_all(&self.encoder, &seqs, cfg.train.max_len, threads);
+        l2_normalize_rows(&mut r, d);
+        if cfg.lsa_dims == 0 {
+            return r;
+        }
+        let x = self.tfidf.transform(texts);
+        let mut l = project(&x, &self.lsa, cfg.lsa_dims);
+        l2_normalize_rows(&mut l, cfg.lsa_dims);
+        concat_weighted(&r, d, &l, cfg.lsa_dims, cfg.rnn_weight)
+    }
+
+    /// Cluster and probability of each text.
+    pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
+        let z = self.represent(texts, threads);
+        assign(&z, self.dim(), &self.centroids)
+    }
+
+    /// Train on `texts` (labels never enter).
+    pub fn fit(texts: &[&str], cfg: &ModelConfig, threads: Threads, progress: &mut dyn FnMut(Progress)) -> Result<Fitted, String> {
+        let toks: Vec<Vec<String>> = texts.iter().map(|t| cfg.pipeline.tokens(t)).collect();
+        let vocab = Vocab::build(toks.iter().map(|d| d.iter().map(String::as_str)), &cfg.vocab);
+        if vocab.is_empty() {
+            return Err(format!("no token occurs at least {} times; use a larger corpus", cfg.vocab.min_count));
+        }
+        let seqs: Vec<Vec<u32>> = toks.iter().map(|d| vocab.encode(d)).collect();
+        let mut train_cfg = cfg.train.clone();
+        train_cfg.encoder.vocab = vocab.len();
+        let (encoder, log) = train_contrastive(&seqs, &train_cfg, threads, progress).map_err(|e| e.to_string())?;
+        let d = encoder.config.output_dim();
+        let mut r = encode_all(&encoder, &seqs, train_cfg.max_len, threads);
+        l2_normalize_rows(&mut r, d);
+        let (tfidf, x) = Tfidf::fit_transform(texts, &cfg.pipeline, &cfg.tfidf);
+        let (z, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {
+            let (mut l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
+            l2_normalize_rows(&mut l, cfg.lsa_dims);
+            (concat_weighted(&r, d, &l, cfg.lsa_dims, cfg.rnn_weight), comps)
+        } else {
+            let zeros = vec![0f32; texts.len() * cfg.lsa_dims];
+            (concat_weighted(&r, d, &zeros, cfg.lsa_dims, if cfg.lsa_dims == 0 { 1.0 } else { cfg.rnn_weight }), vec![0f32; tfidf.terms.len() * cfg.lsa_dims])
+        };
+        let dim = d + cfg.lsa_dims;
+        let km_cfg = KMeansConfig { n_init: cfg.n_init, ..KMeansConfig::new(cfg.k, cfg.train.seed) };
+        let km = KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
+        let summaries = crate::baseline::summarize(&x, &tfidf.terms, &km.labels, cfg.k, 10);
+        let clusters = summaries
+            .into_iter()
+            .map(|s| {
+                let top_terms: Vec<String> = s.top_terms.into_iter().map(|(t, _)| t).collect();
+                let name = top_terms.iter().take(3).cloned().collect::<Vec<_>>().join("/");
+                ClusterInfo { id: s.id, name: if name.is_empty() { format!("cluster-{}", s.id) } else { name }, size: s.size, top_terms }
+            })
+            .collect();
+        let (labels, scores) = assign(&z, dim, &km.centroids);
+        let manifest = Manifest {
+            format: "textrnn-model".into(),
+            version: FORMAT_VERSION,
+            config: ModelConfig { train: train_cfg, ..cfg.clone() },
+            training: log,
+            clusters,
+            files: HashMap::new(),
+        };
+        let model = Model { manifest, vocab, encoder, tfidf, lsa, centroids: km.centroids };
+        Ok(Fitted { model, labels, scores })
+    }
+
+    /// Write the model directory atomically (a temporary directory renamed into place).
+    pub fn save(&mut self, dir: &Path) -> Result<(), ModelError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |err| ModelError::Io { path: path.clone(), err }
+        };
+        if dir.exists() && !dir.join("model.json").exists() && fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+            return Err(ModelError::Invalid {
+                path: dir.display().to_string(),
+                problem: "exists and is not a textrnn model directory; choose another --out".into(),
+            });
+        }
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        let result = self.write_files(&tmp).and_then(|_| {
+            let old = parent.join(format!(".{name}.{}.old", std::process::id()));
+            if dir.exists() {
+                fs::rename(dir, &old).map_err(io(dir))?;
+            }
+            fs::rename(&tmp, dir).map_err(io(dir))?;
+            let _ = fs::remove_dir_all(&old);
+            Ok(())
+        });
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+
+    fn write_files(&mut self, dir: &Path) -> Result<(), ModelError> {
+        let cfg = &self.manifest.config;
+        let mut files: Vec<(&str, Vec<u8>)> = vec![
+            ("pipeline.json", cfg.pipeline.to_json().into_bytes()),
+            ("vocab.json", self.vocab.to_json().into_bytes()),
+            ("tfidf.json", self.tfidf.to_json().into_bytes()),
+        ];
+        let dim = self.encoder.config.output_dim() + cfg.lsa_dims;
+        let mut tensors = weights::to_bytes_with(&mut self.encoder, &[
+            ("lsa.components", vec![self.tfidf.terms.len(), cfg.lsa_dims], &self.lsa),
+            ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
+        ]);
+        files.push(("weights.safetensors", std::mem::take(&mut tensors)));
+        self.manifest.files.clear();
+        for (name, bytes) in &files {
+            self.manifest.files.insert(name.to_string(), hex_sha256(bytes));
+            crate::io::write_atomic(dir.join(name), bytes).map_err(|err| ModelError::Io { path: dir.join(name).display().to_string(), err })?;
+        }
+        let manifest = serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes");
+        crate::io::write_atomic(dir.join("model.json"), &manifest).map_err(|err| ModelError::Io { path: dir.join("model.json").display().to_string(), err })
+    }
+
+    /// Load and verify a model directory.
+    pub fn load(dir: &Path) -> Result<Model, ModelError> {
+        let read = |name: &str| -> Result<Vec<u8>, ModelError> {
+            let p = dir.join(name);
+            fs::read(&p).map_err(|err| ModelError::Io { path: p.display().to_string(), err })
+        };
+        let bad = |name: &str, problem: String| ModelError::Invalid { path: dir.join(name).display().to_string(), problem };
+        let manifest: Manifest = serde_json::from_slice(&read("model.json")?).map_err(|e| bad("model.json", format!("not a valid model manifest: {e}")))?;
+        if manifest.format != "textrnn-model" {
+            return Err(bad("model.json", "not a textrnn model".into()));
+        }
+        if manifest.version > FORMAT_VERSION {
+            return Err(bad("model.json", format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
+        }
+        let mut contents: HashMap<&str, Vec<u8>> = HashMap::new();
+        for name in ["pipeline.json", "vocab.json", "tfidf.json", "weights.safetensors"] {
+            let bytes = read(name)?;
+            let want = manifest.files.get(name).ok_or_else(|| bad("model.json", format!("no checksum for {name}")))?;
+            if &hex_sha256(&bytes) != want {
+                return Err(bad(name, "checksum mismatch: the file is corrupt or was edited; retrain or restore it".into()));
+            }
+            contents.insert(name, bytes);
+        }
+        let cfg = &manifest.config;
+        let vocab = Vocab::from_json(&String::from_utf8_lossy(&contents["vocab.json"])).map_err(|e| bad("vocab.json", e))?;
+        let tfidf = Tfidf::from_json(&String::from_utf8_lossy(&contents["tfidf.json"])).map_err(|e| bad("tfidf.json", e))?;
+        let mut enc_cfg = cfg.train.encoder.clone();
+        enc_cfg.vocab = vocab.len();
+        let mut encoder = Encoder::<f32>::new(enc_cfg, &mut crate::rng::Rng::new(0));
+        let wbytes = &contents["weights.safetensors"];
+        weights::load_bytes(&mut encoder, wbytes).map_err(|e| bad("weights.safetensors", e.to_string()))?;
+        let st = SafeTensors::deserialize(wbytes).map_err(|e| bad("weights.safetensors", e.to_string()))?;
+        let get = |name: &str, len: usize| -> Result<Vec<f32>, ModelError> {
+            let t = st.tensor(name).map_err(|_| bad("weights.safetensors", format!("no tensor {name}")))?;
+            if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
+                return Err(bad("weights.safetensors", format!("tensor {name} has the wrong size")));
+            }
+            Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        };
+        let lsa = get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
+        let centroids = get("clusters.centroids", cfg.k * (encoder.config.output_dim() + cfg.lsa_dims))?;
+        Ok(Model { manifest, vocab, encoder, tfidf, lsa, centroids })
+    }
+}
+
+/// `x (N, M) · comps (M, K)` as dense rows `(N, K)`.
+fn project(x: &Csr, comps: &[f32], k: usize) -> Vec<f32> {
+    let mut out = vec![0f32; x.n_rows() * k];
+    for i in 0..x.n_rows() {
+        let (cols, vals) = x.row(i);
+        let o = &mut out[i * k..(i + 1) * k];
+        for (&c, &v) in cols.iter().zip(vals) {
+            o.iter_mut().zip(&comps[c as usize * k..(c as usize + 1) * k]).for_each(|(a, &b)| *a += v * b);
+        }
+    }
+    out
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+

@@ -1,0 +1,88 @@
+//! `textrnn predict`: classify texts with a trained model, streaming.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+use textrnn::corpus::{open_input, resolve_format, source_name, DocReader, ReadOptions};
+use textrnn::model::Model;
+use textrnn::nn::gemm::Threads;
+
+use super::FormatArg;
+
+/// Classify each text of INPUT (default stdin) with a trained model: one JSON line per
+/// text, in input order: {"cluster": id, "name": "...", "score": probability}.
+///
+/// Example:
+///   textrnn predict --model so.model new_questions.txt
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct PredictArgs {
+    /// Model directory written by `textrnn train`.
+    #[arg(long, value_name = "MODEL_DIR")]
+    model: String,
+    /// Input file, or - for stdin.
+    #[arg(default_value = "-")]
+    input: String,
+    /// Force the input format.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// JSON key or CSV/TSV column holding the text.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    /// Write {"cluster": null, "error": "..."} for unreadable records instead of stopping.
+    #[arg(long)]
+    skip_bad_lines: bool,
+}
+
+/// Texts per chunk: memory stays bounded whatever the input size.
+const CHUNK: usize = 1024;
+
+pub fn run(a: PredictArgs) -> Result<()> {
+    let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
+    let opts = ReadOptions {
+        format: a.format.map(super::format_of),
+        text_field: a.text_field.clone(),
+        label_field: None,
+        skip_bad_lines: a.skip_bad_lines,
+    };
+    let input = open_input(&a.input)?;
+    let reader = DocReader::new(input, &source_name(&a.input), resolve_format(&a.input, &opts), &opts)?;
+    let threads = Threads::Many(rayon::current_num_threads());
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut chunk: Vec<Result<String, String>> = Vec::with_capacity(CHUNK);
+    let flush = |chunk: &mut Vec<Result<String, String>>, out: &mut BufWriter<_>| -> Result<()> {
+        let texts: Vec<&str> = chunk.iter().filter_map(|r| r.as_deref().ok()).collect();
+        let (labels, scores) = model.predict(&texts, threads);
+        let mut i = 0;
+        for r in chunk.iter() {
+            let line = match r {
+                Ok(_) => {
+                    let c = labels[i];
+                    let v = json!({"cluster": c, "name": model.manifest.clusters[c].name, "score": (scores[i] * 1e4).round() / 1e4});
+                    i += 1;
+                    v
+                }
+                Err(e) => json!({"cluster": null, "error": e}),
+            };
+            writeln!(out, "{line}")?;
+        }
+        chunk.clear();
+        Ok(())
+    };
+    for item in reader {
+        match item {
+            Ok(doc) => chunk.push(Ok(doc.text)),
+            Err(e) if a.skip_bad_lines && e.is_line_error() => chunk.push(Err(e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+        if chunk.len() == CHUNK {
+            flush(&mut chunk, &mut out)?;
+        }
+    }
+    flush(&mut chunk, &mut out)?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! `textrnn train`: the main job. Train an RNN encoder without labels, cluster, save the model.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use textrnn::cluster::KMeansError;
+use textrnn::features::TfidfConfig;
+use textrnn::learn::{AugmentConfig, TrainConfig};
+use textrnn::model::{Model, ModelConfig};
+use textrnn::nn::encoder::EncoderConfig;
+use textrnn::nn::gemm::Threads;
+use textrnn::nn::pool::Pooling;
+use textrnn::nn::rnn::Cell;
+use textrnn::vocab::VocabConfig;
+
+use super::bench::CellArg;
+use super::{output, ChineseArg, InputArgs};
+
+/// Train an RNN encoder on INPUT without labels, cluster the texts and save the model.
+///
+/// The encoder learns by contrast: two randomly perturbed views of each text (span
+/// deletion, token dropout, local swaps, masking) must encode closer to each other
+/// than to the other texts of the batch (InfoNCE). Texts are then represented by the
+/// RNN vector beside a TF-IDF LSA vector and clustered with k-means.
+///
+/// Example:
+///   textrnn train ../shared/data/stackoverflow/data.jsonl --k 20 --out so.model --label-field label
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Model directory to write (replaced atomically if it holds a model).
+    #[arg(long, value_name = "MODEL_DIR")]
+    out: String,
+    /// Number of clusters.
+    #[arg(long, short = 'k')]
+    k: usize,
+    /// Recurrent cell.
+    #[arg(long, value_enum, default_value_t = CellArg::Gru)]
+    cell: CellArg,
+    /// Hidden size per direction.
+    #[arg(long, default_value_t = 128)]
+    hidden: usize,
+    /// Embedding size.
+    #[arg(long, default_value_t = 128)]
+    embed: usize,
+    /// Stacked RNN layers.
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    /// Run one direction only (default: bidirectional).
+    #[arg(long)]
+    unidirectional: bool,
+    /// Pooling of token states: mean, max, last, attention.
+    #[arg(long, default_value = "mean", value_parser = parse_pooling)]
+    pooling: Pooling,
+    /// Dropout on embeddings and between layers.
+    #[arg(long, default_value_t = 0.1)]
+    dropout: f64,
+    /// Training epochs (early stopping may end sooner).
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Texts per batch.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Peak learning rate (AdamW, warm-up then cosine decay).
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    /// AdamW weight decay (L2).
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Longer texts are truncated to this many tokens.
+    #[arg(long, default_value_t = 64)]
+    max_len: usize,
+    /// InfoNCE temperature.
+    #[arg(long, default_value_t = 0.1)]
+    temperature: f64,
+    /// LSA dimensions beside the RNN vector (0: RNN only).
+    #[arg(long, default_value_t = 100)]
+    lsa_dims: usize,
+    /// Weight of the RNN vector against the LSA vector, 0..1.
+    #[arg(long, default_value_t = 0.5)]
+    rnn_weight: f32,
+    /// Minimum token count for the vocabulary.
+    #[arg(long, default_value_t = 2)]
+    min_count: u64,
+    /// How Chinese is cut.
+    #[arg(long, value_enum, default_value_t)]
+    chinese: ChineseArg,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write one {"cluster": id, "score": p} line per input record to FILE.
+    #[arg(long, value_name = "FILE")]
+    out_assignments: Option<String>,
+    /// End stdout with one JSON line: {"acc","nmi","ari","purity","n","k","seconds"}.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+fn parse_pooling(s: &str) -> Result<Pooling, String> {
+    match s {
+        "mean" => Ok(Pooling::Mean),
+        "max" => Ok(Pooling::Max),
+        "last" => Ok(Pooling::Last),
+        "attention" => Ok(Pooling::Attention),
+        _ => Err(format!("unknown pooling {s:?} (mean, max, last, attention)")),
+    }
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let start = Instant::now();
+    anyhow::ensure!(a.k >= 1, "--k must be at least 1");
+    anyhow::ensure!(a.hidden >= 1 && a.embed >= 1 && a.layers >= 1 && a.batch >= 2 && a.max_len >= 1, "--hidden, --embed, --layers, --max-len must be at least 1 and --batch at least 2");
+    anyhow::ensure!((0.0..1.0).contains(&a.dropout), "--dropout must be in [0, 1)");
+    anyhow::ensure!((0.0..=1.0).contains(&a.rnn_weight), "--rnn-weight must be in [0, 1]");
+    anyhow::ensure!(a.temperature > 0.0 && a.lr > 0.0, "--temperature and --lr must be positive");
+    let corpus = a.input.read()?;
+    let texts = corpus.texts();
+    if texts.len() < a.k {
+        return Err(KMeansError::TooFewPoints { k: a.k, n: texts.len() }).context(format!("cannot cluster {}", corpus.source));
+    }
+    let encoder = EncoderConfig {
+        vocab: 0,
+        embed: a.embed,
+        hidden: a.hidden,
+        layers: a.layers,
+        bidirectional: !a.unidirectional,
+        cell: match a.cell {
+            CellArg::Lstm => Cell::Lstm,
+            CellArg::Gru => Cell::Gru,
+        },
+        pooling: a.pooling,
+        dropout: a.dropout,
+    };
+    let cfg = ModelConfig {
+        k: a.k,
+        pipeline: a.chinese.pipeline(),
+        vocab: VocabConfig { min_count: a.min_count.max(1), max_size: 50_000 },
+        train: TrainConfig {
+            encoder,
+            max_len: a.max_len,
+            batch_size: a.batch,
+            epochs: a.epochs,
+            lr: a.lr,
+            weight_decay: a.weight_decay,
+            l1: 0.0,
+            warmup_fraction: 0.05,
+            clip: 5.0,
+            temperature: a.temperature,
+            augment: AugmentConfig::default(),
+            val_fraction: 0.05,
+            patience: 2,
+            seed: a.seed,
+        },
+        tfidf: TfidfConfig::default(),
+        lsa_dims: a.lsa_dims,
+        rnn_weight: a.rnn_weight,
+        n_init: 10,
+    };
+    let bar = if a.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(1);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} train [{bar:30}] {pos}/{len} steps {msg} ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b
+    };
+    let threads = Threads::Many(rayon::current_num_threads());
+    let mut fitted = Model::fit(&texts, &cfg, threads, &mut |p| {
+        bar.set_length(p.total_steps);
+        bar.set_position(p.step);
+        bar.set_message(format!("epoch {} loss {:.3} lr {:.1e}", p.epoch, p.loss, p.lr));
+    })
+    .map_err(|e| anyhow::anyhow!(e))
+    .with_context(|| format!("cannot train on {}", corpus.source))?;
+    bar.finish_and_clear();
+    fitted.model.save(Path::new(&a.out)).context("cannot save the model")?;
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(path) = &a.out_assignments {
+        output::write_assignments_scored(path, &corpus, &fitted.labels, &fitted.scores)?;
+    }
+    let scores = output::score(&corpus, &fitted.labels);
+    let majority = output::majority_labels(&corpus, &fitted.labels, a.k);
+    let mut out = std::io::stdout().lock();
+    let m = &fitted.model.manifest;
+    writeln!(out, "{} texts from {}, vocabulary {}, {:?} encoder, k = {}", texts.len(), corpus.source, fitted.model.vocab.len(), m.config.train.encoder.cell, a.k)?;
+    for e in &m.training {
+        writeln!(out, "epoch {}: train loss {:.4}  validation loss {:.4}  ({:.1} s)", e.epoch, e.train_loss, e.val_loss, e.seconds)?;
+    }
+    for c in &m.clusters {
+        let maj = majority.as_ref().map(|v| format!("  [{}]", v[c.id])).unwrap_or_default();
+        writeln!(out, "cluster {:>2}  {:>6} texts{maj}  {}", c.id, c.size, c.top_terms.join(" "))?;
+    }
+    if let Some(s) = &scores {
+        output::print_scores(&mut out, s)?;
+    }
+    writeln!(out, "model saved to {} ({seconds:.1} s)", a.out)?;
+    if a.json {
+        output::print_json_summary(&mut out, scores.as_ref(), texts.len(), a.k, seconds)?;
+    }
+    let _ = json!({});
+    out.flush()?;
+    Ok(())
+}
