@@ -11,7 +11,7 @@ use serde_json::json;
 use textrnn::cluster::KMeansError;
 use textrnn::features::TfidfConfig;
 use textrnn::learn::{AugmentConfig, TrainConfig};
-use textrnn::model::{Model, ModelConfig};
+use textrnn::model::{FeatureWeights, Model, ModelConfig};
 use textrnn::nn::encoder::EncoderConfig;
 use textrnn::nn::gemm::Threads;
 use textrnn::nn::pool::Pooling;
@@ -47,8 +47,8 @@ pub struct TrainArgs {
     /// Hidden size per direction.
     #[arg(long, default_value_t = 128)]
     hidden: usize,
-    /// Embedding size.
-    #[arg(long, default_value_t = 128)]
+    /// Embedding size (equal to --wordvec-dims, the embedding starts from the corpus word vectors).
+    #[arg(long, default_value_t = 100)]
     embed: usize,
     /// Stacked RNN layers.
     #[arg(long, default_value_t = 1)]
@@ -83,9 +83,18 @@ pub struct TrainArgs {
     /// LSA dimensions beside the RNN vector (0: RNN only).
     #[arg(long, default_value_t = 100)]
     lsa_dims: usize,
-    /// Weight of the RNN vector against the LSA vector, 0..1.
-    #[arg(long, default_value_t = 0.5)]
+    /// Corpus word-vector dimensions (PPMI + SVD) for the SIF block (0: none).
+    #[arg(long, default_value_t = 100)]
+    wordvec_dims: usize,
+    /// Share of the SIF word-vector block in distances.
+    #[arg(long, default_value_t = 1.0)]
+    sif_weight: f32,
+    /// Share of the RNN block in distances.
+    #[arg(long, default_value_t = 1.0)]
     rnn_weight: f32,
+    /// Share of the LSA block in distances.
+    #[arg(long, default_value_t = 1.0)]
+    lsa_weight: f32,
     /// Minimum token count for the vocabulary.
     #[arg(long, default_value_t = 2)]
     min_count: u64,
@@ -121,7 +130,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     anyhow::ensure!(a.k >= 1, "--k must be at least 1");
     anyhow::ensure!(a.hidden >= 1 && a.embed >= 1 && a.layers >= 1 && a.batch >= 2 && a.max_len >= 1, "--hidden, --embed, --layers, --max-len must be at least 1 and --batch at least 2");
     anyhow::ensure!((0.0..1.0).contains(&a.dropout), "--dropout must be in [0, 1)");
-    anyhow::ensure!((0.0..=1.0).contains(&a.rnn_weight), "--rnn-weight must be in [0, 1]");
+    anyhow::ensure!(a.sif_weight >= 0.0 && a.rnn_weight >= 0.0 && a.lsa_weight >= 0.0, "feature weights must not be negative");
     anyhow::ensure!(a.temperature > 0.0 && a.lr > 0.0, "--temperature and --lr must be positive");
     let corpus = a.input.read()?;
     let texts = corpus.texts();
@@ -163,7 +172,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
         tfidf: TfidfConfig::default(),
         lsa_dims: a.lsa_dims,
-        rnn_weight: a.rnn_weight,
+        wordvec_dims: a.wordvec_dims,
+        weights: FeatureWeights { sif: a.sif_weight, rnn: a.rnn_weight, lsa: a.lsa_weight },
         n_init: 10,
     };
     let bar = if a.quiet || !std::io::stderr().is_terminal() {

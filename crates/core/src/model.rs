@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cluster::{KMeans, KMeansConfig, Points};
-use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig};
-use crate::learn::{concat_weighted, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress, TrainConfig};
+use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
+use crate::learn::{concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress, TrainConfig};
 use crate::nn::encoder::Encoder;
 use crate::nn::gemm::Threads;
 use crate::nn::loss::dec_soft_assign;
@@ -43,12 +43,26 @@ pub struct ModelConfig {
     pub train: TrainConfig,
     /// TF-IDF settings of the LSA half.
     pub tfidf: TfidfConfig,
-    /// LSA dimensions (0: RNN only).
+    /// LSA dimensions (0: none).
     pub lsa_dims: usize,
-    /// Weight of the RNN half in squared distances, in [0, 1] (1: RNN only).
-    pub rnn_weight: f32,
+    /// Corpus word-vector (PPMI + SVD) dimensions for the SIF block (0: none).
+    /// When equal to the embedding size, they also initialize the RNN's embedding.
+    pub wordvec_dims: usize,
+    /// Shares of the squared distance: SIF word vectors, RNN, LSA.
+    pub weights: FeatureWeights,
     /// k-means restarts.
     pub n_init: usize,
+}
+
+/// How much each representation block counts (scaled to sum to 1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureWeights {
+    /// SIF-weighted corpus word vectors.
+    pub sif: f32,
+    /// The RNN encoder.
+    pub rnn: f32,
+    /// TF-IDF LSA.
+    pub lsa: f32,
 }
 
 /// One cluster as saved.
@@ -93,6 +107,8 @@ pub struct Model {
     pub tfidf: Tfidf,
     /// LSA components `(M, lsa_dims)`.
     pub lsa: Vec<f32>,
+    /// Word vectors of the SIF block.
+    pub wordvec: WordVectors,
     /// Centroids `(K, D + lsa_dims)`.
     pub centroids: Vec<f32>,
 }
@@ -142,9 +158,10 @@ pub fn assign(z: &[f32], d: usize, centroids: &[f32]) -> (Vec<usize>, Vec<f32>) 
 }
 
 impl Model {
-    /// Representation width: RNN output plus LSA dims.
+    /// Representation width: SIF, RNN and LSA blocks.
     pub fn dim(&self) -> usize {
-        self.encoder.config.output_dim() + self.manifest.config.lsa_dims
+        let c = &self.manifest.config;
+        c.wordvec_dims + self.encoder.config.output_dim() + c.lsa_dims
     }
 
     /// Representations `(N, D)` of texts.
@@ -154,13 +171,12 @@ impl Model {
         let d = self.encoder.config.output_dim();
         let mut r = encode_all(&self.encoder, &seqs, cfg.train.max_len, threads);
         l2_normalize_rows(&mut r, d);
-        if cfg.lsa_dims == 0 {
-            return r;
-        }
-        let x = self.tfidf.transform(texts);
-        let mut l = project(&x, &self.lsa, cfg.lsa_dims);
+        let words: Vec<Vec<String>> = texts.iter().map(|t| Tfidf::analyze(&self.tfidf.pipeline, &self.tfidf.config, t)).collect();
+        let sif = if cfg.wordvec_dims > 0 { self.wordvec.transform(&words) } else { Vec::new() };
+        let mut l = if cfg.lsa_dims > 0 { project(&self.tfidf.transform(texts), &self.lsa, cfg.lsa_dims) } else { Vec::new() };
         l2_normalize_rows(&mut l, cfg.lsa_dims);
-        concat_weighted(&r, d, &l, cfg.lsa_dims, cfg.rnn_weight)
+        let w = cfg.weights;
+        concat_blocks(&[(&sif, cfg.wordvec_dims, w.sif), (&r, d, w.rnn), (&l, cfg.lsa_dims, w.lsa)], texts.len())
     }
 
     /// Cluster and probability of each text.
@@ -177,22 +193,36 @@ impl Model {
             return Err(format!("no token occurs at least {} times; use a larger corpus", cfg.vocab.min_count));
         }
         let seqs: Vec<Vec<u32>> = toks.iter().map(|d| vocab.encode(d)).collect();
+        let (tfidf, x) = Tfidf::fit_transform(texts, &cfg.pipeline, &cfg.tfidf);
+        let words: Vec<Vec<String>> = texts.iter().map(|t| Tfidf::analyze(&tfidf.pipeline, &tfidf.config, t)).collect();
+        let (wordvec, sif) = if cfg.wordvec_dims > 0 {
+            WordVectors::fit(&words, cfg.wordvec_dims, cfg.tfidf.min_df, cfg.train.seed)
+        } else {
+            let (w, _) = WordVectors::fit(&[], 0, 1, 0);
+            (w, Vec::new())
+        };
         let mut train_cfg = cfg.train.clone();
         train_cfg.encoder.vocab = vocab.len();
-        let (encoder, log) = train_contrastive(&seqs, &train_cfg, threads, progress).map_err(|e| e.to_string())?;
+        // Seed the embedding with the corpus word vectors (scaled to N(0, 1)-like rows).
+        let init = (cfg.wordvec_dims == train_cfg.encoder.embed && cfg.wordvec_dims > 0).then(|| {
+            let e = train_cfg.encoder.embed;
+            let scale = (e as f32).sqrt();
+            (0..vocab.len()).map(|i| wordvec.get(vocab.token(i as u32)).map(|v| v.iter().map(|x| x * scale).collect::<Vec<f32>>())).collect::<Vec<_>>()
+        });
+        let (encoder, log) = train_contrastive(&seqs, &train_cfg, init.as_deref(), threads, progress).map_err(|e| e.to_string())?;
         let d = encoder.config.output_dim();
         let mut r = encode_all(&encoder, &seqs, train_cfg.max_len, threads);
         l2_normalize_rows(&mut r, d);
-        let (tfidf, x) = Tfidf::fit_transform(texts, &cfg.pipeline, &cfg.tfidf);
-        let (z, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {
-            let (mut l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
-            l2_normalize_rows(&mut l, cfg.lsa_dims);
-            (concat_weighted(&r, d, &l, cfg.lsa_dims, cfg.rnn_weight), comps)
+        let (mut l, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {
+            let (l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
+            (l, comps)
         } else {
-            let zeros = vec![0f32; texts.len() * cfg.lsa_dims];
-            (concat_weighted(&r, d, &zeros, cfg.lsa_dims, if cfg.lsa_dims == 0 { 1.0 } else { cfg.rnn_weight }), vec![0f32; tfidf.terms.len() * cfg.lsa_dims])
+            (vec![0f32; texts.len() * cfg.lsa_dims], vec![0f32; tfidf.terms.len() * cfg.lsa_dims])
         };
-        let dim = d + cfg.lsa_dims;
+        l2_normalize_rows(&mut l, cfg.lsa_dims);
+        let w = cfg.weights;
+        let z = concat_blocks(&[(&sif, cfg.wordvec_dims, w.sif), (&r, d, w.rnn), (&l, cfg.lsa_dims, w.lsa)], texts.len());
+        let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
         let km_cfg = KMeansConfig { n_init: cfg.n_init, ..KMeansConfig::new(cfg.k, cfg.train.seed) };
         let km = KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
         let summaries = crate::baseline::summarize(&x, &tfidf.terms, &km.labels, cfg.k, 10);
@@ -213,7 +243,7 @@ impl Model {
             clusters,
             files: HashMap::new(),
         };
-        let model = Model { manifest, vocab, encoder, tfidf, lsa, centroids: km.centroids };
+        let model = Model { manifest, vocab, encoder, tfidf, lsa, wordvec, centroids: km.centroids };
         Ok(Fitted { model, labels, scores })
     }
 
@@ -255,9 +285,11 @@ impl Model {
             ("pipeline.json", cfg.pipeline.to_json().into_bytes()),
             ("vocab.json", self.vocab.to_json().into_bytes()),
             ("tfidf.json", self.tfidf.to_json().into_bytes()),
+            ("wordvec.json", serde_json::to_vec(&serde_json::json!({"terms": self.wordvec.terms, "weights": self.wordvec.weights, "dim": self.wordvec.dim, "mean": self.wordvec.mean})).expect("serializes")),
         ];
-        let dim = self.encoder.config.output_dim() + cfg.lsa_dims;
+        let dim = cfg.wordvec_dims + self.encoder.config.output_dim() + cfg.lsa_dims;
         let mut tensors = weights::to_bytes_with(&mut self.encoder, &[
+            ("wordvec.vectors", vec![self.wordvec.terms.len(), self.wordvec.dim], &self.wordvec.vectors),
             ("lsa.components", vec![self.tfidf.terms.len(), cfg.lsa_dims], &self.lsa),
             ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
         ]);
@@ -286,7 +318,7 @@ impl Model {
             return Err(bad("model.json", format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
         }
         let mut contents: HashMap<&str, Vec<u8>> = HashMap::new();
-        for name in ["pipeline.json", "vocab.json", "tfidf.json", "weights.safetensors"] {
+        for name in ["pipeline.json", "vocab.json", "tfidf.json", "wordvec.json", "weights.safetensors"] {
             let bytes = read(name)?;
             let want = manifest.files.get(name).ok_or_else(|| bad("model.json", format!("no checksum for {name}")))?;
             if &hex_sha256(&bytes) != want {
@@ -311,8 +343,21 @@ impl Model {
             Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         };
         let lsa = get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
-        let centroids = get("clusters.centroids", cfg.k * (encoder.config.output_dim() + cfg.lsa_dims))?;
-        Ok(Model { manifest, vocab, encoder, tfidf, lsa, centroids })
+        let centroids = get("clusters.centroids", cfg.k * (cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims))?;
+        let mut wordvec: WordVectors = serde_json::from_slice::<serde_json::Value>(&contents["wordvec.json"])
+            .ok()
+            .and_then(|v| {
+                let mut v = v;
+                v["vectors"] = serde_json::json!([]);
+                serde_json::from_value(v).ok()
+            })
+            .ok_or_else(|| bad("wordvec.json", "not valid word-vector metadata".into()))?;
+        wordvec.vectors = get("wordvec.vectors", wordvec.terms.len() * wordvec.dim)?;
+        if wordvec.weights.len() != wordvec.terms.len() || wordvec.mean.len() != wordvec.dim {
+            return Err(bad("wordvec.json", "inconsistent sizes".into()));
+        }
+        wordvec.rebuild_index();
+        Ok(Model { manifest, vocab, encoder, tfidf, lsa, wordvec, centroids })
     }
 }
 

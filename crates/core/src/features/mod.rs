@@ -7,7 +7,9 @@ pub mod sparse;
 pub mod stopwords;
 pub mod svd;
 pub mod tfidf;
+pub mod wordvec;
 
 pub use sparse::Csr;
 pub use svd::{truncated_svd, truncated_svd_full};
 pub use tfidf::{Punctuation, Tfidf, TfidfConfig};
+pub use wordvec::WordVectors;

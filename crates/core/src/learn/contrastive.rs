@@ -141,11 +141,20 @@ fn contrastive_step(
 pub fn train_contrastive(
     seqs: &[Vec<u32>],
     cfg: &TrainConfig,
+    init_embedding: Option<&[Option<Vec<f32>>]>,
     threads: Threads,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Encoder<f32>, Vec<EpochLog>), NonFinite> {
     let mut rng = Rng::derive(cfg.seed, 0xC0);
     let mut enc = Encoder::<f32>::new(cfg.encoder.clone(), &mut rng);
+    if let Some(rows) = init_embedding {
+        let e = cfg.encoder.embed;
+        for (id, row) in rows.iter().enumerate().skip(crate::vocab::SPECIALS.len()) {
+            if let Some(v) = row.as_ref().filter(|v| v.len() == e) {
+                enc.embedding.weight.value[id * e..(id + 1) * e].copy_from_slice(v);
+            }
+        }
+    }
     let (train, val) = train_val_split(seqs.len(), cfg.val_fraction, cfg.seed);
     let batcher = Batcher { batch_size: cfg.batch_size.max(2), max_len: cfg.max_len, bucket_batches: 1 };
     let steps_per_epoch = train.len().div_ceil(batcher.batch_size) as u64;

@@ -34,3 +34,23 @@ pub fn concat_weighted(a: &[f32], da: usize, b: &[f32], db: usize, w: f32) -> Ve
     }
     out
 }
+
+/// Concatenate row-normalized blocks `(values, width, weight)`: each row is
+/// `[sqrt(w_1)·a_1, sqrt(w_2)·a_2, ...]` with the weights scaled to sum to 1,
+/// so each block contributes its share of the squared distance. Blocks with
+/// width 0 are skipped.
+pub fn concat_blocks(blocks: &[(&[f32], usize, f32)], n: usize) -> Vec<f32> {
+    let total: f32 = blocks.iter().filter(|b| b.1 > 0).map(|b| b.2.max(0.0)).sum::<f32>().max(f32::MIN_POSITIVE);
+    let width: usize = blocks.iter().map(|b| b.1).sum();
+    let mut out = Vec::with_capacity(n * width);
+    for i in 0..n {
+        for &(v, d, w) in blocks {
+            if d == 0 {
+                continue;
+            }
+            let s = (w.max(0.0) / total).sqrt();
+            out.extend(v[i * d..(i + 1) * d].iter().map(|x| x * s));
+        }
+    }
+    out
+}

@@ -1,0 +1,163 @@
+//! Corpus-only word vectors and SIF text vectors (no pretrained model).
+//!
+//! Word vectors are the truncated SVD of the positive PMI of two words
+//! occurring in the same text (document co-occurrence, each text counted
+//! once per pair), rows L2-normalized. A text is the SIF-weighted sum of its
+//! words' vectors, weight `a / (a + p(w))` with `a = 1e-3` (Arora et al.
+//! 2017), centred by the training corpus mean and L2-normalized. This is the
+//! strong non-neural method of BASELINES.md; it also seeds the RNN's
+//! embedding table.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{truncated_svd, Csr};
+
+/// Smoothing constant of the SIF weights.
+pub const SIF_A: f64 = 1e-3;
+
+/// Fitted word vectors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WordVectors {
+    /// Words, in row order.
+    pub terms: Vec<String>,
+    /// SIF weight of each word.
+    pub weights: Vec<f32>,
+    /// Vectors `(V, dim)`, rows unit length.
+    pub vectors: Vec<f32>,
+    /// Vector size.
+    pub dim: usize,
+    /// Mean of the training texts' SIF vectors `(dim)`, subtracted before normalizing.
+    pub mean: Vec<f32>,
+    #[serde(skip)]
+    index: HashMap<String, u32>,
+}
+
+impl WordVectors {
+    /// Fit on tokenized texts; returns the model and the texts' vectors `(N, dim)`.
+    pub fn fit(docs: &[Vec<String>], dim: usize, min_df: usize, seed: u64) -> (WordVectors, Vec<f32>) {
+        // Vocabulary: words in at least min_df texts, sorted for determinism.
+        let mut df: HashMap<&str, usize> = HashMap::new();
+        let mut tf: HashMap<&str, usize> = HashMap::new();
+        let mut total = 0usize;
+        for d in docs {
+            let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
+            for t in &seen {
+                *tf.entry(t).or_insert(0) += 1;
+            }
+            total += seen.len();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                *df.entry(t).or_insert(0) += 1;
+            }
+        }
+        let mut terms: Vec<&str> = df.iter().filter(|&(_, &c)| c >= min_df.max(1)).map(|(&t, _)| t).collect();
+        terms.sort_unstable();
+        let index: HashMap<&str, u32> = terms.iter().enumerate().map(|(i, &t)| (t, i as u32)).collect();
+        let v = terms.len();
+        // Document co-occurrence pairs (w != c), counted once per text.
+        let ids: Vec<Vec<u32>> = docs
+            .par_iter()
+            .map(|d| {
+                let mut x: Vec<u32> = d.iter().filter_map(|t| index.get(t.as_str()).copied()).collect();
+                x.sort_unstable();
+                x.dedup();
+                x
+            })
+            .collect();
+        let mut pairs: Vec<u64> = ids
+            .par_iter()
+            .flat_map_iter(|x| x.iter().flat_map(move |&a| x.iter().filter(move |&&b| b != a).map(move |&b| ((a as u64) << 32) | b as u64)))
+            .collect();
+        pairs.par_sort_unstable();
+        let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); v];
+        for run in pairs.chunk_by(|a, b| a == b) {
+            let (a, b) = ((run[0] >> 32) as usize, (run[0] & 0xFFFF_FFFF) as u32);
+            rows[a].push((b, run.len() as f32));
+        }
+        let row_sum: Vec<f64> = rows.iter().map(|r| r.iter().map(|&(_, c)| c as f64).sum()).collect();
+        let grand: f64 = row_sum.iter().sum::<f64>().max(1.0);
+        let mut indptr = vec![0];
+        let mut indices = Vec::new();
+        let mut data = Vec::new();
+        for (a, r) in rows.iter().enumerate() {
+            for &(b, c) in r {
+                let pmi = (c as f64 * grand / (row_sum[a] * row_sum[b as usize])).ln();
+                if pmi > 0.0 {
+                    indices.push(b);
+                    data.push(pmi as f32);
+                }
+            }
+            indptr.push(indices.len());
+        }
+        let ppmi = Csr { indptr, indices, data, n_cols: v };
+        let (mut vectors, _) = truncated_svd(&ppmi, dim, 5, seed);
+        super::super::learn::l2_normalize_rows(&mut vectors, dim);
+        let weights = terms
+            .iter()
+            .map(|t| {
+                let p = tf[t] as f64 / total.max(1) as f64;
+                (SIF_A / (SIF_A + p)) as f32
+            })
+            .collect();
+        let mut wv = WordVectors {
+            terms: terms.iter().map(|t| t.to_string()).collect(),
+            weights,
+            vectors,
+            dim,
+            mean: vec![0.0; dim],
+            index: HashMap::new(),
+        };
+        wv.rebuild_index();
+        let raw = wv.raw(docs);
+        let n = docs.len().max(1) as f32;
+        let mut mean = vec![0f32; dim];
+        for row in raw.chunks(dim.max(1)) {
+            mean.iter_mut().zip(row).for_each(|(m, &x)| *m += x / n);
+        }
+        wv.mean = mean;
+        let out = wv.transform(docs);
+        (wv, out)
+    }
+
+    /// Rebuild the word index (after deserializing).
+    pub fn rebuild_index(&mut self) {
+        self.index = self.terms.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+    }
+
+    /// The vector of `word`, if known.
+    pub fn get(&self, word: &str) -> Option<&[f32]> {
+        self.index.get(word).map(|&i| &self.vectors[i as usize * self.dim..(i as usize + 1) * self.dim])
+    }
+
+    fn raw(&self, docs: &[Vec<String>]) -> Vec<f32> {
+        let d = self.dim;
+        let rows: Vec<Vec<f32>> = docs
+            .par_iter()
+            .map(|doc| {
+                let mut v = vec![0f32; d];
+                for t in doc {
+                    if let Some(&i) = self.index.get(t) {
+                        let w = self.weights[i as usize];
+                        v.iter_mut().zip(&self.vectors[i as usize * d..(i as usize + 1) * d]).for_each(|(a, &b)| *a += w * b);
+                    }
+                }
+                v
+            })
+            .collect();
+        rows.concat()
+    }
+
+    /// SIF vectors of tokenized texts `(N, dim)`: weighted sums, centred, normalized.
+    pub fn transform(&self, docs: &[Vec<String>]) -> Vec<f32> {
+        let mut out = self.raw(docs);
+        for row in out.chunks_mut(self.dim.max(1)) {
+            row.iter_mut().zip(&self.mean).for_each(|(a, &m)| *a -= m);
+        }
+        super::super::learn::l2_normalize_rows(&mut out, self.dim);
+        out
+    }
+}
