@@ -239,7 +239,7 @@ fn usage_errors_exit_2_with_a_clear_message() {
 
 #[test]
 fn every_verb_has_help() {
-    for verb in ["baseline", "demo"] {
+    for verb in ["train", "predict", "baseline", "tokenize", "bench", "demo"] {
         let o = textrnn(&[verb, "--help"]);
         assert!(o.status.success());
         assert!(stdout(&o).contains("Usage: textrnn"), "{verb}");
@@ -271,4 +271,110 @@ fn closed_stdout_ends_quietly() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
+}
+
+/// Small, fast training flags for tests.
+const TINY: [&str; 16] = [
+    "--k",
+    "3",
+    "--hidden",
+    "8",
+    "--embed",
+    "8",
+    "--wordvec-dims",
+    "8",
+    "--lsa-dims",
+    "5",
+    "--epochs",
+    "1",
+    "--batch",
+    "16",
+    "--quiet",
+    "--json",
+];
+
+#[test]
+fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let train = |name: &str| {
+        let model = dir.path().join(name);
+        let assign = dir.path().join(format!("{name}.jsonl"));
+        let mut args = vec![
+            "train",
+            corpus.as_str(),
+            "--label-field",
+            "label",
+            "--threads",
+            "2",
+            "--out",
+            model.to_str().unwrap(),
+        ];
+        args.extend(["--out-assignments", assign.to_str().unwrap()]);
+        args.extend(TINY);
+        let o = textrnn(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (model, assign, stdout(&o))
+    };
+    let (model, assign, out) = train("m1");
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert!(last["acc"].as_f64().unwrap() > 0.9, "{out}");
+    for f in [
+        "model.json",
+        "pipeline.json",
+        "vocab.json",
+        "tfidf.json",
+        "wordvec.json",
+        "weights.safetensors",
+    ] {
+        assert!(model.join(f).exists(), "{f}");
+    }
+    let (model2, assign2, _) = train("m2");
+    for f in ["model.json", "weights.safetensors"] {
+        assert!(
+            std::fs::read(model.join(f)).unwrap() == std::fs::read(model2.join(f)).unwrap(),
+            "{f} differs between runs"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&assign).unwrap(),
+        std::fs::read(&assign2).unwrap()
+    );
+
+    // predict reproduces the training assignments, in order, with names.
+    let o = textrnn(&["predict", "--model", model.to_str().unwrap(), &corpus]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pred: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let trained: Vec<serde_json::Value> = std::fs::read_to_string(&assign)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(pred.len(), 150);
+    for (p, t) in pred.iter().zip(&trained) {
+        assert_eq!(p["cluster"], t["cluster"]);
+        assert!(p["name"].is_string() && p["score"].as_f64().unwrap() > 0.0);
+    }
+
+    // A flipped byte in the weights is caught by the checksum, with exit code 2.
+    let w = model.join("weights.safetensors");
+    let mut bytes = std::fs::read(&w).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&w, bytes).unwrap();
+    let o = textrnn(&["predict", "--model", model.to_str().unwrap(), &corpus]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("checksum mismatch"), "{}", stderr(&o));
+    // A missing model directory is a clear error too.
+    let o = textrnn(&[
+        "predict",
+        "--model",
+        dir.path().join("nope").to_str().unwrap(),
+        &corpus,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("model.json"), "{}", stderr(&o));
 }

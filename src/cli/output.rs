@@ -122,11 +122,20 @@ pub fn write_assignments(path: &str, corpus: &Corpus, pred: &[usize]) -> Result<
 }
 
 /// Write one `{"cluster": id, "score": p}` line per input record (null for skipped records), atomically.
-pub fn write_assignments_scored(path: &str, corpus: &Corpus, pred: &[usize], scores: &[f32]) -> Result<()> {
+pub fn write_assignments_scored(
+    path: &str,
+    corpus: &Corpus,
+    pred: &[usize],
+    scores: &[f32],
+) -> Result<()> {
     let mut f = AtomicFile::create(path).with_context(|| format!("cannot create {path}"))?;
     for rec in corpus.record_map() {
         match rec {
-            Some(i) => writeln!(f, "{}", json!({ "cluster": pred[i], "score": (scores[i] * 1e4).round() / 1e4 })),
+            Some(i) => writeln!(
+                f,
+                "{}",
+                json!({ "cluster": pred[i], "score": (scores[i] * 1e4).round() / 1e4 })
+            ),
             None => writeln!(f, "{}", json!({ "cluster": null, "skipped": true })),
         }
         .with_context(|| format!("cannot write {path}"))?;

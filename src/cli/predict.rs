@@ -49,7 +49,12 @@ pub fn run(a: PredictArgs) -> Result<()> {
         skip_bad_lines: a.skip_bad_lines,
     };
     let input = open_input(&a.input)?;
-    let reader = DocReader::new(input, &source_name(&a.input), resolve_format(&a.input, &opts), &opts)?;
+    let reader = DocReader::new(
+        input,
+        &source_name(&a.input),
+        resolve_format(&a.input, &opts),
+        &opts,
+    )?;
     let threads = Threads::Many(rayon::current_num_threads());
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut chunk: Vec<Result<String, String>> = Vec::with_capacity(CHUNK);

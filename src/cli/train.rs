@@ -63,13 +63,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.1)]
     dropout: f64,
     /// Training epochs (early stopping may end sooner).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 2)]
     epochs: usize,
     /// Texts per batch.
     #[arg(long, default_value_t = 128)]
     batch: usize,
     /// Peak learning rate (AdamW, warm-up then cosine decay).
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 5e-4)]
     lr: f64,
     /// AdamW weight decay (L2).
     #[arg(long, default_value_t = 0.01)]
@@ -78,7 +78,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 64)]
     max_len: usize,
     /// InfoNCE temperature.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.5)]
     temperature: f64,
     /// LSA dimensions beside the RNN vector (0: RNN only).
     #[arg(long, default_value_t = 100)]
@@ -93,7 +93,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1.0)]
     rnn_weight: f32,
     /// Share of the LSA block in distances.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 0.5)]
     lsa_weight: f32,
     /// Minimum token count for the vocabulary.
     #[arg(long, default_value_t = 2)]
@@ -121,21 +121,39 @@ fn parse_pooling(s: &str) -> Result<Pooling, String> {
         "max" => Ok(Pooling::Max),
         "last" => Ok(Pooling::Last),
         "attention" => Ok(Pooling::Attention),
-        _ => Err(format!("unknown pooling {s:?} (mean, max, last, attention)")),
+        _ => Err(format!(
+            "unknown pooling {s:?} (mean, max, last, attention)"
+        )),
     }
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let start = Instant::now();
     anyhow::ensure!(a.k >= 1, "--k must be at least 1");
-    anyhow::ensure!(a.hidden >= 1 && a.embed >= 1 && a.layers >= 1 && a.batch >= 2 && a.max_len >= 1, "--hidden, --embed, --layers, --max-len must be at least 1 and --batch at least 2");
-    anyhow::ensure!((0.0..1.0).contains(&a.dropout), "--dropout must be in [0, 1)");
-    anyhow::ensure!(a.sif_weight >= 0.0 && a.rnn_weight >= 0.0 && a.lsa_weight >= 0.0, "feature weights must not be negative");
-    anyhow::ensure!(a.temperature > 0.0 && a.lr > 0.0, "--temperature and --lr must be positive");
+    anyhow::ensure!(
+        a.hidden >= 1 && a.embed >= 1 && a.layers >= 1 && a.batch >= 2 && a.max_len >= 1,
+        "--hidden, --embed, --layers, --max-len must be at least 1 and --batch at least 2"
+    );
+    anyhow::ensure!(
+        (0.0..1.0).contains(&a.dropout),
+        "--dropout must be in [0, 1)"
+    );
+    anyhow::ensure!(
+        a.sif_weight >= 0.0 && a.rnn_weight >= 0.0 && a.lsa_weight >= 0.0,
+        "feature weights must not be negative"
+    );
+    anyhow::ensure!(
+        a.temperature > 0.0 && a.lr > 0.0,
+        "--temperature and --lr must be positive"
+    );
     let corpus = a.input.read()?;
     let texts = corpus.texts();
     if texts.len() < a.k {
-        return Err(KMeansError::TooFewPoints { k: a.k, n: texts.len() }).context(format!("cannot cluster {}", corpus.source));
+        return Err(KMeansError::TooFewPoints {
+            k: a.k,
+            n: texts.len(),
+        })
+        .context(format!("cannot cluster {}", corpus.source));
     }
     let encoder = EncoderConfig {
         vocab: 0,
@@ -153,7 +171,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let cfg = ModelConfig {
         k: a.k,
         pipeline: a.chinese.pipeline(),
-        vocab: VocabConfig { min_count: a.min_count.max(1), max_size: 50_000 },
+        vocab: VocabConfig {
+            min_count: a.min_count.max(1),
+            max_size: 50_000,
+        },
         train: TrainConfig {
             encoder,
             max_len: a.max_len,
@@ -173,7 +194,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
         tfidf: TfidfConfig::default(),
         lsa_dims: a.lsa_dims,
         wordvec_dims: a.wordvec_dims,
-        weights: FeatureWeights { sif: a.sif_weight, rnn: a.rnn_weight, lsa: a.lsa_weight },
+        weights: FeatureWeights {
+            sif: a.sif_weight,
+            rnn: a.rnn_weight,
+            lsa: a.lsa_weight,
+        },
         n_init: 10,
     };
     let bar = if a.quiet || !std::io::stderr().is_terminal() {
@@ -181,9 +206,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     } else {
         let b = ProgressBar::new(1);
         b.set_style(
-            ProgressStyle::with_template("{spinner} train [{bar:30}] {pos}/{len} steps {msg} ETA {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} train [{bar:30}] {pos}/{len} steps {msg} ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         b
     };
@@ -191,12 +218,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let mut fitted = Model::fit(&texts, &cfg, threads, &mut |p| {
         bar.set_length(p.total_steps);
         bar.set_position(p.step);
-        bar.set_message(format!("epoch {} loss {:.3} lr {:.1e}", p.epoch, p.loss, p.lr));
+        bar.set_message(format!(
+            "epoch {} loss {:.3} lr {:.1e}",
+            p.epoch, p.loss, p.lr
+        ));
     })
     .map_err(|e| anyhow::anyhow!(e))
     .with_context(|| format!("cannot train on {}", corpus.source))?;
     bar.finish_and_clear();
-    fitted.model.save(Path::new(&a.out)).context("cannot save the model")?;
+    fitted
+        .model
+        .save(Path::new(&a.out))
+        .context("cannot save the model")?;
     let seconds = start.elapsed().as_secs_f64();
     if let Some(path) = &a.out_assignments {
         output::write_assignments_scored(path, &corpus, &fitted.labels, &fitted.scores)?;
@@ -205,13 +238,34 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let majority = output::majority_labels(&corpus, &fitted.labels, a.k);
     let mut out = std::io::stdout().lock();
     let m = &fitted.model.manifest;
-    writeln!(out, "{} texts from {}, vocabulary {}, {:?} encoder, k = {}", texts.len(), corpus.source, fitted.model.vocab.len(), m.config.train.encoder.cell, a.k)?;
+    writeln!(
+        out,
+        "{} texts from {}, vocabulary {}, {:?} encoder, k = {}",
+        texts.len(),
+        corpus.source,
+        fitted.model.vocab.len(),
+        m.config.train.encoder.cell,
+        a.k
+    )?;
     for e in &m.training {
-        writeln!(out, "epoch {}: train loss {:.4}  validation loss {:.4}  ({:.1} s)", e.epoch, e.train_loss, e.val_loss, e.seconds)?;
+        writeln!(
+            out,
+            "epoch {}: train loss {:.4}  validation loss {:.4}  ({:.1} s)",
+            e.epoch, e.train_loss, e.val_loss, e.seconds
+        )?;
     }
     for c in &m.clusters {
-        let maj = majority.as_ref().map(|v| format!("  [{}]", v[c.id])).unwrap_or_default();
-        writeln!(out, "cluster {:>2}  {:>6} texts{maj}  {}", c.id, c.size, c.top_terms.join(" "))?;
+        let maj = majority
+            .as_ref()
+            .map(|v| format!("  [{}]", v[c.id]))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "cluster {:>2}  {:>6} texts{maj}  {}",
+            c.id,
+            c.size,
+            c.top_terms.join(" ")
+        )?;
     }
     if let Some(s) = &scores {
         output::print_scores(&mut out, s)?;

@@ -9,7 +9,7 @@
 //! names, the LSA components and the centroids). It is written to a temporary
 //! directory and renamed into place, so a failure never leaves half a model.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
@@ -19,7 +19,10 @@ use sha2::{Digest, Sha256};
 
 use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
-use crate::learn::{concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress, TrainConfig};
+use crate::learn::{
+    concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress,
+    TrainConfig,
+};
 use crate::nn::encoder::Encoder;
 use crate::nn::gemm::Threads;
 use crate::nn::loss::dec_soft_assign;
@@ -92,7 +95,7 @@ pub struct Manifest {
     /// Clusters.
     pub clusters: Vec<ClusterInfo>,
     /// SHA-256 (hex) of each other file.
-    pub files: HashMap<String, String>,
+    pub files: BTreeMap<String, String>,
 }
 
 /// A trained model in memory.
@@ -151,7 +154,11 @@ pub fn assign(z: &[f32], d: usize, centroids: &[f32]) -> (Vec<usize>, Vec<f32>) 
     let k = centroids.len() / d.max(1);
     q.chunks(k.max(1))
         .map(|row| {
-            let (j, &p) = row.iter().enumerate().fold((0, &f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
+            let (j, &p) =
+                row.iter().enumerate().fold(
+                    (0, &f32::NEG_INFINITY),
+                    |b, x| if x.1 > b.1 { x } else { b },
+                );
             (j, p)
         })
         .unzip()
@@ -167,16 +174,37 @@ impl Model {
     /// Representations `(N, D)` of texts.
     pub fn represent(&self, texts: &[&str], threads: Threads) -> Vec<f32> {
         let cfg = &self.manifest.config;
-        let seqs: Vec<Vec<u32>> = texts.iter().map(|t| self.vocab.encode(&cfg.pipeline.tokens(t))).collect();
+        let seqs: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| self.vocab.encode(&cfg.pipeline.tokens(t)))
+            .collect();
         let d = self.encoder.config.output_dim();
         let mut r = encode_all(&self.encoder, &seqs, cfg.train.max_len, threads);
         l2_normalize_rows(&mut r, d);
-        let words: Vec<Vec<String>> = texts.iter().map(|t| Tfidf::analyze(&self.tfidf.pipeline, &self.tfidf.config, t)).collect();
-        let sif = if cfg.wordvec_dims > 0 { self.wordvec.transform(&words) } else { Vec::new() };
-        let mut l = if cfg.lsa_dims > 0 { project(&self.tfidf.transform(texts), &self.lsa, cfg.lsa_dims) } else { Vec::new() };
+        let words: Vec<Vec<String>> = texts
+            .iter()
+            .map(|t| Tfidf::analyze(&self.tfidf.pipeline, &self.tfidf.config, t))
+            .collect();
+        let sif = if cfg.wordvec_dims > 0 {
+            self.wordvec.transform(&words)
+        } else {
+            Vec::new()
+        };
+        let mut l = if cfg.lsa_dims > 0 {
+            project(&self.tfidf.transform(texts), &self.lsa, cfg.lsa_dims)
+        } else {
+            Vec::new()
+        };
         l2_normalize_rows(&mut l, cfg.lsa_dims);
         let w = cfg.weights;
-        concat_blocks(&[(&sif, cfg.wordvec_dims, w.sif), (&r, d, w.rnn), (&l, cfg.lsa_dims, w.lsa)], texts.len())
+        concat_blocks(
+            &[
+                (&sif, cfg.wordvec_dims, w.sif),
+                (&r, d, w.rnn),
+                (&l, cfg.lsa_dims, w.lsa),
+            ],
+            texts.len(),
+        )
     }
 
     /// Cluster and probability of each text.
@@ -186,15 +214,29 @@ impl Model {
     }
 
     /// Train on `texts` (labels never enter).
-    pub fn fit(texts: &[&str], cfg: &ModelConfig, threads: Threads, progress: &mut dyn FnMut(Progress)) -> Result<Fitted, String> {
+    pub fn fit(
+        texts: &[&str],
+        cfg: &ModelConfig,
+        threads: Threads,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Fitted, String> {
         let toks: Vec<Vec<String>> = texts.iter().map(|t| cfg.pipeline.tokens(t)).collect();
-        let vocab = Vocab::build(toks.iter().map(|d| d.iter().map(String::as_str)), &cfg.vocab);
+        let vocab = Vocab::build(
+            toks.iter().map(|d| d.iter().map(String::as_str)),
+            &cfg.vocab,
+        );
         if vocab.is_empty() {
-            return Err(format!("no token occurs at least {} times; use a larger corpus", cfg.vocab.min_count));
+            return Err(format!(
+                "no token occurs at least {} times; use a larger corpus",
+                cfg.vocab.min_count
+            ));
         }
         let seqs: Vec<Vec<u32>> = toks.iter().map(|d| vocab.encode(d)).collect();
         let (tfidf, x) = Tfidf::fit_transform(texts, &cfg.pipeline, &cfg.tfidf);
-        let words: Vec<Vec<String>> = texts.iter().map(|t| Tfidf::analyze(&tfidf.pipeline, &tfidf.config, t)).collect();
+        let words: Vec<Vec<String>> = texts
+            .iter()
+            .map(|t| Tfidf::analyze(&tfidf.pipeline, &tfidf.config, t))
+            .collect();
         let (wordvec, sif) = if cfg.wordvec_dims > 0 {
             WordVectors::fit(&words, cfg.wordvec_dims, cfg.tfidf.min_df, cfg.train.seed)
         } else {
@@ -204,12 +246,21 @@ impl Model {
         let mut train_cfg = cfg.train.clone();
         train_cfg.encoder.vocab = vocab.len();
         // Seed the embedding with the corpus word vectors (scaled to N(0, 1)-like rows).
-        let init = (cfg.wordvec_dims == train_cfg.encoder.embed && cfg.wordvec_dims > 0).then(|| {
-            let e = train_cfg.encoder.embed;
-            let scale = (e as f32).sqrt();
-            (0..vocab.len()).map(|i| wordvec.get(vocab.token(i as u32)).map(|v| v.iter().map(|x| x * scale).collect::<Vec<f32>>())).collect::<Vec<_>>()
-        });
-        let (encoder, log) = train_contrastive(&seqs, &train_cfg, init.as_deref(), threads, progress).map_err(|e| e.to_string())?;
+        let init =
+            (cfg.wordvec_dims == train_cfg.encoder.embed && cfg.wordvec_dims > 0).then(|| {
+                let e = train_cfg.encoder.embed;
+                let scale = (e as f32).sqrt();
+                (0..vocab.len())
+                    .map(|i| {
+                        wordvec
+                            .get(vocab.token(i as u32))
+                            .map(|v| v.iter().map(|x| x * scale).collect::<Vec<f32>>())
+                    })
+                    .collect::<Vec<_>>()
+            });
+        let (encoder, log) =
+            train_contrastive(&seqs, &train_cfg, init.as_deref(), threads, progress)
+                .map_err(|e| e.to_string())?;
         let d = encoder.config.output_dim();
         let mut r = encode_all(&encoder, &seqs, train_cfg.max_len, threads);
         l2_normalize_rows(&mut r, d);
@@ -217,50 +268,105 @@ impl Model {
             let (l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
             (l, comps)
         } else {
-            (vec![0f32; texts.len() * cfg.lsa_dims], vec![0f32; tfidf.terms.len() * cfg.lsa_dims])
+            (
+                vec![0f32; texts.len() * cfg.lsa_dims],
+                vec![0f32; tfidf.terms.len() * cfg.lsa_dims],
+            )
         };
         l2_normalize_rows(&mut l, cfg.lsa_dims);
         let w = cfg.weights;
-        let z = concat_blocks(&[(&sif, cfg.wordvec_dims, w.sif), (&r, d, w.rnn), (&l, cfg.lsa_dims, w.lsa)], texts.len());
+        let z = concat_blocks(
+            &[
+                (&sif, cfg.wordvec_dims, w.sif),
+                (&r, d, w.rnn),
+                (&l, cfg.lsa_dims, w.lsa),
+            ],
+            texts.len(),
+        );
         let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
-        let km_cfg = KMeansConfig { n_init: cfg.n_init, ..KMeansConfig::new(cfg.k, cfg.train.seed) };
-        let km = KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
+        let km_cfg = KMeansConfig {
+            n_init: cfg.n_init,
+            ..KMeansConfig::new(cfg.k, cfg.train.seed)
+        };
+        let km =
+            KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
         let summaries = crate::baseline::summarize(&x, &tfidf.terms, &km.labels, cfg.k, 10);
         let clusters = summaries
             .into_iter()
             .map(|s| {
                 let top_terms: Vec<String> = s.top_terms.into_iter().map(|(t, _)| t).collect();
-                let name = top_terms.iter().take(3).cloned().collect::<Vec<_>>().join("/");
-                ClusterInfo { id: s.id, name: if name.is_empty() { format!("cluster-{}", s.id) } else { name }, size: s.size, top_terms }
+                let name = top_terms
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                ClusterInfo {
+                    id: s.id,
+                    name: if name.is_empty() {
+                        format!("cluster-{}", s.id)
+                    } else {
+                        name
+                    },
+                    size: s.size,
+                    top_terms,
+                }
             })
             .collect();
         let (labels, scores) = assign(&z, dim, &km.centroids);
         let manifest = Manifest {
             format: "textrnn-model".into(),
             version: FORMAT_VERSION,
-            config: ModelConfig { train: train_cfg, ..cfg.clone() },
+            config: ModelConfig {
+                train: train_cfg,
+                ..cfg.clone()
+            },
             training: log,
             clusters,
-            files: HashMap::new(),
+            files: BTreeMap::new(),
         };
-        let model = Model { manifest, vocab, encoder, tfidf, lsa, wordvec, centroids: km.centroids };
-        Ok(Fitted { model, labels, scores })
+        let model = Model {
+            manifest,
+            vocab,
+            encoder,
+            tfidf,
+            lsa,
+            wordvec,
+            centroids: km.centroids,
+        };
+        Ok(Fitted {
+            model,
+            labels,
+            scores,
+        })
     }
 
     /// Write the model directory atomically (a temporary directory renamed into place).
     pub fn save(&mut self, dir: &Path) -> Result<(), ModelError> {
         let io = |path: &Path| {
             let path = path.display().to_string();
-            move |err| ModelError::Io { path: path.clone(), err }
+            move |err| ModelError::Io {
+                path: path.clone(),
+                err,
+            }
         };
-        if dir.exists() && !dir.join("model.json").exists() && fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+        if dir.exists()
+            && !dir.join("model.json").exists()
+            && fs::read_dir(dir).map_err(io(dir))?.next().is_some()
+        {
             return Err(ModelError::Invalid {
                 path: dir.display().to_string(),
                 problem: "exists and is not a textrnn model directory; choose another --out".into(),
             });
         }
-        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
         let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(io(&tmp))?;
@@ -288,29 +394,55 @@ impl Model {
             ("wordvec.json", serde_json::to_vec(&serde_json::json!({"terms": self.wordvec.terms, "weights": self.wordvec.weights, "dim": self.wordvec.dim, "mean": self.wordvec.mean})).expect("serializes")),
         ];
         let dim = cfg.wordvec_dims + self.encoder.config.output_dim() + cfg.lsa_dims;
-        let mut tensors = weights::to_bytes_with(&mut self.encoder, &[
-            ("wordvec.vectors", vec![self.wordvec.terms.len(), self.wordvec.dim], &self.wordvec.vectors),
-            ("lsa.components", vec![self.tfidf.terms.len(), cfg.lsa_dims], &self.lsa),
-            ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
-        ]);
+        let mut tensors = weights::to_bytes_with(
+            &mut self.encoder,
+            &[
+                (
+                    "wordvec.vectors",
+                    vec![self.wordvec.terms.len(), self.wordvec.dim],
+                    &self.wordvec.vectors,
+                ),
+                (
+                    "lsa.components",
+                    vec![self.tfidf.terms.len(), cfg.lsa_dims],
+                    &self.lsa,
+                ),
+                ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
+            ],
+        );
         files.push(("weights.safetensors", std::mem::take(&mut tensors)));
         self.manifest.files.clear();
         for (name, bytes) in &files {
-            self.manifest.files.insert(name.to_string(), hex_sha256(bytes));
-            crate::io::write_atomic(dir.join(name), bytes).map_err(|err| ModelError::Io { path: dir.join(name).display().to_string(), err })?;
+            self.manifest
+                .files
+                .insert(name.to_string(), hex_sha256(bytes));
+            crate::io::write_atomic(dir.join(name), bytes).map_err(|err| ModelError::Io {
+                path: dir.join(name).display().to_string(),
+                err,
+            })?;
         }
         let manifest = serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes");
-        crate::io::write_atomic(dir.join("model.json"), &manifest).map_err(|err| ModelError::Io { path: dir.join("model.json").display().to_string(), err })
+        crate::io::write_atomic(dir.join("model.json"), &manifest).map_err(|err| ModelError::Io {
+            path: dir.join("model.json").display().to_string(),
+            err,
+        })
     }
 
     /// Load and verify a model directory.
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
         let read = |name: &str| -> Result<Vec<u8>, ModelError> {
             let p = dir.join(name);
-            fs::read(&p).map_err(|err| ModelError::Io { path: p.display().to_string(), err })
+            fs::read(&p).map_err(|err| ModelError::Io {
+                path: p.display().to_string(),
+                err,
+            })
         };
-        let bad = |name: &str, problem: String| ModelError::Invalid { path: dir.join(name).display().to_string(), problem };
-        let manifest: Manifest = serde_json::from_slice(&read("model.json")?).map_err(|e| bad("model.json", format!("not a valid model manifest: {e}")))?;
+        let bad = |name: &str, problem: String| ModelError::Invalid {
+            path: dir.join(name).display().to_string(),
+            problem,
+        };
+        let manifest: Manifest = serde_json::from_slice(&read("model.json")?)
+            .map_err(|e| bad("model.json", format!("not a valid model manifest: {e}")))?;
         if manifest.format != "textrnn-model" {
             return Err(bad("model.json", "not a textrnn model".into()));
         }
@@ -318,46 +450,83 @@ impl Model {
             return Err(bad("model.json", format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
         }
         let mut contents: HashMap<&str, Vec<u8>> = HashMap::new();
-        for name in ["pipeline.json", "vocab.json", "tfidf.json", "wordvec.json", "weights.safetensors"] {
+        for name in [
+            "pipeline.json",
+            "vocab.json",
+            "tfidf.json",
+            "wordvec.json",
+            "weights.safetensors",
+        ] {
             let bytes = read(name)?;
-            let want = manifest.files.get(name).ok_or_else(|| bad("model.json", format!("no checksum for {name}")))?;
+            let want = manifest
+                .files
+                .get(name)
+                .ok_or_else(|| bad("model.json", format!("no checksum for {name}")))?;
             if &hex_sha256(&bytes) != want {
-                return Err(bad(name, "checksum mismatch: the file is corrupt or was edited; retrain or restore it".into()));
+                return Err(bad(
+                    name,
+                    "checksum mismatch: the file is corrupt or was edited; retrain or restore it"
+                        .into(),
+                ));
             }
             contents.insert(name, bytes);
         }
         let cfg = &manifest.config;
-        let vocab = Vocab::from_json(&String::from_utf8_lossy(&contents["vocab.json"])).map_err(|e| bad("vocab.json", e))?;
-        let tfidf = Tfidf::from_json(&String::from_utf8_lossy(&contents["tfidf.json"])).map_err(|e| bad("tfidf.json", e))?;
+        let vocab = Vocab::from_json(&String::from_utf8_lossy(&contents["vocab.json"]))
+            .map_err(|e| bad("vocab.json", e))?;
+        let tfidf = Tfidf::from_json(&String::from_utf8_lossy(&contents["tfidf.json"]))
+            .map_err(|e| bad("tfidf.json", e))?;
         let mut enc_cfg = cfg.train.encoder.clone();
         enc_cfg.vocab = vocab.len();
         let mut encoder = Encoder::<f32>::new(enc_cfg, &mut crate::rng::Rng::new(0));
         let wbytes = &contents["weights.safetensors"];
-        weights::load_bytes(&mut encoder, wbytes).map_err(|e| bad("weights.safetensors", e.to_string()))?;
-        let st = SafeTensors::deserialize(wbytes).map_err(|e| bad("weights.safetensors", e.to_string()))?;
+        weights::load_bytes(&mut encoder, wbytes)
+            .map_err(|e| bad("weights.safetensors", e.to_string()))?;
+        let st = SafeTensors::deserialize(wbytes)
+            .map_err(|e| bad("weights.safetensors", e.to_string()))?;
         let get = |name: &str, len: usize| -> Result<Vec<f32>, ModelError> {
-            let t = st.tensor(name).map_err(|_| bad("weights.safetensors", format!("no tensor {name}")))?;
+            let t = st
+                .tensor(name)
+                .map_err(|_| bad("weights.safetensors", format!("no tensor {name}")))?;
             if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
-                return Err(bad("weights.safetensors", format!("tensor {name} has the wrong size")));
+                return Err(bad(
+                    "weights.safetensors",
+                    format!("tensor {name} has the wrong size"),
+                ));
             }
-            Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+            Ok(t.data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect())
         };
         let lsa = get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
-        let centroids = get("clusters.centroids", cfg.k * (cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims))?;
-        let mut wordvec: WordVectors = serde_json::from_slice::<serde_json::Value>(&contents["wordvec.json"])
-            .ok()
-            .and_then(|v| {
-                let mut v = v;
-                v["vectors"] = serde_json::json!([]);
-                serde_json::from_value(v).ok()
-            })
-            .ok_or_else(|| bad("wordvec.json", "not valid word-vector metadata".into()))?;
+        let centroids = get(
+            "clusters.centroids",
+            cfg.k * (cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims),
+        )?;
+        let mut wordvec: WordVectors =
+            serde_json::from_slice::<serde_json::Value>(&contents["wordvec.json"])
+                .ok()
+                .and_then(|v| {
+                    let mut v = v;
+                    v["vectors"] = serde_json::json!([]);
+                    serde_json::from_value(v).ok()
+                })
+                .ok_or_else(|| bad("wordvec.json", "not valid word-vector metadata".into()))?;
         wordvec.vectors = get("wordvec.vectors", wordvec.terms.len() * wordvec.dim)?;
         if wordvec.weights.len() != wordvec.terms.len() || wordvec.mean.len() != wordvec.dim {
             return Err(bad("wordvec.json", "inconsistent sizes".into()));
         }
         wordvec.rebuild_index();
-        Ok(Model { manifest, vocab, encoder, tfidf, lsa, wordvec, centroids })
+        Ok(Model {
+            manifest,
+            vocab,
+            encoder,
+            tfidf,
+            lsa,
+            wordvec,
+            centroids,
+        })
     }
 }
 
@@ -368,13 +537,17 @@ fn project(x: &Csr, comps: &[f32], k: usize) -> Vec<f32> {
         let (cols, vals) = x.row(i);
         let o = &mut out[i * k..(i + 1) * k];
         for (&c, &v) in cols.iter().zip(vals) {
-            o.iter_mut().zip(&comps[c as usize * k..(c as usize + 1) * k]).for_each(|(a, &b)| *a += v * b);
+            o.iter_mut()
+                .zip(&comps[c as usize * k..(c as usize + 1) * k])
+                .for_each(|(a, &b)| *a += v * b);
         }
     }
     out
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
-

@@ -24,7 +24,12 @@ pub fn truncated_svd(a: &Csr, k: usize, n_iter: usize, seed: u64) -> (Vec<f32>, 
 
 /// As [`truncated_svd`], plus the right singular vectors `V (M, k)` row-major,
 /// so new rows project as `x · V`.
-pub fn truncated_svd_full(a: &Csr, k: usize, n_iter: usize, seed: u64) -> (Vec<f32>, Vec<f64>, Vec<f32>) {
+pub fn truncated_svd_full(
+    a: &Csr,
+    k: usize,
+    n_iter: usize,
+    seed: u64,
+) -> (Vec<f32>, Vec<f64>, Vec<f32>) {
     let (n, m) = (a.n_rows(), a.n_cols);
     let l = (k + OVERSAMPLES).min(n).min(m);
     if l == 0 {

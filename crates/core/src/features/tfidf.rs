@@ -166,12 +166,24 @@ impl Tfidf {
             terms: Vec<String>,
             idf: Vec<f32>,
         }
-        let raw: Raw = serde_json::from_str(s).map_err(|e| format!("TF-IDF model is not valid: {e}"))?;
+        let raw: Raw =
+            serde_json::from_str(s).map_err(|e| format!("TF-IDF model is not valid: {e}"))?;
         if raw.terms.len() != raw.idf.len() {
             return Err("TF-IDF terms and idf differ in length".into());
         }
-        let index = raw.terms.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-        Ok(Tfidf { config: raw.config, pipeline: raw.pipeline, terms: raw.terms, idf: raw.idf, index })
+        let index = raw
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
+        Ok(Tfidf {
+            config: raw.config,
+            pipeline: raw.pipeline,
+            terms: raw.terms,
+            idf: raw.idf,
+            index,
+        })
     }
 
     /// Vectors for new texts under the fitted vocabulary and idf.

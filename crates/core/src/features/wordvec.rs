@@ -37,7 +37,12 @@ pub struct WordVectors {
 
 impl WordVectors {
     /// Fit on tokenized texts; returns the model and the texts' vectors `(N, dim)`.
-    pub fn fit(docs: &[Vec<String>], dim: usize, min_df: usize, seed: u64) -> (WordVectors, Vec<f32>) {
+    pub fn fit(
+        docs: &[Vec<String>],
+        dim: usize,
+        min_df: usize,
+        seed: u64,
+    ) -> (WordVectors, Vec<f32>) {
         // Vocabulary: words in at least min_df texts, sorted for determinism.
         let mut df: HashMap<&str, usize> = HashMap::new();
         let mut tf: HashMap<&str, usize> = HashMap::new();
@@ -54,15 +59,26 @@ impl WordVectors {
                 *df.entry(t).or_insert(0) += 1;
             }
         }
-        let mut terms: Vec<&str> = df.iter().filter(|&(_, &c)| c >= min_df.max(1)).map(|(&t, _)| t).collect();
+        let mut terms: Vec<&str> = df
+            .iter()
+            .filter(|&(_, &c)| c >= min_df.max(1))
+            .map(|(&t, _)| t)
+            .collect();
         terms.sort_unstable();
-        let index: HashMap<&str, u32> = terms.iter().enumerate().map(|(i, &t)| (t, i as u32)).collect();
+        let index: HashMap<&str, u32> = terms
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as u32))
+            .collect();
         let v = terms.len();
         // Document co-occurrence pairs (w != c), counted once per text.
         let ids: Vec<Vec<u32>> = docs
             .par_iter()
             .map(|d| {
-                let mut x: Vec<u32> = d.iter().filter_map(|t| index.get(t.as_str()).copied()).collect();
+                let mut x: Vec<u32> = d
+                    .iter()
+                    .filter_map(|t| index.get(t.as_str()).copied())
+                    .collect();
                 x.sort_unstable();
                 x.dedup();
                 x
@@ -70,7 +86,13 @@ impl WordVectors {
             .collect();
         let mut pairs: Vec<u64> = ids
             .par_iter()
-            .flat_map_iter(|x| x.iter().flat_map(move |&a| x.iter().filter(move |&&b| b != a).map(move |&b| ((a as u64) << 32) | b as u64)))
+            .flat_map_iter(|x| {
+                x.iter().flat_map(move |&a| {
+                    x.iter()
+                        .filter(move |&&b| b != a)
+                        .map(move |&b| ((a as u64) << 32) | b as u64)
+                })
+            })
             .collect();
         pairs.par_sort_unstable();
         let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); v];
@@ -78,7 +100,10 @@ impl WordVectors {
             let (a, b) = ((run[0] >> 32) as usize, (run[0] & 0xFFFF_FFFF) as u32);
             rows[a].push((b, run.len() as f32));
         }
-        let row_sum: Vec<f64> = rows.iter().map(|r| r.iter().map(|&(_, c)| c as f64).sum()).collect();
+        let row_sum: Vec<f64> = rows
+            .iter()
+            .map(|r| r.iter().map(|&(_, c)| c as f64).sum())
+            .collect();
         let grand: f64 = row_sum.iter().sum::<f64>().max(1.0);
         let mut indptr = vec![0];
         let mut indices = Vec::new();
@@ -93,7 +118,12 @@ impl WordVectors {
             }
             indptr.push(indices.len());
         }
-        let ppmi = Csr { indptr, indices, data, n_cols: v };
+        let ppmi = Csr {
+            indptr,
+            indices,
+            data,
+            n_cols: v,
+        };
         let (mut vectors, _) = truncated_svd(&ppmi, dim, 5, seed);
         super::super::learn::l2_normalize_rows(&mut vectors, dim);
         let weights = terms
@@ -125,12 +155,19 @@ impl WordVectors {
 
     /// Rebuild the word index (after deserializing).
     pub fn rebuild_index(&mut self) {
-        self.index = self.terms.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        self.index = self
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
     }
 
     /// The vector of `word`, if known.
     pub fn get(&self, word: &str) -> Option<&[f32]> {
-        self.index.get(word).map(|&i| &self.vectors[i as usize * self.dim..(i as usize + 1) * self.dim])
+        self.index
+            .get(word)
+            .map(|&i| &self.vectors[i as usize * self.dim..(i as usize + 1) * self.dim])
     }
 
     fn raw(&self, docs: &[Vec<String>]) -> Vec<f32> {
@@ -142,7 +179,9 @@ impl WordVectors {
                 for t in doc {
                     if let Some(&i) = self.index.get(t) {
                         let w = self.weights[i as usize];
-                        v.iter_mut().zip(&self.vectors[i as usize * d..(i as usize + 1) * d]).for_each(|(a, &b)| *a += w * b);
+                        v.iter_mut()
+                            .zip(&self.vectors[i as usize * d..(i as usize + 1) * d])
+                            .for_each(|(a, &b)| *a += w * b);
                     }
                 }
                 v

@@ -28,7 +28,13 @@ pub struct AugmentConfig {
 
 impl Default for AugmentConfig {
     fn default() -> Self {
-        AugmentConfig { token_dropout: 0.1, span_delete: 0.5, span_fraction: 0.2, swap: 0.05, mask: 0.1 }
+        AugmentConfig {
+            token_dropout: 0.1,
+            span_delete: 0.5,
+            span_fraction: 0.2,
+            swap: 0.05,
+            mask: 0.1,
+        }
     }
 }
 
@@ -78,9 +84,18 @@ mod tests {
         assert_eq!(a, augment(&ids, &cfg, &mut Rng::new(1)));
         assert_ne!(a, augment(&ids, &cfg, &mut Rng::new(2)));
         assert!(a.len() <= ids.len() && !a.is_empty());
-        let all = AugmentConfig { token_dropout: 1.0, ..cfg.clone() };
+        let all = AugmentConfig {
+            token_dropout: 1.0,
+            ..cfg.clone()
+        };
         assert_eq!(augment(&[7, 8], &all, &mut Rng::new(3)), vec![7]);
-        let none = AugmentConfig { token_dropout: 0.0, span_delete: 0.0, span_fraction: 0.0, swap: 0.0, mask: 0.0 };
+        let none = AugmentConfig {
+            token_dropout: 0.0,
+            span_delete: 0.0,
+            span_fraction: 0.0,
+            swap: 0.0,
+            mask: 0.0,
+        };
         assert_eq!(augment(&ids, &none, &mut Rng::new(4)), ids);
     }
 }

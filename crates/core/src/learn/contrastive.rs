@@ -58,7 +58,8 @@ pub struct EpochLog {
     pub val_loss: f64,
     /// Learning rate at the end of the epoch.
     pub lr: f64,
-    /// Wall time of the epoch.
+    /// Wall time of the epoch (not saved: a model's bytes depend only on data, seed and threads).
+    #[serde(skip, default)]
     pub seconds: f64,
 }
 
@@ -79,7 +80,12 @@ pub struct Progress {
 
 /// Pooled representations of `seqs (N)` in input order, `(N, D)`, in batches
 /// sorted by length (inference path: no dropout, no caches).
-pub fn encode_all(enc: &Encoder<f32>, seqs: &[Vec<u32>], max_len: usize, threads: Threads) -> Vec<f32> {
+pub fn encode_all(
+    enc: &Encoder<f32>,
+    seqs: &[Vec<u32>],
+    max_len: usize,
+    threads: Threads,
+) -> Vec<f32> {
     let d = enc.config.output_dim();
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len().min(max_len)));
@@ -107,10 +113,22 @@ fn contrastive_step(
 ) -> f32 {
     let d = enc.config.output_dim();
     let n = docs.len();
-    let views: [Vec<Vec<u32>>; 2] =
-        [0, 1].map(|_| docs.iter().map(|&i| augment(&seqs[i][..seqs[i].len().min(cfg.max_len)], &cfg.augment, rng)).collect());
+    let views: [Vec<Vec<u32>>; 2] = [0, 1].map(|_| {
+        docs.iter()
+            .map(|&i| {
+                augment(
+                    &seqs[i][..seqs[i].len().min(cfg.max_len)],
+                    &cfg.augment,
+                    rng,
+                )
+            })
+            .collect()
+    });
     let all: Vec<usize> = (0..n).collect();
-    let batches: [Batch; 2] = [Batch::new(&views[0], &all, cfg.max_len), Batch::new(&views[1], &all, cfg.max_len)];
+    let batches: [Batch; 2] = [
+        Batch::new(&views[0], &all, cfg.max_len),
+        Batch::new(&views[1], &all, cfg.max_len),
+    ];
     let mut caches = [EncoderCache::default(), EncoderCache::default()];
     let mut z = [vec![0f32; n * d], vec![0f32; n * d]];
     for v in 0..2 {
@@ -156,12 +174,28 @@ pub fn train_contrastive(
         }
     }
     let (train, val) = train_val_split(seqs.len(), cfg.val_fraction, cfg.seed);
-    let batcher = Batcher { batch_size: cfg.batch_size.max(2), max_len: cfg.max_len, bucket_batches: 1 };
+    let batcher = Batcher {
+        batch_size: cfg.batch_size.max(2),
+        max_len: cfg.max_len,
+        bucket_batches: 1,
+    };
     let steps_per_epoch = train.len().div_ceil(batcher.batch_size) as u64;
     let total = steps_per_epoch * cfg.epochs as u64;
     let warmup = (total as f64 * cfg.warmup_fraction).round() as u64;
-    let schedule = LrSchedule::new(Schedule::WarmupCosine { warmup, total, min_ratio: 0.05 }, cfg.lr);
-    let mut opt = Optimizer::<f32>::new(OptimizerKind::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: cfg.weight_decay });
+    let schedule = LrSchedule::new(
+        Schedule::WarmupCosine {
+            warmup,
+            total,
+            min_ratio: 0.05,
+        },
+        cfg.lr,
+    );
+    let mut opt = Optimizer::<f32>::new(OptimizerKind::AdamW {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: cfg.weight_decay,
+    });
     opt.l1 = cfg.l1;
     let mut log = Vec::new();
     let mut best: Option<(f64, Encoder<f32>)> = None;
@@ -176,7 +210,15 @@ pub fn train_contrastive(
             }
             enc.zero_grad();
             let lr = schedule.lr(step);
-            let loss = contrastive_step(&mut enc, seqs, &batch.doc_index, cfg, &mut rng, true, threads);
+            let loss = contrastive_step(
+                &mut enc,
+                seqs,
+                &batch.doc_index,
+                cfg,
+                &mut rng,
+                true,
+                threads,
+            );
             opt.check_finite(loss, &mut enc)?;
             if cfg.clip > 0.0 {
                 clip_grad_norm(&mut enc, cfg.clip);
@@ -185,7 +227,13 @@ pub fn train_contrastive(
             step += 1;
             sum += loss as f64;
             count += 1;
-            progress(Progress { epoch, step, total_steps: total, loss: loss as f64, lr });
+            progress(Progress {
+                epoch,
+                step,
+                total_steps: total,
+                loss: loss as f64,
+                lr,
+            });
         }
         let val_loss = validation_loss(&mut enc, seqs, &val, cfg, threads);
         log.push(EpochLog {
@@ -210,14 +258,21 @@ pub fn train_contrastive(
 }
 
 /// InfoNCE on the validation texts with fixed views; `NaN` if there are fewer than two.
-fn validation_loss(enc: &mut Encoder<f32>, seqs: &[Vec<u32>], val: &[usize], cfg: &TrainConfig, threads: Threads) -> f64 {
+fn validation_loss(
+    enc: &mut Encoder<f32>,
+    seqs: &[Vec<u32>],
+    val: &[usize],
+    cfg: &TrainConfig,
+    threads: Threads,
+) -> f64 {
     let mut rng = Rng::derive(cfg.seed, 0xFA1);
     let (mut sum, mut count) = (0.0, 0);
     for chunk in val.chunks(cfg.batch_size.max(2)) {
         if chunk.len() < 2 {
             continue;
         }
-        sum += contrastive_step(enc, seqs, chunk, cfg, &mut rng, false, threads) as f64 * chunk.len() as f64;
+        sum += contrastive_step(enc, seqs, chunk, cfg, &mut rng, false, threads) as f64
+            * chunk.len() as f64;
         count += chunk.len();
     }
     if count == 0 {

@@ -22,25 +22,17 @@ pub fn l2_normalize_rows(x: &mut [f32], d: usize) {
     }
 }
 
-/// Concatenate two row-normalized representations, weighting the squared
-/// distance `w` : `1 - w` between them: rows `[sqrt(w)·a, sqrt(1-w)·b]`.
-pub fn concat_weighted(a: &[f32], da: usize, b: &[f32], db: usize, w: f32) -> Vec<f32> {
-    let n = if da > 0 { a.len() / da } else { b.len() / db.max(1) };
-    let (sa, sb) = (w.clamp(0.0, 1.0).sqrt(), (1.0 - w.clamp(0.0, 1.0)).sqrt());
-    let mut out = Vec::with_capacity(n * (da + db));
-    for i in 0..n {
-        out.extend(a[i * da..(i + 1) * da].iter().map(|v| v * sa));
-        out.extend(b[i * db..(i + 1) * db].iter().map(|v| v * sb));
-    }
-    out
-}
-
 /// Concatenate row-normalized blocks `(values, width, weight)`: each row is
 /// `[sqrt(w_1)·a_1, sqrt(w_2)·a_2, ...]` with the weights scaled to sum to 1,
 /// so each block contributes its share of the squared distance. Blocks with
 /// width 0 are skipped.
 pub fn concat_blocks(blocks: &[(&[f32], usize, f32)], n: usize) -> Vec<f32> {
-    let total: f32 = blocks.iter().filter(|b| b.1 > 0).map(|b| b.2.max(0.0)).sum::<f32>().max(f32::MIN_POSITIVE);
+    let total: f32 = blocks
+        .iter()
+        .filter(|b| b.1 > 0)
+        .map(|b| b.2.max(0.0))
+        .sum::<f32>()
+        .max(f32::MIN_POSITIVE);
     let width: usize = blocks.iter().map(|b| b.1).sum();
     let mut out = Vec::with_capacity(n * width);
     for i in 0..n {

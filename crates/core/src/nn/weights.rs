@@ -41,10 +41,18 @@ pub fn to_bytes_with(model: &mut dyn Module<f32>, extra: &[(&str, Vec<usize>, &[
     to_bytes_inner(model, extra, None)
 }
 
-fn to_bytes_inner(model: &mut dyn Module<f32>, extra: &[(&str, Vec<usize>, &[f32])], metadata: Option<HashMap<String, String>>) -> Vec<u8> {
+fn to_bytes_inner(
+    model: &mut dyn Module<f32>,
+    extra: &[(&str, Vec<usize>, &[f32])],
+    metadata: Option<HashMap<String, String>>,
+) -> Vec<u8> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, shape, values) in extra {
-        tensors.push((name.to_string(), shape.clone(), values.iter().flat_map(|v| v.to_le_bytes()).collect()));
+        tensors.push((
+            name.to_string(),
+            shape.clone(),
+            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ));
     }
     model.visit(&mut |p: &mut Param<f32>| {
         let bytes: Vec<u8> = p.value.iter().flat_map(|v| v.to_le_bytes()).collect();
