@@ -239,7 +239,9 @@ fn usage_errors_exit_2_with_a_clear_message() {
 
 #[test]
 fn every_verb_has_help() {
-    for verb in ["train", "predict", "baseline", "tokenize", "bench", "demo"] {
+    for verb in [
+        "train", "predict", "describe", "rename", "eval", "baseline", "tokenize", "bench", "demo",
+    ] {
         let o = textrnn(&[verb, "--help"]);
         assert!(o.status.success());
         assert!(stdout(&o).contains("Usage: textrnn"), "{verb}");
@@ -358,6 +360,46 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
         assert_eq!(p["cluster"], t["cluster"]);
         assert!(p["name"].is_string() && p["score"].as_f64().unwrap() > 0.0);
     }
+
+    // describe, rename, eval.
+    let m = model.to_str().unwrap();
+    let o = textrnn(&["describe", "--model", m]);
+    assert!(
+        o.status.success() && stdout(&o).contains("top terms:"),
+        "{}",
+        stderr(&o)
+    );
+    let o = textrnn(&["rename", "--model", m, "0", "Topic Zero"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = textrnn(&["describe", "--model", m, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["clusters"][0]["name"], "Topic Zero");
+    assert_eq!(v["clusters"][0]["examples"].as_array().unwrap().len(), 5);
+    let o = textrnn(&["predict", "--model", m, &corpus]);
+    assert!(stdout(&o).lines().any(|l| l.contains("\"Topic Zero\"")));
+    let o = textrnn(&["rename", "--model", m, "7", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no cluster 7"), "{}", stderr(&o));
+    let o = textrnn(&[
+        "eval",
+        "--model",
+        m,
+        &corpus,
+        "--label-field",
+        "label",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("TF-IDF + k-means") && out.contains("confusion"),
+        "{out}"
+    );
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert!(
+        v["acc"].as_f64().unwrap() > 0.9 && v["baseline"]["acc"].is_number(),
+        "{v}"
+    );
 
     // A flipped byte in the weights is caught by the checksum, with exit code 2.
     let w = model.join("weights.safetensors");

@@ -3,6 +3,8 @@
 mod baseline;
 mod bench;
 mod demo;
+mod describe;
+mod eval;
 mod output;
 mod predict;
 mod tokenize;
@@ -34,6 +36,12 @@ enum Command {
     Train(train::TrainArgs),
     /// Classify texts with a trained model (JSON lines, streaming).
     Predict(predict::PredictArgs),
+    /// Describe a model's clusters: size, top terms, representative texts, name.
+    Describe(describe::DescribeArgs),
+    /// Rename a model's clusters.
+    Rename(describe::RenameArgs),
+    /// Score a model on labeled text, beside the TF-IDF baseline.
+    Eval(eval::EvalArgs),
     /// Cluster a corpus with TF-IDF (+ LSA) + k-means and score it when labels exist.
     Baseline(baseline::BaselineArgs),
     /// Measure RNN training and inference speed on the PyTorch reference benchmark's model.
@@ -144,6 +152,9 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Describe(a) => describe::describe(a),
+        Command::Rename(a) => describe::rename(a),
+        Command::Eval(a) => eval::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),

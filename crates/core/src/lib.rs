@@ -31,6 +31,7 @@ pub mod batch;
 pub mod cluster;
 pub mod corpus;
 pub mod demo;
+pub mod describe;
 pub mod eval;
 pub mod features;
 pub mod io;

@@ -77,8 +77,11 @@ pub struct ClusterInfo {
     pub name: String,
     /// Training texts in it.
     pub size: usize,
-    /// Highest mean TF-IDF terms.
+    /// Top terms by class-based TF-IDF.
     pub top_terms: Vec<String>,
+    /// The most representative training texts (highest assignment score).
+    #[serde(default)]
+    pub examples: Vec<String>,
 }
 
 /// `model.json`.
@@ -290,30 +293,23 @@ impl Model {
         };
         let km =
             KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
-        let summaries = crate::baseline::summarize(&x, &tfidf.terms, &km.labels, cfg.k, 10);
-        let clusters = summaries
-            .into_iter()
-            .map(|s| {
-                let top_terms: Vec<String> = s.top_terms.into_iter().map(|(t, _)| t).collect();
-                let name = top_terms
-                    .iter()
-                    .take(3)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("/");
+        let (labels, scores) = assign(&z, dim, &km.centroids);
+        let tops = crate::describe::class_tfidf(&words, &labels, cfg.k, 10);
+        let reps = crate::describe::representatives(&labels, &scores, cfg.k, 5);
+        let mut sizes = vec![0usize; cfg.k];
+        labels.iter().for_each(|&l| sizes[l] += 1);
+        let clusters = (0..cfg.k)
+            .map(|id| {
+                let top_terms: Vec<String> = tops[id].iter().map(|(t, _)| t.clone()).collect();
                 ClusterInfo {
-                    id: s.id,
-                    name: if name.is_empty() {
-                        format!("cluster-{}", s.id)
-                    } else {
-                        name
-                    },
-                    size: s.size,
+                    id,
+                    name: crate::describe::suggest_name(id, &top_terms),
+                    size: sizes[id],
                     top_terms,
+                    examples: reps[id].iter().map(|&i| texts[i].to_string()).collect(),
                 }
             })
             .collect();
-        let (labels, scores) = assign(&z, dim, &km.centroids);
         let manifest = Manifest {
             format: "textrnn-model".into(),
             version: FORMAT_VERSION,
@@ -426,6 +422,42 @@ impl Model {
             path: dir.join("model.json").display().to_string(),
             err,
         })
+    }
+
+    /// Rename clusters in a saved model (`model.json` only; the checksummed
+    /// files are untouched). Names must be non-empty; ids must exist.
+    pub fn rename(dir: &Path, names: &[(usize, String)]) -> Result<Manifest, ModelError> {
+        let path = dir.join("model.json");
+        let bytes = fs::read(&path).map_err(|err| ModelError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
+        let bad = |problem: String| ModelError::Invalid {
+            path: path.display().to_string(),
+            problem,
+        };
+        let mut manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("not a valid model manifest: {e}")))?;
+        for (id, name) in names {
+            let k = manifest.clusters.len();
+            let c = manifest.clusters.get_mut(*id).ok_or_else(|| {
+                bad(format!(
+                    "no cluster {id} (the model has {k}: 0..{})",
+                    k.saturating_sub(1)
+                ))
+            })?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(bad(format!("the new name of cluster {id} is empty")));
+            }
+            c.name = name.to_string();
+        }
+        let out = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
+        crate::io::write_atomic(&path, &out).map_err(|err| ModelError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
+        Ok(manifest)
     }
 
     /// Load and verify a model directory.

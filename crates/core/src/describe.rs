@@ -1,0 +1,98 @@
+//! Stage 8: saying what each cluster is about.
+//!
+//! Top terms by class-based TF-IDF (c-TF-IDF, as BERTopic uses): all texts of
+//! a cluster form one document; a term's weight is its frequency in the
+//! cluster times `ln(1 + A / f_t)`, with `A` the mean number of words per
+//! cluster and `f_t` the term's frequency over all clusters, so words common
+//! everywhere sink. The suggested name joins the top three terms. The most
+//! representative texts are those with the highest soft-assignment score.
+
+use std::collections::HashMap;
+
+/// Top `top` terms per cluster by c-TF-IDF, with weights; `words[i]` are
+/// text i's words (stop words already removed), `labels[i]` its cluster.
+pub fn class_tfidf(
+    words: &[Vec<String>],
+    labels: &[usize],
+    k: usize,
+    top: usize,
+) -> Vec<Vec<(String, f32)>> {
+    let mut per: Vec<HashMap<&str, f64>> = vec![HashMap::new(); k];
+    let mut all: HashMap<&str, f64> = HashMap::new();
+    let mut sizes = vec![0f64; k];
+    for (doc, &l) in words.iter().zip(labels) {
+        for w in doc {
+            *per[l].entry(w).or_insert(0.0) += 1.0;
+            *all.entry(w).or_insert(0.0) += 1.0;
+            sizes[l] += 1.0;
+        }
+    }
+    let avg = sizes.iter().sum::<f64>() / k.max(1) as f64;
+    per.iter()
+        .enumerate()
+        .map(|(c, counts)| {
+            let mut scored: Vec<(&str, f64)> = counts
+                .iter()
+                .map(|(&t, &n)| (t, n / sizes[c].max(1.0) * (1.0 + avg / all[t]).ln()))
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            scored
+                .into_iter()
+                .take(top)
+                .map(|(t, s)| (t.to_string(), s as f32))
+                .collect()
+        })
+        .collect()
+}
+
+/// A name from the top terms: the first three joined by "/" (or `cluster-ID`).
+pub fn suggest_name(id: usize, top_terms: &[String]) -> String {
+    if top_terms.is_empty() {
+        format!("cluster-{id}")
+    } else {
+        top_terms
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// Indices of the `n` highest-scoring texts of each cluster, best first.
+pub fn representatives(labels: &[usize], scores: &[f32], k: usize, n: usize) -> Vec<Vec<usize>> {
+    let mut by: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (i, &l) in labels.iter().enumerate() {
+        by[l].push(i);
+    }
+    for list in &mut by {
+        list.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        list.truncate(n);
+    }
+    by
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_tfidf_prefers_distinctive_terms() {
+        let w = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let words = vec![
+            w("goal match common"),
+            w("goal team common"),
+            w("bank loan common"),
+            w("bank stock common"),
+        ];
+        let top = class_tfidf(&words, &[0, 0, 1, 1], 2, 2);
+        assert_eq!(top[0][0].0, "goal");
+        assert_eq!(top[1][0].0, "bank");
+        assert!(top[0].iter().all(|(t, _)| t != "common"));
+        assert_eq!(suggest_name(0, &[]), "cluster-0");
+        assert_eq!(
+            representatives(&[0, 0, 1], &[0.2, 0.9, 0.5], 2, 1),
+            vec![vec![1], vec![2]]
+        );
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Mean ACC / NMI / ARI (%) and wall time over seeds of `textrnn train` on the
+# shared corpora (k = the true number of classes; labels only score).
+# usage: scripts/train_table.sh [SEEDS] [DATA_DIR] [-- extra train flags]
+#   SEEDS defaults to "0 1 2 3 4"; DATA_DIR to ../shared/data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seeds=${1:-"0 1 2 3 4"}
+data=${2:-../shared/data}
+shift $(( $# > 2 ? 2 : $# )) || true
+[ "${1:-}" = "--" ] && shift
+extra=("$@")
+cargo build --release -q
+bin=target/release/textrnn
+out=$(mktemp -d)
+printf '| corpus | k | ACC | NMI | ARI | s/run |\n|---|---|---|---|---|---|\n'
+for spec in searchsnippets:8 stackoverflow:20 agnews:4 trec:6 thucnews_titles:10; do
+  corpus=${spec%%:*}; k=${spec##*:}
+  : > "$out/rows"
+  for seed in $seeds; do
+    $bin train "$data/$corpus/data.jsonl" --k "$k" --label-field label --seed "$seed" --out "$out/model" --quiet --json "${extra[@]}" | tail -1 >> "$out/rows"
+  done
+  CORPUS=$corpus K=$k python3 - "$out/rows" <<'PY'
+import json, os, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+m = lambda f: sum(r[f] for r in rows) / len(rows)
+print(f"| {os.environ['CORPUS']} | {os.environ['K']} | {100*m('acc'):.1f} | {100*m('nmi'):.1f} | {100*m('ari'):.1f} | {m('seconds'):.0f} |")
+PY
+done
+rm -rf "$out"

@@ -1,0 +1,115 @@
+//! `textrnn eval`: score a trained model on labeled text, beside the TF-IDF baseline.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+use textrnn::baseline::{self, BaselineConfig};
+use textrnn::eval::{encode_labels, Scores};
+use textrnn::model::Model;
+use textrnn::nn::gemm::Threads;
+
+use super::InputArgs;
+
+/// Classify INPUT with a model and score it against --label-field: ACC, NMI, ARI, purity,
+/// a confusion table, and TF-IDF + k-means on the same texts side by side.
+///
+/// Example: textrnn eval --model so.model ../shared/data/stackoverflow/data.jsonl --label-field label
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct EvalArgs {
+    /// Model directory.
+    #[arg(long, value_name = "MODEL_DIR")]
+    model: String,
+    #[command(flatten)]
+    input: InputArgs,
+    /// End stdout with one JSON line of the model's and the baseline's scores.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: EvalArgs) -> Result<()> {
+    anyhow::ensure!(
+        a.input.label_field.is_some(),
+        "eval needs --label-field (labels are only used to score)"
+    );
+    let start = Instant::now();
+    let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
+    let corpus = a.input.read()?;
+    let texts = corpus.texts();
+    let labels = corpus.labels().context("some texts have no label")?;
+    let (truth, classes) = encode_labels(&labels);
+    let (pred, _) = model.predict(&texts, Threads::Many(rayon::current_num_threads()));
+    let ours = Scores::compute(&truth, &pred);
+    let seconds = start.elapsed().as_secs_f64();
+    let k = model.manifest.config.k;
+    let base = baseline::run(&texts, &BaselineConfig::new(k, 0))
+        .ok()
+        .map(|r| Scores::compute(&truth, &r.labels));
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} texts, {} classes, {} clusters",
+        texts.len(),
+        classes.len(),
+        k
+    )?;
+    writeln!(
+        out,
+        "{:<24} {:>6} {:>6} {:>6} {:>7}",
+        "method", "ACC", "NMI", "ARI", "purity"
+    )?;
+    let row = |name: &str, s: &Scores| {
+        format!(
+            "{name:<24} {:>6.1} {:>6.1} {:>6.1} {:>7.1}",
+            100.0 * s.acc,
+            100.0 * s.nmi,
+            100.0 * s.ari,
+            100.0 * s.purity
+        )
+    };
+    writeln!(out, "{}", row("textrnn model", &ours))?;
+    if let Some(b) = &base {
+        writeln!(out, "{}", row("TF-IDF + k-means", b))?;
+    }
+    // Confusion: rows are clusters (by name), columns classes.
+    let mut table = vec![vec![0usize; classes.len()]; k];
+    for (&t, &p) in truth.iter().zip(&pred) {
+        table[p][t] += 1;
+    }
+    writeln!(out, "\nconfusion (rows: clusters, columns: classes)")?;
+    let names: Vec<String> = classes
+        .iter()
+        .map(|c| c.chars().take(10).collect())
+        .collect();
+    writeln!(
+        out,
+        "{:<28} {}",
+        "",
+        names.iter().map(|n| format!("{n:>10}")).collect::<String>()
+    )?;
+    for (c, row) in table.iter().enumerate() {
+        let name: String = format!("{c} {}", model.manifest.clusters[c].name)
+            .chars()
+            .take(28)
+            .collect();
+        writeln!(
+            out,
+            "{name:<28} {}",
+            row.iter().map(|v| format!("{v:>10}")).collect::<String>()
+        )?;
+    }
+    if a.json {
+        let s = |s: &Scores| json!({"acc": s.acc, "nmi": s.nmi, "ari": s.ari, "purity": s.purity});
+        writeln!(
+            out,
+            "{}",
+            json!({"acc": ours.acc, "nmi": ours.nmi, "ari": ours.ari, "purity": ours.purity, "n": texts.len(), "k": k,
+            "seconds": (seconds * 1000.0).round() / 1000.0, "baseline": base.as_ref().map(s)})
+        )?;
+    }
+    Ok(())
+}
