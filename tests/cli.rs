@@ -253,12 +253,17 @@ fn demo_prints_clusters_and_scores() {
     let o = textrnn(&["demo", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("cluster  0") && out.contains("ACC"), "{out}");
+    assert!(out.contains("cluster 0") && out.contains("ACC"), "{out}");
     let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(last["n"], 432);
     assert_eq!(last["k"], 6);
-    // Quality floor of the baseline on the demo corpus (seed 0 measured 48.1% ACC).
-    assert!(last["acc"].as_f64().unwrap() >= 0.42, "{last}");
+    // Quality floor of the RNN path on the demo corpus (seed 0 measured 100% ACC per language;
+    // the TF-IDF + LSA baseline gets 73-75%).
+    assert!(last["acc"].as_f64().unwrap() >= 0.9, "{last}");
+    assert!(
+        out.contains("[en]") && out.contains("[zh]") && out.contains("TF-IDF + LSA"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -21,7 +21,8 @@ pub fn class_tfidf(
     let mut all: HashMap<&str, f64> = HashMap::new();
     let mut sizes = vec![0f64; k];
     for (doc, &l) in words.iter().zip(labels) {
-        for w in doc {
+        // Punctuation may help clustering (Chinese titles) but names nothing.
+        for w in doc.iter().filter(|w| w.chars().any(char::is_alphanumeric)) {
             *per[l].entry(w).or_insert(0.0) += 1.0;
             *all.entry(w).or_insert(0.0) += 1.0;
             sizes[l] += 1.0;
@@ -88,7 +89,7 @@ mod tests {
         let top = class_tfidf(&words, &[0, 0, 1, 1], 2, 2);
         assert_eq!(top[0][0].0, "goal");
         assert_eq!(top[1][0].0, "bank");
-        assert!(top[0].iter().all(|(t, _)| t != "common"));
+        assert!(top[0].iter().all(|(t, _)| t != "common" && t != ","));
         assert_eq!(suggest_name(0, &[]), "cluster-0");
         assert_eq!(
             representatives(&[0, 0, 1], &[0.2, 0.9, 0.5], 2, 1),
