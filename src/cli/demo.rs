@@ -76,6 +76,8 @@ fn config(seed: u64) -> ModelConfig {
             lsa: 0.5,
         },
         n_init: 10,
+        self_train_rounds: 0,
+        self_train_fraction: 0.5,
     }
 }
 

@@ -95,6 +95,13 @@ pub struct TrainArgs {
     /// Share of the LSA block in distances.
     #[arg(long, default_value_t = 0.5)]
     lsa_weight: f32,
+    /// Self-training rounds: the most confident texts of each cluster become
+    /// pseudo-labels, the encoder is fine-tuned to predict them, and the texts are re-clustered.
+    #[arg(long, default_value_t = 0, value_name = "ROUNDS")]
+    self_train: usize,
+    /// Fraction of each cluster used as pseudo-labels in self-training.
+    #[arg(long, default_value_t = 0.5)]
+    self_train_fraction: f64,
     /// Minimum token count for the vocabulary.
     #[arg(long, default_value_t = 2)]
     min_count: u64,
@@ -200,6 +207,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
             lsa: a.lsa_weight,
         },
         n_init: 10,
+        self_train_rounds: a.self_train,
+        self_train_fraction: a.self_train_fraction.clamp(0.01, 1.0),
     };
     let bar = if a.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()

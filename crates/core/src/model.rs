@@ -55,6 +55,16 @@ pub struct ModelConfig {
     pub weights: FeatureWeights,
     /// k-means restarts.
     pub n_init: usize,
+    /// Self-training rounds after the first clustering (0: none).
+    #[serde(default)]
+    pub self_train_rounds: usize,
+    /// Fraction of each cluster's most confident texts used as pseudo-labels.
+    #[serde(default = "default_confident")]
+    pub self_train_fraction: f64,
+}
+
+fn default_confident() -> f64 {
+    0.5
 }
 
 /// How much each representation block counts (scaled to sum to 1).
@@ -261,12 +271,10 @@ impl Model {
                     })
                     .collect::<Vec<_>>()
             });
-        let (encoder, log) =
+        let (mut encoder, log) =
             train_contrastive(&seqs, &train_cfg, init.as_deref(), threads, progress)
                 .map_err(|e| e.to_string())?;
         let d = encoder.config.output_dim();
-        let mut r = encode_all(&encoder, &seqs, train_cfg.max_len, threads);
-        l2_normalize_rows(&mut r, d);
         let (mut l, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {
             let (l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
             (l, comps)
@@ -278,21 +286,48 @@ impl Model {
         };
         l2_normalize_rows(&mut l, cfg.lsa_dims);
         let w = cfg.weights;
-        let z = concat_blocks(
-            &[
-                (&sif, cfg.wordvec_dims, w.sif),
-                (&r, d, w.rnn),
-                (&l, cfg.lsa_dims, w.lsa),
-            ],
-            texts.len(),
-        );
         let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
         let km_cfg = KMeansConfig {
             n_init: cfg.n_init,
             ..KMeansConfig::new(cfg.k, cfg.train.seed)
         };
-        let km =
+        let represent = |enc: &Encoder<f32>| {
+            let mut r = encode_all(enc, &seqs, train_cfg.max_len, threads);
+            l2_normalize_rows(&mut r, d);
+            concat_blocks(
+                &[
+                    (&sif, cfg.wordvec_dims, w.sif),
+                    (&r, d, w.rnn),
+                    (&l, cfg.lsa_dims, w.lsa),
+                ],
+                texts.len(),
+            )
+        };
+        let mut z = represent(&encoder);
+        let mut km =
             KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
+        for _ in 0..cfg.self_train_rounds {
+            let (labels, scores) = assign(&z, dim, &km.centroids);
+            let pseudo = crate::learn::self_train::confident(
+                &labels,
+                &scores,
+                cfg.k,
+                cfg.self_train_fraction,
+            );
+            crate::learn::self_train::fine_tune(
+                &mut encoder,
+                &seqs,
+                &pseudo,
+                cfg.k,
+                1,
+                &train_cfg,
+                threads,
+            )
+            .map_err(|e| e.to_string())?;
+            z = represent(&encoder);
+            km =
+                KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
+        }
         let (labels, scores) = assign(&z, dim, &km.centroids);
         let tops = crate::describe::class_tfidf(&words, &labels, cfg.k, 10);
         let reps = crate::describe::representatives(&labels, &scores, cfg.k, 5);

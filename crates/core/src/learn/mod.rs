@@ -8,6 +8,7 @@
 
 pub mod augment;
 pub mod contrastive;
+pub mod self_train;
 
 pub use augment::AugmentConfig;
 pub use contrastive::{encode_all, train_contrastive, EpochLog, Progress, TrainConfig};

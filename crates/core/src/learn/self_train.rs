@@ -1,0 +1,85 @@
+//! Self-training: the first clustering's most confident texts become
+//! pseudo-labels; the encoder plus a linear head is trained on them with
+//! cross-entropy (dropout on), so the representation is pulled toward the
+//! cluster structure it already half sees; the caller then re-clusters.
+
+use super::contrastive::TrainConfig;
+use crate::batch::Batcher;
+use crate::nn::encoder::{Encoder, EncoderCache};
+use crate::nn::gemm::Threads;
+use crate::nn::linear::Linear;
+use crate::nn::loss::cross_entropy;
+use crate::nn::optim::{clip_grad_norm, NonFinite, Optimizer, OptimizerKind};
+use crate::nn::{Module, Param};
+use crate::rng::Rng;
+
+struct WithHead<'a>(&'a mut Encoder<f32>, &'a mut Linear<f32>);
+
+impl Module<f32> for WithHead<'_> {
+    fn visit(&mut self, f: &mut dyn FnMut(&mut Param<f32>)) {
+        self.0.visit(f);
+        self.1.visit(f);
+    }
+}
+
+/// Pseudo-labels: for each cluster, its `fraction` most confident texts
+/// (highest score) keep their cluster; all others get `None`.
+pub fn confident(labels: &[usize], scores: &[f32], k: usize, fraction: f64) -> Vec<Option<usize>> {
+    let reps = crate::describe::representatives(labels, scores, k, usize::MAX);
+    let mut out = vec![None; labels.len()];
+    for (c, list) in reps.iter().enumerate() {
+        let keep = ((list.len() as f64 * fraction).ceil() as usize).min(list.len());
+        for &i in &list[..keep] {
+            out[i] = Some(c);
+        }
+    }
+    out
+}
+
+/// Fine-tune `enc` to predict `pseudo` (texts with `None` are skipped) for `epochs` epochs.
+pub fn fine_tune(
+    enc: &mut Encoder<f32>,
+    seqs: &[Vec<u32>],
+    pseudo: &[Option<usize>],
+    k: usize,
+    epochs: usize,
+    cfg: &TrainConfig,
+    threads: Threads,
+) -> Result<(), NonFinite> {
+    let mut rng = Rng::derive(cfg.seed, 0x5E1F);
+    let d = enc.config.output_dim();
+    let mut head = Linear::<f32>::new("head.", d, k, &mut rng);
+    let docs: Vec<usize> = (0..seqs.len()).filter(|&i| pseudo[i].is_some()).collect();
+    let batcher = Batcher {
+        batch_size: cfg.batch_size.max(2),
+        max_len: cfg.max_len,
+        bucket_batches: 1,
+    };
+    let mut opt = Optimizer::<f32>::new(OptimizerKind::AdamW {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: cfg.weight_decay,
+    });
+    for epoch in 0..epochs {
+        for batch in batcher.epoch(seqs, &docs, cfg.seed ^ 0x5E1F, epoch as u64) {
+            let mut m = WithHead(enc, &mut head);
+            m.zero_grad();
+            let mut cache = EncoderCache::default();
+            let pooled = m.0.forward(&batch, Some(&mut rng), &mut cache, threads);
+            let mut logits = Vec::new();
+            m.1.forward(&pooled, batch.b, &mut logits, threads);
+            let targets: Vec<Option<usize>> = batch.doc_index.iter().map(|&i| pseudo[i]).collect();
+            let (loss, dlogits) = cross_entropy(&logits, k, &targets);
+            let mut dpooled = Vec::new();
+            m.1.backward(&pooled, batch.b, &dlogits, Some(&mut dpooled), threads);
+            m.0.backward(&mut cache, &dpooled, threads);
+            opt.check_finite(loss, &mut m)?;
+            if cfg.clip > 0.0 {
+                clip_grad_norm(&mut m, cfg.clip);
+            }
+            opt.update(&mut m, cfg.lr)?;
+        }
+    }
+    Ok(())
+}
