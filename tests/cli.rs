@@ -425,3 +425,31 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("model.json"), "{}", stderr(&o));
 }
+
+#[test]
+fn k_auto_chooses_by_silhouette_and_saves_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let model = dir.path().join("auto.model");
+    let mut args = vec![
+        "train",
+        corpus.as_str(),
+        "--out",
+        model.to_str().unwrap(),
+        "--k-max",
+        "6",
+    ];
+    args.extend(TINY.iter().filter(|&&a| a != "--k" && a != "3"));
+    args.extend(["--k", "auto"]);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("chosen by the highest mean silhouette"),
+        "{}",
+        stdout(&o)
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
+    assert_eq!(m["config"]["k"], 3, "three topics");
+    assert_eq!(m["k_selection"].as_array().unwrap().len(), 5);
+}

@@ -37,6 +37,7 @@ pub struct DemoArgs {
 fn config(seed: u64) -> ModelConfig {
     ModelConfig {
         k: demo::DEMO_K,
+        k_auto: None,
         pipeline: TextPipeline::default(),
         vocab: VocabConfig {
             min_count: 1,

@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 use textrnn::cluster::KMeansError;
 use textrnn::features::TfidfConfig;
 use textrnn::learn::{AugmentConfig, TrainConfig};
@@ -38,9 +37,15 @@ pub struct TrainArgs {
     /// Model directory to write (replaced atomically if it holds a model).
     #[arg(long, value_name = "MODEL_DIR")]
     out: String,
-    /// Number of clusters.
-    #[arg(long, short = 'k')]
-    k: usize,
+    /// Number of clusters, or `auto` to choose it by silhouette in --k-min..=--k-max.
+    #[arg(long, short = 'k', value_parser = parse_k)]
+    k: KArg,
+    /// Smallest k tried by --k auto.
+    #[arg(long, default_value_t = 2)]
+    k_min: usize,
+    /// Largest k tried by --k auto.
+    #[arg(long, default_value_t = 20)]
+    k_max: usize,
     /// Recurrent cell.
     #[arg(long, value_enum, default_value_t = CellArg::Gru)]
     cell: CellArg,
@@ -122,6 +127,33 @@ pub struct TrainArgs {
     quiet: bool,
 }
 
+/// `--k`: a number, or `auto`.
+#[derive(Clone, Copy, Debug)]
+pub enum KArg {
+    /// Choose by silhouette.
+    Auto,
+    /// This many clusters.
+    Fixed(usize),
+}
+
+impl KArg {
+    fn fixed(self) -> Option<usize> {
+        match self {
+            KArg::Auto => None,
+            KArg::Fixed(k) => Some(k),
+        }
+    }
+}
+
+fn parse_k(s: &str) -> Result<KArg, String> {
+    if s == "auto" {
+        return Ok(KArg::Auto);
+    }
+    s.parse::<usize>()
+        .map(KArg::Fixed)
+        .map_err(|_| format!("{s:?} is not a number of clusters or `auto`"))
+}
+
 fn parse_pooling(s: &str) -> Result<Pooling, String> {
     match s {
         "mean" => Ok(Pooling::Mean),
@@ -136,7 +168,15 @@ fn parse_pooling(s: &str) -> Result<Pooling, String> {
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let start = Instant::now();
-    anyhow::ensure!(a.k >= 1, "--k must be at least 1");
+    if let Some(k) = a.k.fixed() {
+        anyhow::ensure!(k >= 1, "--k must be at least 1");
+    } else {
+        anyhow::ensure!(
+            a.k_min >= 2 && a.k_max >= a.k_min,
+            "--k auto needs 2 <= --k-min <= --k-max"
+        );
+    }
+    let k_wanted = a.k.fixed().unwrap_or(a.k_min);
     anyhow::ensure!(
         a.hidden >= 1 && a.embed >= 1 && a.layers >= 1 && a.batch >= 2 && a.max_len >= 1,
         "--hidden, --embed, --layers, --max-len must be at least 1 and --batch at least 2"
@@ -155,9 +195,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     );
     let corpus = a.input.read()?;
     let texts = corpus.texts();
-    if texts.len() < a.k {
+    if texts.len() < k_wanted.max(2) {
         return Err(KMeansError::TooFewPoints {
-            k: a.k,
+            k: k_wanted.max(2),
             n: texts.len(),
         })
         .context(format!("cannot cluster {}", corpus.source));
@@ -176,7 +216,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         dropout: a.dropout,
     };
     let cfg = ModelConfig {
-        k: a.k,
+        k: k_wanted,
+        k_auto: a.k.fixed().is_none().then_some((a.k_min, a.k_max)),
         pipeline: a.chinese.pipeline(),
         vocab: VocabConfig {
             min_count: a.min_count.max(1),
@@ -244,7 +285,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         output::write_assignments_scored(path, &corpus, &fitted.labels, &fitted.scores)?;
     }
     let scores = output::score(&corpus, &fitted.labels);
-    let majority = output::majority_labels(&corpus, &fitted.labels, a.k);
+    let k = fitted.model.manifest.config.k;
+    let majority = output::majority_labels(&corpus, &fitted.labels, k);
     let mut out = std::io::stdout().lock();
     let m = &fitted.model.manifest;
     writeln!(
@@ -254,8 +296,20 @@ pub fn run(a: TrainArgs) -> Result<()> {
         corpus.source,
         fitted.model.vocab.len(),
         m.config.train.encoder.cell,
-        a.k
+        k
     )?;
+    if !m.k_selection.is_empty() {
+        let ev: Vec<String> = m
+            .k_selection
+            .iter()
+            .map(|(k, s)| format!("{k}:{s:.3}"))
+            .collect();
+        writeln!(
+            out,
+            "k = {k} chosen by the highest mean silhouette (k:silhouette) {}",
+            ev.join(" ")
+        )?;
+    }
     for e in &m.training {
         writeln!(
             out,
@@ -281,9 +335,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     writeln!(out, "model saved to {} ({seconds:.1} s)", a.out)?;
     if a.json {
-        output::print_json_summary(&mut out, scores.as_ref(), texts.len(), a.k, seconds)?;
+        output::print_json_summary(&mut out, scores.as_ref(), texts.len(), k, seconds)?;
     }
-    let _ = json!({});
     out.flush()?;
     Ok(())
 }

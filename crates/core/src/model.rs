@@ -36,8 +36,11 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Everything that decides a model besides the corpus.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
-    /// Number of clusters.
+    /// Number of clusters (with `k_auto`, the chosen one once trained).
     pub k: usize,
+    /// Choose k in this inclusive range by silhouette instead.
+    #[serde(default)]
+    pub k_auto: Option<(usize, usize)>,
     /// Text pipeline.
     pub pipeline: TextPipeline,
     /// Vocabulary limits.
@@ -107,6 +110,9 @@ pub struct Manifest {
     pub training: Vec<EpochLog>,
     /// Clusters.
     pub clusters: Vec<ClusterInfo>,
+    /// With `k_auto`: the silhouette of each k tried.
+    #[serde(default)]
+    pub k_selection: Vec<(usize, f64)>,
     /// SHA-256 (hex) of each other file.
     pub files: BTreeMap<String, String>,
 }
@@ -287,10 +293,6 @@ impl Model {
         l2_normalize_rows(&mut l, cfg.lsa_dims);
         let w = cfg.weights;
         let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
-        let km_cfg = KMeansConfig {
-            n_init: cfg.n_init,
-            ..KMeansConfig::new(cfg.k, cfg.train.seed)
-        };
         let represent = |enc: &Encoder<f32>| {
             let mut r = encode_all(enc, &seqs, train_cfg.max_len, threads);
             l2_normalize_rows(&mut r, d);
@@ -304,21 +306,26 @@ impl Model {
             )
         };
         let mut z = represent(&encoder);
+        let (k, k_selection) = match cfg.k_auto {
+            Some((lo, hi)) => crate::cluster::select::choose_k(&z, dim, lo, hi, cfg.train.seed)
+                .map_err(|e| e.to_string())?,
+            None => (cfg.k, Vec::new()),
+        };
+        let km_cfg = KMeansConfig {
+            n_init: cfg.n_init,
+            ..KMeansConfig::new(k, cfg.train.seed)
+        };
         let mut km =
             KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
         for _ in 0..cfg.self_train_rounds {
             let (labels, scores) = assign(&z, dim, &km.centroids);
-            let pseudo = crate::learn::self_train::confident(
-                &labels,
-                &scores,
-                cfg.k,
-                cfg.self_train_fraction,
-            );
+            let pseudo =
+                crate::learn::self_train::confident(&labels, &scores, k, cfg.self_train_fraction);
             crate::learn::self_train::fine_tune(
                 &mut encoder,
                 &seqs,
                 &pseudo,
-                cfg.k,
+                k,
                 1,
                 &train_cfg,
                 threads,
@@ -329,11 +336,11 @@ impl Model {
                 KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
         }
         let (labels, scores) = assign(&z, dim, &km.centroids);
-        let tops = crate::describe::class_tfidf(&words, &labels, cfg.k, 10);
-        let reps = crate::describe::representatives(&labels, &scores, cfg.k, 5);
-        let mut sizes = vec![0usize; cfg.k];
+        let tops = crate::describe::class_tfidf(&words, &labels, k, 10);
+        let reps = crate::describe::representatives(&labels, &scores, k, 5);
+        let mut sizes = vec![0usize; k];
         labels.iter().for_each(|&l| sizes[l] += 1);
-        let clusters = (0..cfg.k)
+        let clusters = (0..k)
             .map(|id| {
                 let top_terms: Vec<String> = tops[id].iter().map(|(t, _)| t.clone()).collect();
                 ClusterInfo {
@@ -350,10 +357,12 @@ impl Model {
             version: FORMAT_VERSION,
             config: ModelConfig {
                 train: train_cfg,
+                k,
                 ..cfg.clone()
             },
             training: log,
             clusters,
+            k_selection,
             files: BTreeMap::new(),
         };
         let model = Model {

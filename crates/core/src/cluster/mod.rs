@@ -4,5 +4,6 @@
 //! dense or sparse points. Later stages add choosing k automatically.
 
 pub mod kmeans;
+pub mod select;
 
 pub use kmeans::{KMeans, KMeansConfig, KMeansError, Metric, Points};
