@@ -9,17 +9,22 @@
 //!    boundaries elsewhere) into tokens with offsets into the original text.
 //! 3. [`vocab`]: token strings to ids, with special ids.
 //! 4. [`batch`]: padded, masked, length-bucketed batches; train/validation split.
-//! 5. Encode with an RNN (the engine lands in a later stage).
-//! 6. Learn without labels (later stage).
-//! 7. [`cluster`]: k-means over dense or sparse representations.
-//! 8. Describe clusters: [`baseline::summarize`] gives sizes and top terms.
-//! 9. Select settings by an unsupervised criterion (later stage).
+//! 5. [`nn`]: the RNN engine: embedding -> LSTM/GRU layers (fused, packed,
+//!    threaded, with backward passes) -> pooling; losses, optimizers, weights.
+//! 6. [`learn`]: learning without labels: augmented views, contrastive
+//!    (InfoNCE) training, self-training.
+//! 7. [`cluster`]: k-means over dense or sparse representations; choosing k.
+//! 8. [`describe`]: class-based TF-IDF top terms, names, representative texts.
+//! 9. Select settings by an unsupervised criterion (`cluster::select` for k;
+//!    cells and sizes are a later stage).
 //! 10. [`eval`]: ACC, NMI, ARI, purity against gold labels.
+//! 11. [`model`]: the whole job (`Model::fit`), the checksummed model
+//!     directory, prediction.
 //!
-//! Beside the flow: [`features`] (TF-IDF and LSA), [`baseline`] (the
-//! TF-IDF + k-means pipeline every result is compared with), [`demo`] (the
-//! embedded demo corpus), [`rng`] (seeded randomness) and [`io`] (atomic
-//! file writes).
+//! Beside the flow: [`features`] (TF-IDF, LSA, corpus word vectors),
+//! [`baseline`] (the TF-IDF + k-means pipeline every result is compared
+//! with), [`demo`] (the embedded demo corpus), [`rng`] (seeded randomness)
+//! and [`io`] (atomic file writes).
 //!
 //! The library has no CLI parsing and no async code; the `textrnn` binary
 //! is a thin layer over it.
