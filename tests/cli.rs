@@ -453,3 +453,34 @@ fn k_auto_chooses_by_silhouette_and_saves_the_evidence() {
     assert_eq!(m["config"]["k"], 3, "three topics");
     assert_eq!(m["k_selection"].as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn select_keeps_one_candidate_and_saves_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let model = dir.path().join("sel.model");
+    let mut args = vec![
+        "train",
+        corpus.as_str(),
+        "--out",
+        model.to_str().unwrap(),
+        "--select",
+    ];
+    args.extend(TINY);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).matches("held-out silhouette").count(),
+        4,
+        "{}",
+        stdout(&o)
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
+    let sel = m["selection"].as_array().unwrap();
+    assert_eq!(sel.len(), 4);
+    assert_eq!(sel.iter().filter(|c| c["chosen"] == true).count(), 1);
+    let chosen = sel.iter().find(|c| c["chosen"] == true).unwrap();
+    assert_eq!(m["config"]["train"]["encoder"]["cell"], chosen["cell"]);
+    assert_eq!(m["config"]["train"]["encoder"]["hidden"], chosen["hidden"]);
+}

@@ -100,6 +100,10 @@ pub struct TrainArgs {
     /// Share of the LSA block in distances.
     #[arg(long, default_value_t = 0.5)]
     lsa_weight: f32,
+    /// Train LSTM and GRU at --hidden and half of it on 90% of the texts, keep the one whose
+    /// held-out 10% has the highest silhouette, and retrain it on everything (5 trainings).
+    #[arg(long)]
+    select: bool,
     /// Self-training rounds: the most confident texts of each cluster become
     /// pseudo-labels, the encoder is fine-tuned to predict them, and the texts are re-clustered.
     #[arg(long, default_value_t = 0, value_name = "ROUNDS")]
@@ -265,7 +269,21 @@ pub fn run(a: TrainArgs) -> Result<()> {
         b
     };
     let threads = Threads::Many(rayon::current_num_threads());
-    let mut fitted = Model::fit(&texts, &cfg, threads, &mut |p| {
+    let grid = [
+        (Cell::Lstm, a.hidden),
+        (Cell::Gru, a.hidden),
+        (Cell::Lstm, (a.hidden / 2).max(1)),
+        (Cell::Gru, (a.hidden / 2).max(1)),
+    ];
+    let fit =
+        |texts: &[&str], cfg: &ModelConfig, progress: &mut dyn FnMut(textrnn::learn::Progress)| {
+            if a.select {
+                Model::fit_select(texts, cfg, &grid, threads, progress)
+            } else {
+                Model::fit(texts, cfg, threads, progress)
+            }
+        };
+    let mut fitted = fit(&texts, &cfg, &mut |p| {
         bar.set_length(p.total_steps);
         bar.set_position(p.step);
         bar.set_message(format!(
@@ -298,6 +316,16 @@ pub fn run(a: TrainArgs) -> Result<()> {
         m.config.train.encoder.cell,
         k
     )?;
+    for c in &m.selection {
+        writeln!(
+            out,
+            "candidate {:?} H={}: held-out silhouette {:.4}{}",
+            c.cell,
+            c.hidden,
+            c.heldout_silhouette,
+            if c.chosen { "  <- kept" } else { "" }
+        )?;
+    }
     if !m.k_selection.is_empty() {
         let ev: Vec<String> = m
             .k_selection

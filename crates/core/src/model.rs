@@ -81,6 +81,20 @@ pub struct FeatureWeights {
     pub lsa: f32,
 }
 
+/// One encoder tried by [`Model::fit_select`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Cell.
+    pub cell: crate::nn::rnn::Cell,
+    /// Hidden size per direction.
+    pub hidden: usize,
+    /// Mean silhouette of the held-out texts' representations under the
+    /// candidate's own clusters (higher is better).
+    pub heldout_silhouette: f64,
+    /// True for the one kept.
+    pub chosen: bool,
+}
+
 /// One cluster as saved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInfo {
@@ -113,6 +127,9 @@ pub struct Manifest {
     /// With `k_auto`: the silhouette of each k tried.
     #[serde(default)]
     pub k_selection: Vec<(usize, f64)>,
+    /// With `fit_select`: each candidate encoder and its held-out silhouette.
+    #[serde(default)]
+    pub selection: Vec<Candidate>,
     /// SHA-256 (hex) of each other file.
     pub files: BTreeMap<String, String>,
 }
@@ -363,6 +380,7 @@ impl Model {
             training: log,
             clusters,
             k_selection,
+            selection: Vec::new(),
             files: BTreeMap::new(),
         };
         let model = Model {
@@ -379,6 +397,57 @@ impl Model {
             labels,
             scores,
         })
+    }
+
+    /// Train each `(cell, hidden)` candidate on 90% of the texts, score it by
+    /// the silhouette of the held-out 10% (represented and assigned by that
+    /// candidate), then train the best on all texts. The evidence is saved in
+    /// the manifest.
+    pub fn fit_select(
+        texts: &[&str],
+        cfg: &ModelConfig,
+        grid: &[(crate::nn::rnn::Cell, usize)],
+        threads: Threads,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Fitted, String> {
+        let (fit_idx, held_idx) =
+            crate::batch::train_val_split(texts.len(), 0.1, cfg.train.seed ^ 0x5E1EC7);
+        let fit_texts: Vec<&str> = fit_idx.iter().map(|&i| texts[i]).collect();
+        let held: Vec<&str> = held_idx.iter().map(|&i| texts[i]).collect();
+        let mut evidence = Vec::new();
+        for &(cell, hidden) in grid {
+            let mut c = cfg.clone();
+            c.train.encoder.cell = cell;
+            c.train.encoder.hidden = hidden;
+            let fitted = Model::fit(&fit_texts, &c, threads, progress)?;
+            let m = &fitted.model;
+            let z = m.represent(&held, threads);
+            let (labels, _) = assign(&z, m.dim(), &m.centroids);
+            let all: Vec<usize> = (0..held.len()).collect();
+            let score =
+                crate::cluster::select::silhouette(&z, m.dim(), &labels, m.manifest.config.k, &all);
+            evidence.push(Candidate {
+                cell,
+                hidden,
+                heldout_silhouette: score,
+                chosen: false,
+            });
+        }
+        let best = (0..evidence.len())
+            .fold(None, |b: Option<usize>, i| match b {
+                Some(j) if evidence[j].heldout_silhouette >= evidence[i].heldout_silhouette => {
+                    Some(j)
+                }
+                _ => Some(i),
+            })
+            .ok_or("the selection grid is empty")?;
+        evidence[best].chosen = true;
+        let mut c = cfg.clone();
+        c.train.encoder.cell = evidence[best].cell;
+        c.train.encoder.hidden = evidence[best].hidden;
+        let mut fitted = Model::fit(texts, &c, threads, progress)?;
+        fitted.model.manifest.selection = evidence;
+        Ok(fitted)
     }
 
     /// Write the model directory atomically (a temporary directory renamed into place).
