@@ -76,6 +76,7 @@ fn config(seed: u64) -> ModelConfig {
             rnn: 1.0,
             lsa: 0.5,
         },
+        weights_auto: true,
         n_init: 10,
         self_train_rounds: 0,
         self_train_fraction: 0.5,

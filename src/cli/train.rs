@@ -91,13 +91,17 @@ pub struct TrainArgs {
     /// Corpus word-vector dimensions (PPMI + SVD) for the SIF block (0: none).
     #[arg(long, default_value_t = 100)]
     wordvec_dims: usize,
-    /// Share of the SIF word-vector block in distances.
+    /// `auto`: choose the LSA share among 0.25..4 by consensus with the single-block
+    /// clusterings (SIF and RNN at 1); `manual`: use --sif-weight, --rnn-weight, --lsa-weight.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
+    weights: String,
+    /// Share of the SIF word-vector block in distances (with --weights manual).
     #[arg(long, default_value_t = 1.0)]
     sif_weight: f32,
-    /// Share of the RNN block in distances.
+    /// Share of the RNN block in distances (with --weights manual).
     #[arg(long, default_value_t = 1.0)]
     rnn_weight: f32,
-    /// Share of the LSA block in distances.
+    /// Share of the LSA block in distances (with --weights manual).
     #[arg(long, default_value_t = 0.5)]
     lsa_weight: f32,
     /// Train LSTM and GRU at --hidden and half of it on 90% of the texts, keep the one whose
@@ -246,6 +250,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         tfidf: TfidfConfig::default(),
         lsa_dims: a.lsa_dims,
         wordvec_dims: a.wordvec_dims,
+        weights_auto: a.weights == "auto",
         weights: FeatureWeights {
             sif: a.sif_weight,
             rnn: a.rnn_weight,
@@ -316,6 +321,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
         m.config.train.encoder.cell,
         k
     )?;
+    for (w, score) in &m.weight_selection {
+        let kept = (w.lsa - m.config.weights.lsa).abs() < 1e-6;
+        writeln!(
+            out,
+            "weights sif {} rnn {} lsa {}: consensus {:.4}{}",
+            w.sif,
+            w.rnn,
+            w.lsa,
+            score,
+            if kept { "  <- kept" } else { "" }
+        )?;
+    }
     for c in &m.selection {
         writeln!(
             out,
