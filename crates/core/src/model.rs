@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
+use rayon::prelude::*;
 use safetensors::tensor::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -217,24 +218,25 @@ impl Model {
     /// Representations `(N, D)` of texts.
     pub fn represent(&self, texts: &[&str], threads: Threads) -> Vec<f32> {
         let cfg = &self.manifest.config;
-        let seqs: Vec<Vec<u32>> = texts
-            .iter()
-            .map(|t| self.vocab.encode(&cfg.pipeline.tokens(t)))
-            .collect();
+        // Tokenize once (in parallel); ids and TF-IDF terms both come from these tokens.
+        let (seqs, words): (Vec<Vec<u32>>, Vec<Vec<String>>) = texts
+            .par_iter()
+            .map(|t| {
+                let tokens = cfg.pipeline.tokenize(t);
+                let ids = tokens.iter().map(|tk| self.vocab.id(&tk.text)).collect();
+                (ids, Tfidf::terms_of(&self.tfidf.config, tokens))
+            })
+            .unzip();
         let d = self.encoder.config.output_dim();
         let mut r = encode_all(&self.encoder, &seqs, cfg.train.max_len, threads);
         l2_normalize_rows(&mut r, d);
-        let words: Vec<Vec<String>> = texts
-            .iter()
-            .map(|t| Tfidf::analyze(&self.tfidf.pipeline, &self.tfidf.config, t))
-            .collect();
         let sif = if cfg.wordvec_dims > 0 {
             self.wordvec.transform(&words)
         } else {
             Vec::new()
         };
         let mut l = if cfg.lsa_dims > 0 {
-            project(&self.tfidf.transform(texts), &self.lsa, cfg.lsa_dims)
+            project(&self.tfidf.matrix(&words), &self.lsa, cfg.lsa_dims)
         } else {
             Vec::new()
         };
@@ -263,7 +265,16 @@ impl Model {
         threads: Threads,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Fitted, String> {
-        let toks: Vec<Vec<String>> = texts.iter().map(|t| cfg.pipeline.tokens(t)).collect();
+        // Tokenize once (in parallel); the vocabulary, TF-IDF and word vectors all use these tokens.
+        let tfidf_cfg = Tfidf::resolve_config(&cfg.tfidf, texts);
+        let (toks, words): (Vec<Vec<String>>, Vec<Vec<String>>) = texts
+            .par_iter()
+            .map(|t| {
+                let tokens = cfg.pipeline.tokenize(t);
+                let strings = tokens.iter().map(|tk| tk.text.clone()).collect();
+                (strings, Tfidf::terms_of(&tfidf_cfg, tokens))
+            })
+            .unzip();
         let vocab = Vocab::build(
             toks.iter().map(|d| d.iter().map(String::as_str)),
             &cfg.vocab,
@@ -275,11 +286,7 @@ impl Model {
             ));
         }
         let seqs: Vec<Vec<u32>> = toks.iter().map(|d| vocab.encode(d)).collect();
-        let (tfidf, x) = Tfidf::fit_transform(texts, &cfg.pipeline, &cfg.tfidf);
-        let words: Vec<Vec<String>> = texts
-            .iter()
-            .map(|t| Tfidf::analyze(&tfidf.pipeline, &tfidf.config, t))
-            .collect();
+        let (tfidf, x) = Tfidf::fit_terms(&words, &cfg.pipeline, &tfidf_cfg);
         let (wordvec, sif) = if cfg.wordvec_dims > 0 {
             WordVectors::fit(&words, cfg.wordvec_dims, cfg.tfidf.min_df, cfg.train.seed)
         } else {

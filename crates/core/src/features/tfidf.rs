@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::stopwords::is_stop_word;
 use super::Csr;
-use crate::text::segment::{is_han, TokenKind};
+use crate::text::segment::{is_han, Token, TokenKind};
 use crate::text::TextPipeline;
 
 /// TF-IDF settings.
@@ -81,9 +81,13 @@ impl Tfidf {
     /// The analyzer: pipeline tokens filtered by the config (`Auto` punctuation counts as `Drop` here;
     /// [`fit_transform`](Self::fit_transform) resolves it for the corpus).
     pub fn analyze(pipeline: &TextPipeline, cfg: &TfidfConfig, text: &str) -> Vec<String> {
+        Self::terms_of(cfg, pipeline.tokenize(text))
+    }
+
+    /// The analyzer's filter on tokens already cut by the pipeline.
+    pub fn terms_of(cfg: &TfidfConfig, tokens: Vec<Token>) -> Vec<String> {
         let punct = cfg.punctuation == Punctuation::Keep;
-        pipeline
-            .tokenize(text)
+        tokens
             .into_iter()
             .filter(|t| match t.kind {
                 TokenKind::Punct => punct,
@@ -95,12 +99,8 @@ impl Tfidf {
             .collect()
     }
 
-    /// Fit on `texts` and return the model and the document-term matrix.
-    pub fn fit_transform(
-        texts: &[&str],
-        pipeline: &TextPipeline,
-        cfg: &TfidfConfig,
-    ) -> (Tfidf, Csr) {
+    /// `cfg` with `Auto` punctuation resolved for this corpus: kept when most texts contain Chinese.
+    pub fn resolve_config(cfg: &TfidfConfig, texts: &[&str]) -> TfidfConfig {
         let mut cfg = cfg.clone();
         if cfg.punctuation == Punctuation::Auto {
             let chinese = texts.par_iter().filter(|t| t.chars().any(is_han)).count();
@@ -110,13 +110,32 @@ impl Tfidf {
                 Punctuation::Drop
             };
         }
-        let cfg = &cfg;
+        cfg
+    }
+
+    /// Fit on `texts` and return the model and the document-term matrix.
+    pub fn fit_transform(
+        texts: &[&str],
+        pipeline: &TextPipeline,
+        cfg: &TfidfConfig,
+    ) -> (Tfidf, Csr) {
+        let cfg = Self::resolve_config(cfg, texts);
         let docs: Vec<Vec<String>> = texts
             .par_iter()
-            .map(|t| Self::analyze(pipeline, cfg, t))
+            .map(|t| Self::analyze(pipeline, &cfg, t))
             .collect();
+        Self::fit_terms(&docs, pipeline, &cfg)
+    }
+
+    /// Fit on documents already analyzed under `cfg` (resolved, see
+    /// [`resolve_config`](Self::resolve_config)) by `pipeline`.
+    pub fn fit_terms(
+        docs: &[Vec<String>],
+        pipeline: &TextPipeline,
+        cfg: &TfidfConfig,
+    ) -> (Tfidf, Csr) {
         let mut df: HashMap<&str, usize> = HashMap::new();
-        for d in &docs {
+        for d in docs {
             let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
             seen.sort_unstable();
             seen.dedup();
@@ -124,7 +143,7 @@ impl Tfidf {
                 *df.entry(t).or_insert(0) += 1;
             }
         }
-        let n = texts.len();
+        let n = docs.len();
         let max_df = (cfg.max_df * n as f64).floor() as usize;
         let mut terms: Vec<&str> = df
             .iter()
@@ -148,7 +167,7 @@ impl Tfidf {
             idf,
             index,
         };
-        let m = model.matrix(&docs);
+        let m = model.matrix(docs);
         (model, m)
     }
 
@@ -195,7 +214,8 @@ impl Tfidf {
         self.matrix(&docs)
     }
 
-    fn matrix(&self, docs: &[Vec<String>]) -> Csr {
+    /// Vectors for documents already analyzed (see [`terms_of`](Self::terms_of)).
+    pub fn matrix(&self, docs: &[Vec<String>]) -> Csr {
         let rows: Vec<(Vec<u32>, Vec<f32>)> = docs
             .par_iter()
             .map(|d| {
