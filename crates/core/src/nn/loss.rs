@@ -9,7 +9,7 @@
 //! - [`dec_kl`]: KL(P || Q) between a target distribution and DEC's Student-t
 //!   soft assignments of embeddings to centroids.
 
-use super::Real;
+use super::{dot, Real};
 use crate::rng::Rng;
 
 /// `mean((pred - target)^2)` over all values; `dpred`.
@@ -100,12 +100,8 @@ pub fn sampled_softmax<T: Real>(
                 if k > 0 && j == t {
                     return T::neg_infinity();
                 }
-                let dot: T = hi
-                    .iter()
-                    .zip(&weight[j * h..(j + 1) * h])
-                    .map(|(&a, &b)| a * b)
-                    .sum();
-                dot + bias[j] - if k > 0 { logq } else { T::zero() }
+                dot(hi, &weight[j * h..(j + 1) * h]) + bias[j]
+                    - if k > 0 { logq } else { T::zero() }
             })
             .collect();
         let ls = log_softmax_row(&logits);
@@ -156,7 +152,6 @@ pub fn info_nce<T: Real>(z1: &[T], z2: &[T], d: usize, tau: T) -> (T, Vec<T>, Ve
         .zip(&norms)
         .map(|(r, &n)| r.iter().map(|&x| x / n).collect())
         .collect();
-    let dot = |a: &[T], c: &[T]| a.iter().zip(c).map(|(&x, &y)| x * y).sum::<T>();
     let inv_m = T::one() / T::f(m as f64);
     let mut loss = T::zero();
     let mut du = vec![vec![T::zero(); d]; m];

@@ -59,6 +59,11 @@ pub trait Real:
 impl Real for f32 {}
 impl Real for f64 {}
 
+/// Dot product of two equal-length slices.
+pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).map(|(&x, &y)| x * y).sum()
+}
+
 /// A named parameter tensor with its gradient.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param<T> {

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::packed::Packed;
-use super::Real;
+use super::{dot, Real};
 
 /// How token states become one vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,15 +100,7 @@ pub fn forward<T: Real>(
             cache.weights.clear();
             cache.weights.resize(p.n(), T::zero());
             for i in 0..b {
-                let scores: Vec<T> = rows(p, i)
-                    .map(|r| {
-                        h[r * d..(r + 1) * d]
-                            .iter()
-                            .zip(u)
-                            .map(|(&a, &b)| a * b)
-                            .sum()
-                    })
-                    .collect();
+                let scores: Vec<T> = rows(p, i).map(|r| dot(&h[r * d..(r + 1) * d], u)).collect();
                 let m = scores.iter().copied().fold(T::neg_infinity(), T::max);
                 let e: Vec<T> = scores.iter().map(|&s| (s - m).exp()).collect();
                 let z: T = e.iter().copied().sum();
@@ -179,15 +171,7 @@ pub fn backward<T: Real>(
             for i in 0..b {
                 let g = &dout[i * d..(i + 1) * d];
                 // da_t = g · h_t; ds_t = a_t (da_t - Σ a da)
-                let da: Vec<T> = rows(p, i)
-                    .map(|r| {
-                        h[r * d..(r + 1) * d]
-                            .iter()
-                            .zip(g)
-                            .map(|(&a, &b)| a * b)
-                            .sum()
-                    })
-                    .collect();
+                let da: Vec<T> = rows(p, i).map(|r| dot(&h[r * d..(r + 1) * d], g)).collect();
                 let mean: T = rows(p, i)
                     .zip(&da)
                     .map(|(r, &x)| cache.weights[r] * x)
