@@ -40,7 +40,7 @@ fn check_params<M: Module<f64>>(
     let mut worst = (0.0, String::new());
     for (pi, (name, grads)) in analytic.iter().enumerate() {
         for k in 0..grads.len() {
-            let mut shift = |m: &mut M, delta: f64| {
+            let shift = |m: &mut M, delta: f64| {
                 let mut idx = 0;
                 m.visit(&mut |p: &mut Param<f64>| {
                     if idx == pi {
@@ -49,7 +49,7 @@ fn check_params<M: Module<f64>>(
                     idx += 1;
                 });
             };
-            let mut at = |m: &mut M, delta: f64| {
+            let at = |m: &mut M, delta: f64| {
                 shift(m, delta);
                 let l = loss_and_grad(m, false);
                 shift(m, -delta);
