@@ -8,15 +8,8 @@ use clap::Args;
 use textrnn::baseline::{self, BaselineConfig};
 use textrnn::demo;
 use textrnn::eval::Scores;
-use textrnn::features::TfidfConfig;
-use textrnn::learn::{AugmentConfig, TrainConfig};
-use textrnn::model::{FeatureWeights, Model, ModelConfig};
-use textrnn::nn::encoder::EncoderConfig;
+use textrnn::model::{Model, ModelConfig};
 use textrnn::nn::gemm::Threads;
-use textrnn::nn::pool::Pooling;
-use textrnn::nn::rnn::Cell;
-use textrnn::text::TextPipeline;
-use textrnn::vocab::VocabConfig;
 
 use super::output;
 
@@ -35,52 +28,9 @@ pub struct DemoArgs {
 }
 
 fn config(seed: u64) -> ModelConfig {
-    ModelConfig {
-        k: demo::DEMO_K,
-        k_auto: None,
-        pipeline: TextPipeline::default(),
-        vocab: VocabConfig {
-            min_count: 1,
-            max_size: 50_000,
-        },
-        train: TrainConfig {
-            encoder: EncoderConfig {
-                vocab: 0,
-                embed: 100,
-                hidden: 128,
-                layers: 1,
-                bidirectional: true,
-                cell: Cell::Gru,
-                pooling: Pooling::Mean,
-                dropout: 0.1,
-            },
-            max_len: 64,
-            batch_size: 128,
-            epochs: 2,
-            lr: 5e-4,
-            weight_decay: 0.01,
-            l1: 0.0,
-            warmup_fraction: 0.05,
-            clip: 5.0,
-            temperature: 0.5,
-            augment: AugmentConfig::default(),
-            val_fraction: 0.05,
-            patience: 2,
-            seed,
-        },
-        tfidf: TfidfConfig::default(),
-        lsa_dims: 100,
-        wordvec_dims: 100,
-        weights: FeatureWeights {
-            sif: 1.0,
-            rnn: 1.0,
-            lsa: 0.5,
-        },
-        weights_auto: true,
-        n_init: 10,
-        self_train_rounds: 0,
-        self_train_fraction: 0.5,
-    }
+    let mut c = ModelConfig::new(demo::DEMO_K, seed);
+    c.vocab.min_count = 1;
+    c
 }
 
 pub fn run(a: DemoArgs) -> Result<()> {

@@ -71,6 +71,62 @@ pub struct ModelConfig {
     pub self_train_fraction: f64,
 }
 
+impl ModelConfig {
+    /// The shipped defaults (those of `textrnn train`): a bidirectional GRU,
+    /// hidden 128, embedding 100 seeded by 100-dimensional corpus word vectors,
+    /// 2 epochs of contrastive training, 100 LSA dimensions, feature weights
+    /// chosen by consensus.
+    pub fn new(k: usize, seed: u64) -> ModelConfig {
+        use crate::nn::encoder::EncoderConfig;
+        ModelConfig {
+            k,
+            k_auto: None,
+            pipeline: TextPipeline::default(),
+            vocab: VocabConfig {
+                min_count: 2,
+                max_size: 50_000,
+            },
+            train: TrainConfig {
+                encoder: EncoderConfig {
+                    vocab: 0,
+                    embed: 100,
+                    hidden: 128,
+                    layers: 1,
+                    bidirectional: true,
+                    cell: crate::nn::rnn::Cell::Gru,
+                    pooling: crate::nn::pool::Pooling::Mean,
+                    dropout: 0.1,
+                },
+                max_len: 64,
+                batch_size: 128,
+                epochs: 2,
+                lr: 5e-4,
+                weight_decay: 0.01,
+                l1: 0.0,
+                warmup_fraction: 0.05,
+                clip: 5.0,
+                temperature: 0.5,
+                augment: crate::learn::AugmentConfig::default(),
+                val_fraction: 0.05,
+                patience: 2,
+                seed,
+            },
+            tfidf: TfidfConfig::default(),
+            lsa_dims: 100,
+            wordvec_dims: 100,
+            weights: FeatureWeights {
+                sif: 1.0,
+                rnn: 1.0,
+                lsa: 0.5,
+            },
+            weights_auto: true,
+            n_init: 10,
+            self_train_rounds: 0,
+            self_train_fraction: 0.5,
+        }
+    }
+}
+
 fn default_confident() -> f64 {
     0.5
 }
