@@ -240,7 +240,8 @@ fn usage_errors_exit_2_with_a_clear_message() {
 #[test]
 fn every_verb_has_help() {
     for verb in [
-        "train", "predict", "describe", "rename", "eval", "baseline", "tokenize", "bench", "demo",
+        "train", "predict", "serve", "describe", "rename", "eval", "baseline", "tokenize", "bench",
+        "demo",
     ] {
         let o = textrnn(&[verb, "--help"]);
         assert!(o.status.success());
@@ -483,4 +484,78 @@ fn select_keeps_one_candidate_and_saves_the_evidence() {
     let chosen = sel.iter().find(|c| c["chosen"] == true).unwrap();
     assert_eq!(m["config"]["train"]["encoder"]["cell"], chosen["cell"]);
     assert_eq!(m["config"]["train"]["encoder"]["hidden"], chosen["hidden"]);
+}
+
+#[test]
+fn serve_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let model = dir.path().join("serve.model");
+    let mut args = vec!["train", corpus.as_str(), "--out", model.to_str().unwrap()];
+    args.extend(TINY);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_textrnn"))
+        .args([
+            "serve",
+            "--model",
+            model.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first stderr line names the bound address.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let body = r#"{"texts": ["goal match team", "bank stock market"]}"#;
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST /v1/classify HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains(r#""results":[{"cluster""#), "{resp}");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve exited with {status} on SIGTERM");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert!(!rest.contains("panicked"), "{rest}");
+}
+
+#[test]
+fn serve_with_a_missing_model_exits_2() {
+    let o = textrnn(&[
+        "serve",
+        "--model",
+        "/nonexistent/model",
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot load the model"),
+        "{}",
+        stderr(&o)
+    );
 }

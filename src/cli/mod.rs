@@ -7,6 +7,7 @@ mod describe;
 mod eval;
 mod output;
 mod predict;
+mod serve;
 mod tokenize;
 mod train;
 
@@ -36,6 +37,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Classify texts with a trained model (JSON lines, streaming).
     Predict(predict::PredictArgs),
+    /// Serve a model over HTTP: classify and embed, with dynamic batching.
+    Serve(serve::ServeArgs),
     /// Describe a model's clusters: size, top terms, representative texts, name.
     Describe(describe::DescribeArgs),
     /// Rename a model's clusters.
@@ -152,6 +155,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Describe(a) => describe::describe(a),
         Command::Rename(a) => describe::rename(a),
         Command::Eval(a) => eval::run(a),

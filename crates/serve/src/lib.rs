@@ -1,0 +1,555 @@
+//! textrnn's HTTP server: a trained model behind `POST /v1/classify` and
+//! `POST /v1/embed`, with dynamic batching.
+//!
+//! This crate owns everything asynchronous; the `textrnn` library stays free
+//! of it. The data flow of one request:
+//!
+//! 1. axum parses and checks the body (size, JSON shape, number of texts,
+//!    text length) and answers a clear JSON error when something is wrong;
+//! 2. the texts become one [`Job`] on a bounded queue (full queue: 503);
+//! 3. one batcher thread takes every job waiting in the queue, up to
+//!    [`ServeConfig::max_batch_texts`] texts, represents them all in one call
+//!    of [`Model::represent`] (which uses the rayon pool), and answers each
+//!    job with its own rows. Under load, requests therefore share batches
+//!    and throughput grows with concurrency; alone, a request is computed at
+//!    once (no batching window is waited for);
+//! 4. the handler turns the rows into the response.
+//!
+//! A request that takes longer than [`ServeConfig::request_timeout`] gets
+//! 503; a job whose client has gone is skipped. Shutdown (SIGTERM, Ctrl-C or
+//! the caller's future) stops accepting connections and lets in-flight
+//! requests finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use textrnn::model::{assign, Model};
+use textrnn::nn::gemm::Threads;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+/// Limits and sizes of the server.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Largest request body in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Most texts in one request (more: 413).
+    pub max_texts: usize,
+    /// Longest text in characters (longer: 413).
+    pub max_text_chars: usize,
+    /// Most texts the batcher represents in one call.
+    pub max_batch_texts: usize,
+    /// Most requests waiting for the batcher (more: 503).
+    pub queue_capacity: usize,
+    /// Longest time a request may take (longer: 503).
+    pub request_timeout: Duration,
+    /// Threads for the model's computation.
+    pub threads: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            max_body_bytes: 4 << 20,
+            max_texts: 1024,
+            max_text_chars: 20_000,
+            max_batch_texts: 512,
+            queue_capacity: 1024,
+            request_timeout: Duration::from_secs(30),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// What a job asks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Task {
+    Classify,
+    Embed,
+}
+
+/// One request's texts waiting for the batcher.
+struct Job {
+    texts: Vec<String>,
+    task: Task,
+    reply: oneshot::Sender<Vec<Vec<f32>>>,
+}
+
+/// Counters shown by `GET /v1/model`.
+#[derive(Default)]
+struct Stats {
+    requests: AtomicU64,
+    texts: AtomicU64,
+    batches: AtomicU64,
+}
+
+struct Shared {
+    model: Arc<Model>,
+    cfg: ServeConfig,
+    queue: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
+}
+
+type AppState = Arc<Shared>;
+
+/// An error answer: `{"error": {"status": 400, "message": "..."}}`.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"status": self.0.as_u16(), "message": self.1}});
+        (self.0, Json(body)).into_response()
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
+    ApiError(status, message.into())
+}
+
+/// The application and the batcher thread that serves it. The thread ends
+/// when the router (and with it the queue) is dropped.
+pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<()>) {
+    // Warm up: the first call loads lazily built state (jieba's dictionary).
+    model.represent(&["warm up", "预热"], Threads::One);
+    let model = Arc::new(model);
+    let stats = Arc::new(Stats::default());
+    let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+    let batcher = {
+        let (model, stats, cfg) = (model.clone(), stats.clone(), cfg.clone());
+        std::thread::Builder::new()
+            .name("textrnn-batcher".into())
+            .spawn(move || batcher(rx, &model, &stats, &cfg))
+            .expect("cannot start the batcher thread")
+    };
+    let timeout = cfg.request_timeout;
+    let body_limit = cfg.max_body_bytes;
+    let state: AppState = Arc::new(Shared {
+        model,
+        cfg,
+        queue: tx,
+        stats,
+    });
+    let router = Router::new()
+        .route("/health", get(health))
+        .route("/v1/model", get(model_info))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/classify", post(classify))
+        .route("/v1/embed", post(embed))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(timeout, time_limit))
+        .with_state(state);
+    (router, batcher)
+}
+
+/// Serve on `listener` until `shutdown` completes, then let in-flight
+/// requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    model: Model,
+    cfg: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, batcher) = app(model, cfg);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    // The router is gone: the queue closes and the batcher ends.
+    tokio::task::spawn_blocking(move || batcher.join())
+        .await
+        .ok();
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Bind `addr` and serve until SIGTERM or Ctrl-C. Prints the bound address.
+pub async fn run(addr: SocketAddr, model: Model, cfg: ServeConfig) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    eprintln!("textrnn: serving on http://{local} (Ctrl-C or SIGTERM stops)");
+    serve(listener, model, cfg, shutdown_signal()).await
+}
+
+/// The batcher loop: take every waiting job (up to the batch size), represent
+/// all their texts at once, answer each.
+fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &ServeConfig) {
+    let threads = Threads::Many(cfg.threads.max(1));
+    let d = model.dim();
+    let mut pending: Option<Job> = None;
+    loop {
+        let first = match pending.take() {
+            Some(j) => j,
+            None => match rx.blocking_recv() {
+                Some(j) => j,
+                None => return,
+            },
+        };
+        let mut n = first.texts.len();
+        let mut jobs = vec![first];
+        while n < cfg.max_batch_texts {
+            match rx.try_recv() {
+                Ok(j) if n + j.texts.len() <= cfg.max_batch_texts => {
+                    n += j.texts.len();
+                    jobs.push(j);
+                }
+                Ok(j) => {
+                    pending = Some(j);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        // Clients that gave up (timeout, disconnect) cost nothing.
+        jobs.retain(|j| !j.reply.is_closed());
+        if jobs.is_empty() {
+            continue;
+        }
+        let texts: Vec<&str> = jobs
+            .iter()
+            .flat_map(|j| j.texts.iter().map(String::as_str))
+            .collect();
+        let z = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            model.represent(&texts, threads)
+        }));
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        let Ok(z) = z else {
+            // Dropping the senders answers each job with an internal error.
+            tracing::error!("the model panicked on a batch of {} texts", texts.len());
+            continue;
+        };
+        let mut row = 0;
+        for job in jobs {
+            let m = job.texts.len();
+            let rows = &z[row * d..(row + m) * d];
+            row += m;
+            let out = match job.task {
+                Task::Embed => rows.chunks(d).map(<[f32]>::to_vec).collect(),
+                Task::Classify => {
+                    let (labels, scores) = assign(rows, d, &model.centroids);
+                    labels
+                        .into_iter()
+                        .zip(scores)
+                        .map(|(c, p)| vec![c as f32, p])
+                        .collect()
+                }
+            };
+            job.reply.send(out).ok();
+        }
+    }
+}
+
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("request timed out after {:.1} s", limit.as_secs_f64()),
+        )
+        .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextsRequest {
+    texts: Vec<String>,
+}
+
+/// Parse and check a `{"texts": [...]}` body.
+fn parse_texts(
+    shared: &Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Vec<String>, ApiError> {
+    let body = body.map_err(|rej| {
+        let status = rej.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            error(
+                status,
+                format!(
+                    "request body larger than {} bytes; send fewer texts per request",
+                    shared.cfg.max_body_bytes
+                ),
+            )
+        } else {
+            error(status, rej.body_text())
+        }
+    })?;
+    let body = std::str::from_utf8(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "request body is not valid UTF-8 (bad byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    let req: TextsRequest = serde_json::from_str(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("expected {{\"texts\": [\"...\", ...]}}: {e}"),
+        )
+    })?;
+    if req.texts.len() > shared.cfg.max_texts {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{} texts in one request; at most {} are allowed",
+                req.texts.len(),
+                shared.cfg.max_texts
+            ),
+        ));
+    }
+    if let Some((i, t)) = req
+        .texts
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.chars().count() > shared.cfg.max_text_chars)
+    {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "texts[{i}] has {} characters; at most {} are allowed",
+                t.chars().count(),
+                shared.cfg.max_text_chars
+            ),
+        ));
+    }
+    Ok(req.texts)
+}
+
+/// Queue the texts and wait for the batcher's rows.
+async fn submit(
+    shared: &Shared,
+    texts: Vec<String>,
+    task: Task,
+) -> Result<Vec<Vec<f32>>, ApiError> {
+    shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    shared
+        .stats
+        .texts
+        .fetch_add(texts.len() as u64, Ordering::Relaxed);
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (reply, rx) = oneshot::channel();
+    shared
+        .queue
+        .try_send(Job { texts, task, reply })
+        .map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is busy (request queue full); retry later",
+            ),
+            mpsc::error::TrySendError::Closed(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            ),
+        })?;
+    rx.await.map_err(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the model failed on this batch",
+        )
+    })
+}
+
+async fn classify(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let texts = parse_texts(&s, body)?;
+    let rows = submit(&s, texts, Task::Classify).await?;
+    let results: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let c = r[0] as usize;
+            json!({
+                "cluster": c,
+                "name": s.model.manifest.clusters[c].name,
+                "score": (r[1] as f64 * 1e4).round() / 1e4,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+async fn embed(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let texts = parse_texts(&s, body)?;
+    let rows = submit(&s, texts, Task::Embed).await?;
+    Ok(Json(json!({"dim": s.model.dim(), "embeddings": rows})))
+}
+
+async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+async fn model_info(State(s): State<AppState>) -> Response {
+    let m = &s.model;
+    let c = &m.manifest.config;
+    let enc = &m.encoder.config;
+    let clusters: Vec<Value> = m
+        .manifest
+        .clusters
+        .iter()
+        .map(|c| json!({"id": c.id, "name": c.name, "size": c.size, "top_terms": c.top_terms}))
+        .collect();
+    Json(json!({
+        "format_version": m.manifest.version,
+        "k": c.k,
+        "dim": m.dim(),
+        "encoder": {
+            "cell": enc.cell,
+            "hidden": enc.hidden,
+            "layers": enc.layers,
+            "bidirectional": enc.bidirectional,
+            "pooling": enc.pooling,
+            "embed": enc.embed,
+        },
+        "vocab_size": m.vocab.len(),
+        "max_len": c.train.max_len,
+        "feature_weights": c.weights,
+        "clusters": clusters,
+        "limits": {
+            "max_body_bytes": s.cfg.max_body_bytes,
+            "max_texts": s.cfg.max_texts,
+            "max_text_chars": s.cfg.max_text_chars,
+            "request_timeout_s": s.cfg.request_timeout.as_secs_f64(),
+        },
+        "stats": {
+            "requests": s.stats.requests.load(Ordering::Relaxed),
+            "texts": s.stats.texts.load(Ordering::Relaxed),
+            "batches": s.stats.batches.load(Ordering::Relaxed),
+        },
+    }))
+    .into_response()
+}
+
+async fn not_found(req: Request) -> ApiError {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {} {}; see GET /openapi.json",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}; see GET /openapi.json",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+async fn openapi() -> Response {
+    Json(openapi_document()).into_response()
+}
+
+/// The OpenAPI 3.0 description of every route.
+pub fn openapi_document() -> Value {
+    let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let texts_body = json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Texts"}}}});
+    let post_errors = |ok: Value| {
+        json!({
+            "200": ok,
+            "400": err("malformed JSON or wrong types"),
+            "413": err("body, number of texts or a text too large"),
+            "503": err("queue full, shutting down, or timed out"),
+        })
+    };
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "textrnn",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Classify and embed texts with a textrnn model trained without labels. Concurrent requests are batched together."
+        },
+        "paths": {
+            "/health": {"get": {"summary": "200 once the model is loaded", "responses": {"200": {"description": "ready", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}}}}},
+            "/v1/model": {"get": {"summary": "Model summary: encoder, clusters with names, sizes and top terms, limits, counters", "responses": {"200": {"description": "the model", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelInfo"}}}}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.0 document"}}}},
+            "/v1/classify": {"post": {
+                "summary": "Cluster, name and probability of each text, in input order",
+                "requestBody": texts_body,
+                "responses": post_errors(json!({"description": "one result per text", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Classified"}}}}))
+            }},
+            "/v1/embed": {"post": {
+                "summary": "The representation each text is clustered by (SIF, RNN and LSA blocks, weighted)",
+                "requestBody": texts_body,
+                "responses": post_errors(json!({"description": "one vector per text", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Embedded"}}}}))
+            }},
+        },
+        "components": {"schemas": {
+            "Texts": {"type": "object", "required": ["texts"], "additionalProperties": false,
+                "properties": {"texts": {"type": "array", "items": {"type": "string"}}}},
+            "Classified": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
+                "type": "object", "required": ["cluster", "name", "score"],
+                "properties": {"cluster": {"type": "integer", "minimum": 0}, "name": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1}}}}}},
+            "Embedded": {"type": "object", "required": ["dim", "embeddings"], "properties": {
+                "dim": {"type": "integer"},
+                "embeddings": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}},
+            "ModelInfo": {"type": "object", "properties": {
+                "k": {"type": "integer"}, "dim": {"type": "integer"}, "vocab_size": {"type": "integer"},
+                "clusters": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "name": {"type": "string"}, "size": {"type": "integer"},
+                    "top_terms": {"type": "array", "items": {"type": "string"}}}}}}},
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["status", "message"],
+                "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}}}}
+        }}
+    })
+}
+
+/// [`run`] on its own tokio runtime (a few I/O threads; the model computes on
+/// the rayon pool), for callers without one.
+pub fn run_blocking(addr: SocketAddr, model: Model, cfg: ServeConfig) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("textrnn-http")
+        .build()?
+        .block_on(run(addr, model, cfg))
+}

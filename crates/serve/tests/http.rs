@@ -1,0 +1,370 @@
+//! The server on a loopback port: every route, every error, a concurrent
+//! burst, timeouts and graceful shutdown. The model is trained here, on the
+//! embedded demo corpus, with a small configuration.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use textrnn::model::{Model, ModelConfig};
+use textrnn::nn::gemm::Threads;
+use textrnn_serve::ServeConfig;
+
+/// A small model saved once per test binary.
+fn model_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let corpus = textrnn::demo::corpus_by_language()
+            .into_iter()
+            .next()
+            .unwrap()
+            .1;
+        let texts = corpus.texts();
+        let mut cfg = ModelConfig::new(6, 0);
+        cfg.vocab.min_count = 1;
+        cfg.train.encoder.embed = 32;
+        cfg.train.encoder.hidden = 32;
+        cfg.train.epochs = 1;
+        cfg.wordvec_dims = 32;
+        cfg.lsa_dims = 20;
+        let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+        let dir = tempfile::tempdir().unwrap().keep().join("m");
+        fitted.model.save(&dir).unwrap();
+        dir
+    })
+}
+
+fn model() -> Model {
+    Model::load(model_dir()).unwrap()
+}
+
+/// A server on its own runtime and thread; dropped or `stop`ped, it shuts down gracefully.
+struct TestServer {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    fn start(cfg: ServeConfig) -> TestServer {
+        let model = model();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                textrnn_serve::serve(listener, model, cfg, async {
+                    rx.await.ok();
+                })
+                .await
+            })
+        });
+        TestServer {
+            addr,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            tx.send(()).ok();
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.stop();
+        }
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`: the status and the body.
+fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let req = format!(
+        "{head} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    // The server may answer (413) before reading the whole body.
+    s.write_all(body).ok();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok();
+    let text = String::from_utf8_lossy(&resp);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let start = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(resp.len(), |p| p + 4);
+    let body = resp[start..].to_vec();
+    // Chunked bodies are de-chunked by parsing the first chunk only when needed.
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(&body)
+    } else {
+        body
+    };
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(p) = b.windows(2).position(|w| w == b"\r\n") {
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..p]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[p + 2..p + 2 + n]);
+        b = &b[p + 2 + n + 2..];
+    }
+    out
+}
+
+fn call(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, Value) {
+    let (status, body) = raw(addr, head, body);
+    let v = serde_json::from_slice(&body).unwrap_or_else(|e| {
+        panic!(
+            "{head}: body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&body)
+        )
+    });
+    (status, v)
+}
+
+fn texts_body(texts: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "texts": texts })).unwrap()
+}
+
+const TEXTS: [&str; 5] = [
+    "the team won the football match in the final minute",
+    "stock prices fell after the central bank raised rates",
+    "a new smartphone with a faster chip and a better camera",
+    "",
+    "the election results surprised the ruling party",
+];
+
+#[test]
+fn every_route_answers() {
+    let server = TestServer::start(ServeConfig::default());
+    let a = server.addr;
+
+    let (s, v) = call(a, "GET /health", b"");
+    assert_eq!((s, v["status"].as_str()), (200, Some("ok")));
+
+    let (s, v) = call(a, "GET /v1/model", b"");
+    assert_eq!(s, 200);
+    assert_eq!(v["k"], 6);
+    let clusters = v["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 6);
+    assert!(clusters.iter().all(|c| c["name"].is_string()
+        && c["size"].as_u64().unwrap() > 0
+        && !c["top_terms"].as_array().unwrap().is_empty()));
+
+    let (s, v) = call(a, "GET /openapi.json", b"");
+    assert_eq!(s, 200);
+    assert_eq!(v["openapi"], "3.0.3");
+    for p in [
+        "/health",
+        "/v1/model",
+        "/openapi.json",
+        "/v1/classify",
+        "/v1/embed",
+    ] {
+        assert!(
+            v["paths"][p].is_object(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+
+    // Classify: in order, and the same as the library's predict.
+    let (s, v) = call(a, "POST /v1/classify", &texts_body(&TEXTS));
+    assert_eq!(s, 200);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), TEXTS.len());
+    let m = model();
+    let (labels, scores) = m.predict(&TEXTS, Threads::One);
+    for (i, r) in results.iter().enumerate() {
+        let c = r["cluster"].as_u64().unwrap() as usize;
+        assert_eq!(c, labels[i], "text {i}");
+        assert_eq!(r["name"], m.manifest.clusters[c].name);
+        let p = r["score"].as_f64().unwrap();
+        assert!((p - scores[i] as f64).abs() < 1e-3 && (0.0..=1.0).contains(&p));
+    }
+
+    // Embed: one row of the model's width per text, equal to represent().
+    let (s, v) = call(a, "POST /v1/embed", &texts_body(&TEXTS[..2]));
+    assert_eq!(s, 200);
+    let d = m.dim();
+    assert_eq!(v["dim"].as_u64(), Some(d as u64));
+    let rows = v["embeddings"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let z = m.represent(&TEXTS[..2], Threads::One);
+    for (i, row) in rows.iter().enumerate() {
+        let row = row.as_array().unwrap();
+        assert_eq!(row.len(), d);
+        for (j, x) in row.iter().enumerate() {
+            assert!((x.as_f64().unwrap() - z[i * d + j] as f64).abs() < 1e-5);
+        }
+    }
+
+    // No texts: no results.
+    let (s, v) = call(a, "POST /v1/classify", br#"{"texts": []}"#);
+    assert_eq!((s, v["results"].as_array().map(Vec::len)), (200, Some(0)));
+}
+
+/// Status and message of an error answer; the body must be the JSON error shape.
+fn expect_error(a: SocketAddr, head: &str, body: &[u8], status: u16, needle: &str) {
+    let (s, v) = call(a, head, body);
+    assert_eq!(s, status, "{head}: {v}");
+    assert_eq!(v["error"]["status"].as_u64(), Some(status as u64), "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(needle), "{head}: {msg:?} lacks {needle:?}");
+}
+
+#[test]
+fn every_error_is_clear_json() {
+    let cfg = ServeConfig {
+        max_body_bytes: 2000,
+        max_texts: 3,
+        max_text_chars: 50,
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(cfg);
+    let a = server.addr;
+    let c = "POST /v1/classify";
+    expect_error(a, c, b"{\"texts\": [", 400, "EOF");
+    expect_error(a, c, b"not json", 400, "expected");
+    expect_error(a, c, br#"{"texts": [1, 2]}"#, 400, "invalid type: integer");
+    expect_error(a, c, br#"{"texts": "one"}"#, 400, "expected a sequence");
+    expect_error(a, c, br#"{"text": ["a"]}"#, 400, "unknown field `text`");
+    expect_error(a, c, br#"{}"#, 400, "missing field `texts`");
+    expect_error(a, c, b"{\"texts\": [\"\xff\xfe\"]}", 400, "UTF-8");
+    expect_error(a, c, &vec![b' '; 5000], 413, "larger than 2000 bytes");
+    expect_error(a, c, &texts_body(&["a", "b", "c", "d"]), 413, "4 texts");
+    expect_error(
+        a,
+        c,
+        &texts_body(&[&"x".repeat(51)]),
+        413,
+        "texts[0] has 51 characters",
+    );
+    expect_error(
+        a,
+        "POST /v1/embed",
+        br#"{"texts": [null]}"#,
+        400,
+        "invalid type: null",
+    );
+    expect_error(a, "GET /v2/classify", b"", 404, "no route GET /v2/classify");
+    expect_error(a, "GET /v1/classify", b"", 405, "GET is not allowed");
+    // After all of these the server still answers.
+    let (s, _) = call(a, c, &texts_body(&["still here"]));
+    assert_eq!(s, 200);
+}
+
+#[test]
+fn concurrent_requests_are_batched_and_answered_in_order() {
+    let server = TestServer::start(ServeConfig::default());
+    let a = server.addr;
+    let m = model();
+    let clients = 32;
+    let per_client = 6;
+    std::thread::scope(|scope| {
+        for t in 0..clients {
+            let m = &m;
+            scope.spawn(move || {
+                for r in 0..per_client {
+                    // Each request has its own texts, so a mix-up between requests shows.
+                    let texts: Vec<String> = (0..1 + (t + r) % 4)
+                        .map(|i| format!("{} {t} {r} {i}", TEXTS[(t + r + i) % TEXTS.len()]))
+                        .collect();
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    let (s, v) = call(a, "POST /v1/classify", &texts_body(&refs));
+                    assert_eq!(s, 200, "{v}");
+                    let (labels, _) = m.predict(&refs, Threads::One);
+                    let got: Vec<usize> = v["results"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x["cluster"].as_u64().unwrap() as usize)
+                        .collect();
+                    assert_eq!(got, labels);
+                }
+            });
+        }
+    });
+    let (_, v) = call(a, "GET /v1/model", b"");
+    let requests = v["stats"]["requests"].as_u64().unwrap();
+    let batches = v["stats"]["batches"].as_u64().unwrap();
+    assert_eq!(requests, (clients * per_client) as u64);
+    assert!(
+        batches < requests,
+        "{requests} concurrent requests took {batches} batches: nothing was batched"
+    );
+}
+
+#[test]
+fn a_slow_request_times_out_with_503() {
+    let cfg = ServeConfig {
+        request_timeout: Duration::from_millis(1),
+        max_texts: 100_000,
+        max_body_bytes: 64 << 20,
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(cfg);
+    let many: Vec<&str> = (0..20_000).map(|i| TEXTS[i % 3]).collect();
+    expect_error(
+        server.addr,
+        "POST /v1/classify",
+        &texts_body(&many),
+        503,
+        "timed out",
+    );
+    // Routes that answer at once are unaffected.
+    let (s, _) = call(server.addr, "GET /health", b"");
+    assert_eq!(s, 200);
+}
+
+#[test]
+fn shutdown_lets_in_flight_requests_finish() {
+    let cfg = ServeConfig {
+        max_texts: 100_000,
+        max_body_bytes: 64 << 20,
+        ..ServeConfig::default()
+    };
+    let mut server = TestServer::start(cfg);
+    let a = server.addr;
+    let many: Vec<&str> = (0..3000).map(|i| TEXTS[i % 3]).collect();
+    let body = texts_body(&many);
+    let inflight = std::thread::spawn(move || call(a, "POST /v1/classify", &body));
+    // Let the request arrive, then ask the server to stop while it computes.
+    std::thread::sleep(Duration::from_millis(150));
+    server.stop();
+    let (s, v) = inflight.join().unwrap();
+    assert_eq!(s, 200);
+    assert_eq!(v["results"].as_array().unwrap().len(), 3000);
+    // Stopped: new connections are refused.
+    assert!(TcpStream::connect(a).is_err());
+}
