@@ -559,3 +559,142 @@ fn serve_with_a_missing_model_exits_2() {
         stderr(&o)
     );
 }
+
+/// Debian's Chromium, or the one named by $CHROMIUM.
+fn chromium() -> Option<String> {
+    if let Ok(c) = std::env::var("CHROMIUM") {
+        return Some(c);
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .map(String::from)
+}
+
+fn headless(chrome: &str, profile: &Path, extra: &[&str], page: &Path) -> Output {
+    let mut args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push(format!("file://{}", page.display()));
+    Command::new(chrome)
+        .args(&args)
+        .output()
+        .expect("chromium runs")
+}
+
+#[test]
+fn report_is_one_self_contained_page_that_chromium_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let model = dir.path().join("r.model");
+    let mut args = vec!["train", corpus.as_str(), "--out", model.to_str().unwrap()];
+    args.extend(TINY);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let page = dir.path().join("report.html");
+    let o = textrnn(&[
+        "report",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        corpus.as_str(),
+        "--label-field",
+        "label",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let n_texts = std::fs::read_to_string(&corpus).unwrap().lines().count();
+    // Self-contained: nothing is fetched.
+    for needle in ["http://", "https://", "<script", "<link"] {
+        assert!(!html.contains(needle), "report references {needle}");
+    }
+    for id in [
+        "id=\"scores\"",
+        "id=\"confusion\"",
+        "id=\"map\"",
+        "id=\"loss-curve\"",
+        "id=\"lr-curve\"",
+        "id=\"terms-0\"",
+        "id=\"epochs\"",
+    ] {
+        assert!(html.contains(id), "report lacks {id}");
+    }
+    assert_eq!(html.matches("class=\"cluster\"").count(), 3);
+
+    // Without --input: the map shows the representative texts; no scores.
+    let plain = dir.path().join("plain.html");
+    let o = textrnn(&[
+        "report",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plain_html = std::fs::read_to_string(&plain).unwrap();
+    assert!(plain_html.contains("id=\"map\"") && !plain_html.contains("id=\"confusion\""));
+
+    // --label-field without --input is a usage error, and no file is written.
+    let none = dir.path().join("none.html");
+    let o = textrnn(&[
+        "report",
+        "--model",
+        model.to_str().unwrap(),
+        "--label-field",
+        "label",
+        "--out",
+        none.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!none.exists());
+
+    // Rendered by a real browser: the elements are there after parsing, and it paints.
+    let Some(chrome) = chromium() else {
+        assert!(
+            std::env::var_os("TEXTRNN_REQUIRE_CHROMIUM").is_none(),
+            "TEXTRNN_REQUIRE_CHROMIUM is set but no Chromium was found"
+        );
+        eprintln!("skipping the browser half: no Chromium (apt-get install chromium)");
+        return;
+    };
+    let profile = dir.path().join("profile");
+    let o = headless(&chrome, &profile, &["--dump-dom"], &page);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dom = stdout(&o);
+    assert!(
+        dom.contains("<svg id=\"map\""),
+        "no map in the rendered DOM"
+    );
+    assert_eq!(dom.matches("<circle class=\"doc").count(), n_texts);
+    assert!(dom.contains("<svg id=\"confusion\""));
+    assert!(dom.contains("<polyline class=\"series\""));
+    assert_eq!(dom.matches("<div class=\"cluster\"").count(), 3);
+    assert!(dom.contains("<td id=\"acc\">"));
+    let png = dir.path().join("shot.png");
+    let shot = format!("--screenshot={}", png.display());
+    let o = headless(
+        &chrome,
+        &profile,
+        &[&shot, "--window-size=1280,2000"],
+        &page,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+        "{} bytes",
+        bytes.len()
+    );
+}

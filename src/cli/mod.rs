@@ -7,6 +7,7 @@ mod describe;
 mod eval;
 mod output;
 mod predict;
+mod report;
 mod serve;
 mod tokenize;
 mod train;
@@ -41,6 +42,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Describe a model's clusters: size, top terms, representative texts, name.
     Describe(describe::DescribeArgs),
+    /// Write a self-contained HTML report: clusters, a map, training curves, scores.
+    Report(report::ReportArgs),
     /// Rename a model's clusters.
     Rename(describe::RenameArgs),
     /// Score a model on labeled text, beside the TF-IDF baseline.
@@ -156,6 +159,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Report(a) => report::run(a),
         Command::Describe(a) => describe::describe(a),
         Command::Rename(a) => describe::rename(a),
         Command::Eval(a) => eval::run(a),

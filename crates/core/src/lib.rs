@@ -20,6 +20,8 @@
 //! 10. [`eval`]: ACC, NMI, ARI, purity against gold labels.
 //! 11. [`model`]: the whole job (`Model::fit`), the checksummed model
 //!     directory, prediction.
+//! 12. [`report`]: the self-contained HTML report (clusters, map, training
+//!     curves, scores).
 //!
 //! Beside the flow: [`features`] (TF-IDF, LSA, corpus word vectors),
 //! [`baseline`] (the TF-IDF + k-means pipeline every result is compared
@@ -43,6 +45,7 @@ pub mod io;
 pub mod learn;
 pub mod model;
 pub mod nn;
+pub mod report;
 pub mod rng;
 pub mod text;
 pub mod vocab;

@@ -170,6 +170,22 @@ pub struct ClusterInfo {
     /// The most representative training texts (highest assignment score).
     #[serde(default)]
     pub examples: Vec<String>,
+    /// Class-based TF-IDF score of each top term (empty in models from before it was saved).
+    #[serde(default)]
+    pub top_scores: Vec<f32>,
+}
+
+/// One training step as logged in the model (for training curves).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepLog {
+    /// 1-based step.
+    pub step: u64,
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// The step's loss.
+    pub loss: f64,
+    /// The step's learning rate.
+    pub lr: f64,
 }
 
 /// `model.json`.
@@ -183,6 +199,9 @@ pub struct Manifest {
     pub config: ModelConfig,
     /// Per-epoch training log.
     pub training: Vec<EpochLog>,
+    /// Per-step loss and learning rate of the encoder's training.
+    #[serde(default)]
+    pub training_steps: Vec<StepLog>,
     /// Clusters.
     pub clusters: Vec<ClusterInfo>,
     /// With `k_auto`: the silhouette of each k tried.
@@ -364,9 +383,23 @@ impl Model {
                     })
                     .collect::<Vec<_>>()
             });
-        let (mut encoder, log) =
-            train_contrastive(&seqs, &train_cfg, init.as_deref(), threads, progress)
-                .map_err(|e| e.to_string())?;
+        let mut steps = Vec::new();
+        let (mut encoder, log) = train_contrastive(
+            &seqs,
+            &train_cfg,
+            init.as_deref(),
+            threads,
+            &mut |p: Progress| {
+                steps.push(StepLog {
+                    step: p.step,
+                    epoch: p.epoch,
+                    loss: p.loss,
+                    lr: p.lr,
+                });
+                progress(p)
+            },
+        )
+        .map_err(|e| e.to_string())?;
         let d = encoder.config.output_dim();
         let (mut l, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {
             let (l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
@@ -449,6 +482,7 @@ impl Model {
                     size: sizes[id],
                     top_terms,
                     examples: reps[id].iter().map(|&i| texts[i].to_string()).collect(),
+                    top_scores: tops[id].iter().map(|&(_, w)| w).collect(),
                 }
             })
             .collect();
@@ -462,6 +496,7 @@ impl Model {
                 ..cfg.clone()
             },
             training: log,
+            training_steps: steps,
             clusters,
             k_selection,
             selection: Vec::new(),
