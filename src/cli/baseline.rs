@@ -64,8 +64,10 @@ pub fn run(a: BaselineArgs) -> Result<()> {
     cfg.tfidf.min_df = a.min_df.max(1);
     cfg.pipeline = a.chinese.pipeline();
     cfg.top_terms = a.top;
+    let bar = super::progress::spinner("TF-IDF + k-means");
     let result =
         baseline::run(&texts, &cfg).with_context(|| format!("cannot cluster {}", corpus.source))?;
+    bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     if let Some(path) = &a.out {
         output::write_assignments(path, &corpus, &result.labels)?;

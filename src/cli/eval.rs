@@ -42,13 +42,16 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let texts = corpus.texts();
     let labels = corpus.labels().context("some texts have no label")?;
     let (truth, classes) = encode_labels(&labels);
+    let bar = super::progress::spinner(format!("classify {} texts", texts.len()));
     let (pred, _) = model.predict(&texts, Threads::Many(rayon::current_num_threads()));
+    bar.set_message("TF-IDF + k-means baseline");
     let ours = Scores::compute(&truth, &pred);
     let seconds = start.elapsed().as_secs_f64();
     let k = model.manifest.config.k;
     let base = baseline::run(&texts, &BaselineConfig::new(k, 0))
         .ok()
         .map(|r| Scores::compute(&truth, &r.labels));
+    bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -7,6 +7,7 @@ mod describe;
 mod eval;
 mod output;
 mod predict;
+pub mod progress;
 mod report;
 mod serve;
 mod tokenize;
@@ -30,6 +31,12 @@ pub struct Cli {
     /// Worker threads (default: all cores). Results are identical for a fixed count.
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
+    /// No progress bars (they are also off when stderr is not a terminal).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
+    /// Log what happens to stderr (-v: stages and epochs, -vv: more); replaces the bars.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,7 +136,21 @@ impl InputArgs {
 
     /// Read the whole corpus, warning on stderr about skipped records.
     pub fn read(&self) -> Result<Corpus> {
-        let c = corpus::read_corpus(&self.input, &self.options())?;
+        let opts = self.options();
+        let format = corpus::resolve_format(&self.input, &opts);
+        let source = corpus::source_name(&self.input);
+        let size = std::fs::metadata(&self.input).map(|m| m.len()).ok();
+        let c = match size.filter(|_| self.input != "-") {
+            Some(len) => {
+                let bar = progress::bytes(len, "read");
+                let input = progress::Counted::new(corpus::open_input(&self.input)?, bar.clone());
+                let c = corpus::read_corpus_from(input, &source, format, &opts);
+                bar.finish_and_clear();
+                c?
+            }
+            None => corpus::read_corpus(&self.input, &opts)?,
+        };
+        tracing::info!(texts = c.docs.len(), source = %c.source, "read the corpus");
         if !c.skipped.is_empty() {
             eprintln!(
                 "warning: skipped {} bad record(s) in {}",
@@ -148,6 +169,7 @@ impl InputArgs {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    progress::init(cli.quiet, cli.verbose);
     if let Some(n) = cli.threads {
         anyhow::ensure!(n >= 1, "--threads must be at least 1");
         rayon::ThreadPoolBuilder::new()

@@ -58,6 +58,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let threads = Threads::Many(rayon::current_num_threads());
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut chunk: Vec<Result<String, String>> = Vec::with_capacity(CHUNK);
+    let bar = super::progress::texts("predict");
     let flush = |chunk: &mut Vec<Result<String, String>>, out: &mut BufWriter<_>| -> Result<()> {
         let texts: Vec<&str> = chunk.iter().filter_map(|r| r.as_deref().ok()).collect();
         let (labels, scores) = model.predict(&texts, threads);
@@ -74,6 +75,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
             };
             writeln!(out, "{line}")?;
         }
+        bar.inc(chunk.len() as u64);
         chunk.clear();
         Ok(())
     };
@@ -89,5 +91,6 @@ pub fn run(a: PredictArgs) -> Result<()> {
     }
     flush(&mut chunk, &mut out)?;
     out.flush()?;
+    bar.finish_and_clear();
     Ok(())
 }

@@ -66,14 +66,17 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 Some(_) => Some(c.labels().context("some texts have no label")?),
                 None => None,
             };
-            Some(report::documents(
+            let bar = super::progress::spinner(format!("classify and map {} texts", texts.len()));
+            let docs = report::documents(
                 &model,
                 &c.source,
                 &texts,
                 labels.as_deref(),
                 a.max_points,
                 threads,
-            ))
+            );
+            bar.finish_and_clear();
+            Some(docs)
         }
         None => {
             let examples: Vec<&str> = model

@@ -1,12 +1,11 @@
 //! `textrnn train`: the main job. Train an RNN encoder without labels, cluster, save the model.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use textrnn::cluster::KMeansError;
 use textrnn::features::TfidfConfig;
 use textrnn::learn::{AugmentConfig, TrainConfig};
@@ -18,7 +17,7 @@ use textrnn::nn::rnn::Cell;
 use textrnn::vocab::VocabConfig;
 
 use super::bench::CellArg;
-use super::{output, ChineseArg, InputArgs};
+use super::{output, progress, ChineseArg, InputArgs};
 
 /// Train an RNN encoder on INPUT without labels, cluster the texts and save the model.
 ///
@@ -130,9 +129,6 @@ pub struct TrainArgs {
     /// End stdout with one JSON line: {"acc","nmi","ari","purity","n","k","seconds"}.
     #[arg(long)]
     json: bool,
-    /// No progress bar.
-    #[arg(long, short = 'q')]
-    quiet: bool,
 }
 
 /// `--k`: a number, or `auto`.
@@ -260,19 +256,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         self_train_rounds: a.self_train,
         self_train_fraction: a.self_train_fraction.clamp(0.01, 1.0),
     };
-    let bar = if a.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new(1);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} train [{bar:30}] {pos}/{len} steps {msg} ETA {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        b
-    };
+    let mut bar = progress::Training::new();
     let threads = Threads::Many(rayon::current_num_threads());
     let grid = [
         (Cell::Lstm, a.hidden),
@@ -288,17 +272,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 Model::fit(texts, cfg, threads, progress)
             }
         };
-    let mut fitted = fit(&texts, &cfg, &mut |p| {
-        bar.set_length(p.total_steps);
-        bar.set_position(p.step);
-        bar.set_message(format!(
-            "epoch {} loss {:.3} lr {:.1e}",
-            p.epoch, p.loss, p.lr
-        ));
-    })
-    .map_err(|e| anyhow::anyhow!(e))
-    .with_context(|| format!("cannot train on {}", corpus.source))?;
-    bar.finish_and_clear();
+    let mut fitted = fit(&texts, &cfg, &mut |p| bar.update(p))
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(|| format!("cannot train on {}", corpus.source))?;
+    bar.finish();
     fitted
         .model
         .save(Path::new(&a.out))

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 use crate::learn::{
-    concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress,
+    concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress, Stage,
     TrainConfig,
 };
 use crate::nn::encoder::Encoder;
@@ -340,6 +340,16 @@ impl Model {
         threads: Threads,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Fitted, String> {
+        let t0 = std::time::Instant::now();
+        let mark = |stage: Stage, progress: &mut dyn FnMut(Progress)| {
+            tracing::info!(
+                stage = stage.name(),
+                elapsed_s = t0.elapsed().as_secs_f64(),
+                "training stage"
+            );
+            progress(Progress::start(stage));
+        };
+        mark(Stage::Tokenize, progress);
         // Tokenize once (in parallel); the vocabulary, TF-IDF and word vectors all use these tokens.
         let tfidf_cfg = Tfidf::resolve_config(&cfg.tfidf, texts);
         let (toks, words): (Vec<Vec<String>>, Vec<Vec<String>>) = texts
@@ -350,6 +360,7 @@ impl Model {
                 (strings, Tfidf::terms_of(&tfidf_cfg, tokens))
             })
             .unzip();
+        mark(Stage::Features, progress);
         let vocab = Vocab::build(
             toks.iter().map(|d| d.iter().map(String::as_str)),
             &cfg.vocab,
@@ -383,6 +394,7 @@ impl Model {
                     })
                     .collect::<Vec<_>>()
             });
+        mark(Stage::Train, progress);
         let mut steps = Vec::new();
         let (mut encoder, log) = train_contrastive(
             &seqs,
@@ -400,6 +412,7 @@ impl Model {
             },
         )
         .map_err(|e| e.to_string())?;
+        mark(Stage::Represent, progress);
         let d = encoder.config.output_dim();
         let (mut l, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {
             let (l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
@@ -430,6 +443,7 @@ impl Model {
         let mut w = cfg.weights;
         let mut r = encode(&encoder);
         let mut z = blocks(&r, w);
+        mark(Stage::Cluster, progress);
         let (k, k_selection) = match cfg.k_auto {
             Some((lo, hi)) => crate::cluster::select::choose_k(&z, dim, lo, hi, cfg.train.seed)
                 .map_err(|e| e.to_string())?,
@@ -468,6 +482,7 @@ impl Model {
             km =
                 KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
         }
+        mark(Stage::Describe, progress);
         let (labels, scores) = assign(&z, dim, &km.centroids);
         let tops = crate::describe::class_tfidf(&words, &labels, k, 10);
         let reps = crate::describe::representatives(&labels, &scores, k, 5);

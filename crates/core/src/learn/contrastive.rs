@@ -63,9 +63,42 @@ pub struct EpochLog {
     pub seconds: f64,
 }
 
-/// A progress report after each step.
+/// The stages of training a model, in order, as progress reports name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Normalizing and segmenting the texts.
+    Tokenize,
+    /// Vocabulary, TF-IDF and corpus word vectors.
+    Features,
+    /// Contrastive training of the encoder (one report per step).
+    Train,
+    /// Representing every text (encoder, SIF, LSA).
+    Represent,
+    /// Choosing k or the feature weights, k-means, self-training.
+    Cluster,
+    /// Top terms, names, representative texts.
+    Describe,
+}
+
+impl Stage {
+    /// Lower-case name for progress bars and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Tokenize => "tokenize",
+            Stage::Features => "features",
+            Stage::Train => "train",
+            Stage::Represent => "represent",
+            Stage::Cluster => "cluster",
+            Stage::Describe => "describe",
+        }
+    }
+}
+
+/// A progress report: the start of a stage, or one training step.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
+    /// The stage.
+    pub stage: Stage,
     /// 1-based epoch.
     pub epoch: usize,
     /// Steps done in total.
@@ -76,6 +109,20 @@ pub struct Progress {
     pub loss: f64,
     /// This step's learning rate.
     pub lr: f64,
+}
+
+impl Progress {
+    /// The start of a stage other than a training step.
+    pub fn start(stage: Stage) -> Progress {
+        Progress {
+            stage,
+            epoch: 0,
+            step: 0,
+            total_steps: 0,
+            loss: f64::NAN,
+            lr: f64::NAN,
+        }
+    }
 }
 
 /// Pooled representations of `seqs (N)` in input order, `(N, D)`, in batches
@@ -228,6 +275,7 @@ pub fn train_contrastive(
             sum += loss as f64;
             count += 1;
             progress(Progress {
+                stage: Stage::Train,
                 epoch,
                 step,
                 total_steps: total,
@@ -236,6 +284,13 @@ pub fn train_contrastive(
             });
         }
         let val_loss = validation_loss(&mut enc, seqs, &val, cfg, threads);
+        tracing::info!(
+            epoch,
+            train_loss = sum / count.max(1) as f64,
+            val_loss,
+            seconds = start.elapsed().as_secs_f64(),
+            "contrastive epoch"
+        );
         log.push(EpochLog {
             epoch,
             train_loss: sum / count.max(1) as f64,

@@ -11,7 +11,7 @@ pub mod contrastive;
 pub mod self_train;
 
 pub use augment::AugmentConfig;
-pub use contrastive::{encode_all, train_contrastive, EpochLog, Progress, TrainConfig};
+pub use contrastive::{encode_all, train_contrastive, EpochLog, Progress, Stage, TrainConfig};
 
 /// Scale each row of `x (N, D)` to unit L2 norm (zero rows stay zero).
 pub fn l2_normalize_rows(x: &mut [f32], d: usize) {
