@@ -698,3 +698,132 @@ fn report_is_one_self_contained_page_that_chromium_renders() {
         bytes.len()
     );
 }
+
+/// Reviews: half contain a seed word, the rest only words that co-occur with them.
+fn review_corpus(dir: &Path) -> String {
+    let pos_seed = ["great", "wonderful", "excellent"];
+    let neg_seed = ["terrible", "awful", "boring"];
+    let pos_cue = ["warm", "lively", "moving", "charming"];
+    let neg_cue = ["flat", "tedious", "clumsy", "hollow"];
+    let subject = ["film", "story", "acting", "script", "ending", "cast"];
+    let path = dir.join("reviews.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for i in 0..240 {
+        let positive = i % 2 == 0;
+        let (seed, cue) = if positive {
+            (pos_seed, pos_cue)
+        } else {
+            (neg_seed, neg_cue)
+        };
+        let s = subject[(i / 2) % subject.len()];
+        let c1 = cue[(i / 3) % 4];
+        let c2 = cue[(i / 5 + 1) % 4];
+        let text = match i % 4 {
+            0 | 1 => format!("the {s} was {} , {c1} and {c2}", seed[(i / 4) % 3]),
+            _ => format!("a {c1} {s} , {c2} from start to end"),
+        };
+        let label = if positive { "pos" } else { "neg" };
+        writeln!(f, "{}", serde_json::json!({"text": text, "label": label})).unwrap();
+    }
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn seed_words_name_the_classes_and_generalize_beyond_seed_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = review_corpus(dir.path());
+    let seeds = dir.path().join("seeds.json");
+    std::fs::write(
+        &seeds,
+        r#"{"positive": ["great", "wonderful", "excellent"], "negative": ["terrible", "awful", "boring"]}"#,
+    )
+    .unwrap();
+    let model = dir.path().join("s.model");
+    let mut args = vec![
+        "train",
+        corpus.as_str(),
+        "--seeds",
+        seeds.to_str().unwrap(),
+        "--label-field",
+        "label",
+        "--out",
+        model.to_str().unwrap(),
+        "--seed-epochs",
+        "10",
+    ];
+    args.extend(TINY.iter().skip(2));
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    // Half the texts have no seed word; they are classified too.
+    assert!(last["acc"].as_f64().unwrap() >= 0.9, "{out}");
+    assert_eq!(last["k"], 2);
+
+    // The classes keep their names in describe and predict.
+    let o = textrnn(&["describe", "--model", model.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let d = stdout(&o);
+    assert!(
+        d.contains("\"positive\"") && d.contains("\"negative\""),
+        "{d}"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_textrnn"))
+        .args(["predict", "--model", model.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a lively and charming cast\na clumsy , hollow script\nthe film was not great , flat\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let names: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["positive", "negative", "negative"]);
+}
+
+#[test]
+fn seed_word_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = review_corpus(dir.path());
+    let out = dir.path().join("m");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"positive": ["great"]}"#).unwrap();
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["--seeds", bad.to_str().unwrap()], "at least 2 classes"),
+        (vec!["--seeds", "no-such-set"], "not a shipped seed set"),
+        (
+            vec!["--seeds", "sentiment-en", "--k", "3"],
+            "--k must match the 2 classes",
+        ),
+        (
+            vec!["--seeds", "emotion-zh"],
+            "no text contains a seed word",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec![
+            "train",
+            corpus.as_str(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend(extra);
+        let o = textrnn(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}

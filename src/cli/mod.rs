@@ -42,7 +42,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train an RNN encoder without labels, cluster the corpus, save the model.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Classify texts with a trained model (JSON lines, streaming).
     Predict(predict::PredictArgs),
     /// Serve a model over HTTP: classify and embed, with dynamic batching.
@@ -178,7 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
             .context("cannot start the thread pool")?;
     }
     match cli.command {
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::Predict(a) => predict::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Report(a) => report::run(a),

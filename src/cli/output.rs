@@ -134,7 +134,7 @@ pub fn write_assignments_scored(
             Some(i) => writeln!(
                 f,
                 "{}",
-                json!({ "cluster": pred[i], "score": (scores[i] * 1e4).round() / 1e4 })
+                json!({ "cluster": pred[i], "score": (scores[i] as f64 * 1e4).round() / 1e4 })
             ),
             None => writeln!(f, "{}", json!({ "cluster": null, "skipped": true })),
         }

@@ -67,7 +67,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
             let line = match r {
                 Ok(_) => {
                     let c = labels[i];
-                    let v = json!({"cluster": c, "name": model.manifest.clusters[c].name, "score": (scores[i] * 1e4).round() / 1e4});
+                    let v = json!({"cluster": c, "name": model.manifest.clusters[c].name, "score": (scores[i] as f64 * 1e4).round() / 1e4});
                     i += 1;
                     v
                 }

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use textrnn::cluster::KMeansError;
 use textrnn::features::TfidfConfig;
+use textrnn::learn::seeds::{SeedSet, BUILTIN};
 use textrnn::learn::{AugmentConfig, TrainConfig};
 use textrnn::model::{FeatureWeights, Model, ModelConfig};
 use textrnn::nn::encoder::EncoderConfig;
@@ -37,8 +38,24 @@ pub struct TrainArgs {
     #[arg(long, value_name = "MODEL_DIR")]
     out: String,
     /// Number of clusters, or `auto` to choose it by silhouette in --k-min..=--k-max.
-    #[arg(long, short = 'k', value_parser = parse_k)]
-    k: KArg,
+    #[arg(long, short = 'k', value_parser = parse_k, required_unless_present = "seeds")]
+    k: Option<KArg>,
+    /// Seed words instead of clustering: a JSON file {"class": ["word", ...], ...} or a
+    /// shipped set: sentiment-en, sentiment-zh, emotion-en, emotion-zh. k = the classes.
+    #[arg(long, value_name = "FILE|NAME")]
+    seeds: Option<String>,
+    /// With --seeds: self-training rounds of the RNN classifier.
+    #[arg(long, default_value_t = 3)]
+    seed_rounds: usize,
+    /// With --seeds: epochs per round.
+    #[arg(long, default_value_t = 1)]
+    seed_epochs: usize,
+    /// With --seeds: share of each class's most confident texts used as targets.
+    #[arg(long, default_value_t = 0.5)]
+    seed_fraction: f64,
+    /// With --seeds: learning rate of the classifier.
+    #[arg(long, default_value_t = 1e-3)]
+    seed_lr: f64,
     /// Smallest k tried by --k auto.
     #[arg(long, default_value_t = 2)]
     k_min: usize,
@@ -170,9 +187,35 @@ fn parse_pooling(s: &str) -> Result<Pooling, String> {
     }
 }
 
+/// A shipped seed set by name, or a JSON file.
+fn load_seeds(spec: &str) -> Result<SeedSet> {
+    if let Some(s) = SeedSet::builtin(spec) {
+        return Ok(s);
+    }
+    let text = std::fs::read_to_string(spec).with_context(|| {
+        let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+        format!(
+            "--seeds {spec}: not a shipped seed set ({}) and not a readable file",
+            names.join(", ")
+        )
+    })?;
+    SeedSet::from_json(&text).map_err(|e| anyhow::anyhow!("{spec}: {e}"))
+}
+
 pub fn run(a: TrainArgs) -> Result<()> {
     let start = Instant::now();
-    if let Some(k) = a.k.fixed() {
+    let seeds = a.seeds.as_deref().map(load_seeds).transpose()?;
+    let k_arg = match (&seeds, a.k) {
+        (Some(s), None) => KArg::Fixed(s.classes.len()),
+        (Some(s), Some(KArg::Fixed(k))) if k == s.classes.len() => KArg::Fixed(k),
+        (Some(s), Some(_)) => anyhow::bail!(
+            "--k must match the {} classes of the seed words (or be left out)",
+            s.classes.len()
+        ),
+        (None, Some(k)) => k,
+        (None, None) => anyhow::bail!("give --k (or --seeds)"),
+    };
+    if let Some(k) = k_arg.fixed() {
         anyhow::ensure!(k >= 1, "--k must be at least 1");
     } else {
         anyhow::ensure!(
@@ -180,7 +223,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             "--k auto needs 2 <= --k-min <= --k-max"
         );
     }
-    let k_wanted = a.k.fixed().unwrap_or(a.k_min);
+    let k_wanted = k_arg.fixed().unwrap_or(a.k_min);
     anyhow::ensure!(
         a.hidden >= 1 && a.embed >= 1 && a.layers >= 1 && a.batch >= 2 && a.max_len >= 1,
         "--hidden, --embed, --layers, --max-len must be at least 1 and --batch at least 2"
@@ -221,7 +264,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     let cfg = ModelConfig {
         k: k_wanted,
-        k_auto: a.k.fixed().is_none().then_some((a.k_min, a.k_max)),
+        k_auto: k_arg.fixed().is_none().then_some((a.k_min, a.k_max)),
         pipeline: a.chinese.pipeline(),
         vocab: VocabConfig {
             min_count: a.min_count.max(1),
@@ -255,6 +298,14 @@ pub fn run(a: TrainArgs) -> Result<()> {
         n_init: 10,
         self_train_rounds: a.self_train,
         self_train_fraction: a.self_train_fraction.clamp(0.01, 1.0),
+        seeds,
+        weak: textrnn::learn::weak::WeakConfig {
+            rounds: a.seed_rounds,
+            epochs_per_round: a.seed_epochs.max(1),
+            confident_fraction: a.seed_fraction.clamp(0.01, 1.0),
+            lr: a.seed_lr,
+            ..textrnn::learn::weak::WeakConfig::default()
+        },
     };
     let mut bar = progress::Training::new();
     let threads = Threads::Many(rayon::current_num_threads());
@@ -298,6 +349,31 @@ pub fn run(a: TrainArgs) -> Result<()> {
         m.config.train.encoder.cell,
         k
     )?;
+    if let (Some(w), Some(seeds)) = (&m.weak, &m.config.seeds) {
+        let per_class: Vec<String> = seeds
+            .classes
+            .iter()
+            .zip(&w.seed_counts)
+            .map(|(c, n)| format!("{} {n}", c.name))
+            .collect();
+        writeln!(
+            out,
+            "seed words: {} of {} texts matched, {} pseudo-labeled ({}), {} negated matches",
+            w.matched,
+            texts.len(),
+            w.seed_labeled,
+            per_class.join(", "),
+            w.negated
+        )?;
+        for (i, (n, agree)) in w.rounds.iter().enumerate() {
+            writeln!(
+                out,
+                "self-training round {}: {n} target texts; keeps {:.1}% of the seed labels",
+                i + 1,
+                100.0 * agree
+            )?;
+        }
+    }
     for (w, score) in &m.weight_selection {
         let kept = (w.lsa - m.config.weights.lsa).abs() < 1e-6;
         writeln!(

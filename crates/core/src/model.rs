@@ -69,6 +69,12 @@ pub struct ModelConfig {
     /// Fraction of each cluster's most confident texts used as pseudo-labels.
     #[serde(default = "default_confident")]
     pub self_train_fraction: f64,
+    /// Seed words per class: weak supervision instead of clustering (k = classes).
+    #[serde(default)]
+    pub seeds: Option<crate::learn::seeds::SeedSet>,
+    /// Settings of the weak supervision from seed words.
+    #[serde(default)]
+    pub weak: crate::learn::weak::WeakConfig,
 }
 
 impl ModelConfig {
@@ -123,6 +129,8 @@ impl ModelConfig {
             n_init: 10,
             self_train_rounds: 0,
             self_train_fraction: 0.5,
+            seeds: None,
+            weak: crate::learn::weak::WeakConfig::default(),
         }
     }
 }
@@ -213,6 +221,9 @@ pub struct Manifest {
     /// With `weights_auto`: each candidate weighting and its consensus score.
     #[serde(default)]
     pub weight_selection: Vec<(FeatureWeights, f64)>,
+    /// With seed words: what the weak supervision did.
+    #[serde(default)]
+    pub weak: Option<crate::learn::weak::WeakLog>,
     /// SHA-256 (hex) of each other file.
     pub files: BTreeMap<String, String>,
 }
@@ -231,8 +242,10 @@ pub struct Model {
     pub lsa: Vec<f32>,
     /// Word vectors of the SIF block.
     pub wordvec: WordVectors,
-    /// Centroids `(K, D + lsa_dims)`.
+    /// Centroids `(K, D + lsa_dims)` (with seed words: each class's mean).
     pub centroids: Vec<f32>,
+    /// With seed words: the classifier head over the RNN representation.
+    pub head: Option<crate::nn::linear::Linear<f32>>,
 }
 
 /// Errors from saving or loading a model.
@@ -265,6 +278,39 @@ pub struct Fitted {
     pub labels: Vec<usize>,
     /// Soft-assignment probability of that cluster.
     pub scores: Vec<f32>,
+}
+
+/// Argmax and its value, per row of `p (N, K)`.
+pub fn argmax_rows(p: &[f32], k: usize) -> (Vec<usize>, Vec<f32>) {
+    p.chunks(k.max(1))
+        .map(|row| {
+            row.iter().enumerate().fold(
+                (0, f32::NEG_INFINITY),
+                |b, (j, &v)| if v > b.1 { (j, v) } else { b },
+            )
+        })
+        .unzip()
+}
+
+/// Mean row of each class (zero for an empty class), `(K, D)`.
+fn class_means(z: &[f32], d: usize, labels: &[usize], k: usize) -> Vec<f32> {
+    let mut sum = vec![0f32; k * d];
+    let mut n = vec![0usize; k];
+    for (row, &l) in z.chunks(d.max(1)).zip(labels) {
+        n[l] += 1;
+        sum[l * d..(l + 1) * d]
+            .iter_mut()
+            .zip(row)
+            .for_each(|(s, v)| *s += v);
+    }
+    for c in 0..k {
+        if n[c] > 0 {
+            sum[c * d..(c + 1) * d]
+                .iter_mut()
+                .for_each(|s| *s /= n[c] as f32);
+        }
+    }
+    sum
 }
 
 /// Nearest centroid and its Student-t soft-assignment probability, per row of `z (N, D)`.
@@ -327,8 +373,29 @@ impl Model {
         )
     }
 
-    /// Cluster and probability of each text.
+    /// Cluster (or seed class) and probability of each text.
     pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
+        if let Some(head) = &self.head {
+            let cfg = &self.manifest.config;
+            let seqs: Vec<Vec<u32>> = texts
+                .par_iter()
+                .map(|t| {
+                    cfg.pipeline
+                        .tokenize(t)
+                        .iter()
+                        .map(|tk| self.vocab.id(&tk.text))
+                        .collect()
+                })
+                .collect();
+            let p = crate::learn::self_train::classify(
+                &self.encoder,
+                head,
+                &seqs,
+                cfg.train.max_len,
+                threads,
+            );
+            return argmax_rows(&p, head.output_dim());
+        }
         let z = self.represent(texts, threads);
         assign(&z, self.dim(), &self.centroids)
     }
@@ -444,46 +511,98 @@ impl Model {
         let mut r = encode(&encoder);
         let mut z = blocks(&r, w);
         mark(Stage::Cluster, progress);
-        let (k, k_selection) = match cfg.k_auto {
-            Some((lo, hi)) => crate::cluster::select::choose_k(&z, dim, lo, hi, cfg.train.seed)
-                .map_err(|e| e.to_string())?,
-            None => (cfg.k, Vec::new()),
-        };
+        let mut k_selection = Vec::new();
         let mut weight_selection = Vec::new();
-        if cfg.weights_auto && cfg.lsa_dims > 0 {
-            let dims = [cfg.wordvec_dims, d, cfg.lsa_dims];
-            let (chosen, evidence) = choose_weights(&[&sif, &r, &l], dims, k, cfg.train.seed)?;
-            w = chosen;
-            weight_selection = evidence;
-            z = blocks(&r, w);
-        }
-        let km_cfg = KMeansConfig {
-            n_init: cfg.n_init,
-            ..KMeansConfig::new(k, cfg.train.seed)
-        };
-        let mut km =
-            KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
-        for _ in 0..cfg.self_train_rounds {
-            let (labels, scores) = assign(&z, dim, &km.centroids);
-            let pseudo =
-                crate::learn::self_train::confident(&labels, &scores, k, cfg.self_train_fraction);
-            crate::learn::self_train::fine_tune(
+        let mut head = None;
+        let mut weak_log = None;
+        let (k, centroids, labels, scores) = if let Some(seeds) = &cfg.seeds {
+            // Weak supervision: classes from seed words, the RNN classifier decides.
+            let k = seeds.classes.len();
+            let matcher = crate::learn::seeds::Matcher::new(seeds, &cfg.pipeline);
+            let (seed, mut wlog) = crate::learn::weak::seed_labels(&toks, &matcher);
+            if wlog.seed_labeled == 0 {
+                return Err(
+                    "no text contains a seed word (or every match is tied); check the seed words' language and spelling"
+                        .into(),
+                );
+            }
+            tracing::info!(
+                matched = wlog.matched,
+                labeled = wlog.seed_labeled,
+                negated = wlog.negated,
+                "seed words"
+            );
+            let (h, probs) = crate::learn::weak::self_train(
                 &mut encoder,
                 &seqs,
-                &pseudo,
+                &words,
+                &seed,
                 k,
-                1,
                 &train_cfg,
+                &cfg.weak,
+                &mut wlog,
                 threads,
+                progress,
             )
             .map_err(|e| e.to_string())?;
+            let (labels, scores) = argmax_rows(&probs, k);
             r = encode(&encoder);
             z = blocks(&r, w);
-            km =
+            let centroids = class_means(&z, dim, &labels, k);
+            head = Some(h);
+            weak_log = Some(wlog);
+            (k, centroids, labels, scores)
+        } else {
+            let k = match cfg.k_auto {
+                Some((lo, hi)) => {
+                    let (k, evidence) =
+                        crate::cluster::select::choose_k(&z, dim, lo, hi, cfg.train.seed)
+                            .map_err(|e| e.to_string())?;
+                    k_selection = evidence;
+                    k
+                }
+                None => cfg.k,
+            };
+            if cfg.weights_auto && cfg.lsa_dims > 0 {
+                let dims = [cfg.wordvec_dims, d, cfg.lsa_dims];
+                let (chosen, evidence) = choose_weights(&[&sif, &r, &l], dims, k, cfg.train.seed)?;
+                w = chosen;
+                weight_selection = evidence;
+                z = blocks(&r, w);
+            }
+            let km_cfg = KMeansConfig {
+                n_init: cfg.n_init,
+                ..KMeansConfig::new(k, cfg.train.seed)
+            };
+            let mut km =
                 KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
-        }
+            for _ in 0..cfg.self_train_rounds {
+                let (labels, scores) = assign(&z, dim, &km.centroids);
+                let pseudo = crate::learn::self_train::confident(
+                    &labels,
+                    &scores,
+                    k,
+                    cfg.self_train_fraction,
+                );
+                crate::learn::self_train::fine_tune(
+                    &mut encoder,
+                    &seqs,
+                    &pseudo,
+                    k,
+                    1,
+                    &train_cfg,
+                    threads,
+                )
+                .map_err(|e| e.to_string())?;
+                r = encode(&encoder);
+                z = blocks(&r, w);
+                km = KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg)
+                    .map_err(|e| e.to_string())?;
+            }
+            let (labels, scores) = assign(&z, dim, &km.centroids);
+            (k, km.centroids, labels, scores)
+        };
         mark(Stage::Describe, progress);
-        let (labels, scores) = assign(&z, dim, &km.centroids);
         let tops = crate::describe::class_tfidf(&words, &labels, k, 10);
         let reps = crate::describe::representatives(&labels, &scores, k, 5);
         let mut sizes = vec![0usize; k];
@@ -491,9 +610,13 @@ impl Model {
         let clusters = (0..k)
             .map(|id| {
                 let top_terms: Vec<String> = tops[id].iter().map(|(t, _)| t.clone()).collect();
+                let name = match &cfg.seeds {
+                    Some(seeds) => seeds.classes[id].name.clone(),
+                    None => crate::describe::suggest_name(id, &top_terms),
+                };
                 ClusterInfo {
                     id,
-                    name: crate::describe::suggest_name(id, &top_terms),
+                    name,
                     size: sizes[id],
                     top_terms,
                     examples: reps[id].iter().map(|&i| texts[i].to_string()).collect(),
@@ -516,6 +639,7 @@ impl Model {
             k_selection,
             selection: Vec::new(),
             weight_selection,
+            weak: weak_log,
             files: BTreeMap::new(),
         };
         let model = Model {
@@ -525,7 +649,8 @@ impl Model {
             tfidf,
             lsa,
             wordvec,
-            centroids: km.centroids,
+            centroids,
+            head,
         };
         Ok(Fitted {
             model,
@@ -638,22 +763,24 @@ impl Model {
             ("wordvec.json", serde_json::to_vec(&serde_json::json!({"terms": self.wordvec.terms, "weights": self.wordvec.weights, "dim": self.wordvec.dim, "mean": self.wordvec.mean})).expect("serializes")),
         ];
         let dim = cfg.wordvec_dims + self.encoder.config.output_dim() + cfg.lsa_dims;
-        let mut tensors = weights::to_bytes_with(
-            &mut self.encoder,
-            &[
-                (
-                    "wordvec.vectors",
-                    vec![self.wordvec.terms.len(), self.wordvec.dim],
-                    &self.wordvec.vectors,
-                ),
-                (
-                    "lsa.components",
-                    vec![self.tfidf.terms.len(), cfg.lsa_dims],
-                    &self.lsa,
-                ),
-                ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
-            ],
-        );
+        let mut extra: Vec<(&str, Vec<usize>, &[f32])> = vec![
+            (
+                "wordvec.vectors",
+                vec![self.wordvec.terms.len(), self.wordvec.dim],
+                &self.wordvec.vectors,
+            ),
+            (
+                "lsa.components",
+                vec![self.tfidf.terms.len(), cfg.lsa_dims],
+                &self.lsa,
+            ),
+            ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
+        ];
+        if let Some(h) = &self.head {
+            extra.push(("head.weight", h.weight.shape.clone(), &h.weight.value));
+            extra.push(("head.bias", h.bias.shape.clone(), &h.bias.value));
+        }
+        let mut tensors = weights::to_bytes_with(&mut self.encoder, &extra);
         files.push(("weights.safetensors", std::mem::take(&mut tensors)));
         self.manifest.files.clear();
         for (name, bytes) in &files {
@@ -798,6 +925,27 @@ impl Model {
             return Err(bad("wordvec.json", "inconsistent sizes".into()));
         }
         wordvec.rebuild_index();
+        let head = match &cfg.seeds {
+            Some(seeds) => {
+                let (k, d) = (seeds.classes.len(), encoder.config.output_dim());
+                if k != cfg.k {
+                    return Err(bad(
+                        "model.json",
+                        format!("{k} seed classes but k = {}", cfg.k),
+                    ));
+                }
+                let mut h = crate::nn::linear::Linear::<f32>::new(
+                    "head.",
+                    d,
+                    k,
+                    &mut crate::rng::Rng::new(0),
+                );
+                h.weight.value = get("head.weight", k * d)?;
+                h.bias.value = get("head.bias", k)?;
+                Some(h)
+            }
+            None => None,
+        };
         Ok(Model {
             manifest,
             vocab,
@@ -806,6 +954,7 @@ impl Model {
             lsa,
             wordvec,
             centroids,
+            head,
         })
     }
 }

@@ -8,9 +8,9 @@
 //!    text length) and answers a clear JSON error when something is wrong;
 //! 2. the texts become one [`Job`] on a bounded queue (full queue: 503);
 //! 3. one batcher thread takes every job waiting in the queue, up to
-//!    [`ServeConfig::max_batch_texts`] texts, represents them all in one call
-//!    of [`Model::represent`] (which uses the rayon pool), and answers each
-//!    job with its own rows. Under load, requests therefore share batches
+//!    [`ServeConfig::max_batch_texts`] texts, classifies all their texts in
+//!    one call of [`Model::predict`] (embed jobs: [`Model::represent`]; both
+//!    use the rayon pool), and answers each job with its own rows. Under load, requests therefore share batches
 //!    and throughput grows with concurrency; alone, a request is computed at
 //!    once (no batching window is waited for);
 //! 4. the handler turns the rows into the response.
@@ -36,7 +36,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use textrnn::model::{assign, Model};
+use textrnn::model::Model;
 use textrnn::nn::gemm::Threads;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -240,36 +240,52 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
         if jobs.is_empty() {
             continue;
         }
-        let texts: Vec<&str> = jobs
-            .iter()
-            .flat_map(|j| j.texts.iter().map(String::as_str))
-            .collect();
-        let z = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            model.represent(&texts, threads)
+        // One call per task for the whole batch: predict (centroids, or the
+        // seed-word classifier) for classify jobs, represent for embed jobs.
+        let texts_of = |task: Task| -> Vec<&str> {
+            jobs.iter()
+                .filter(|j| j.task == task)
+                .flat_map(|j| j.texts.iter().map(String::as_str))
+                .collect()
+        };
+        let (classify, embed) = (texts_of(Task::Classify), texts_of(Task::Embed));
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let classified = (!classify.is_empty()).then(|| model.predict(&classify, threads));
+            let embedded = (!embed.is_empty()).then(|| model.represent(&embed, threads));
+            (classified, embedded)
         }));
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        let Ok(z) = z else {
+        let Ok((classified, embedded)) = out else {
             // Dropping the senders answers each job with an internal error.
-            tracing::error!("the model panicked on a batch of {} texts", texts.len());
+            tracing::error!(
+                "the model panicked on a batch of {} texts",
+                classify.len() + embed.len()
+            );
             continue;
         };
-        let mut row = 0;
+        let (mut ci, mut ei) = (0, 0);
         for job in jobs {
             let m = job.texts.len();
-            let rows = &z[row * d..(row + m) * d];
-            row += m;
-            let out = match job.task {
-                Task::Embed => rows.chunks(d).map(<[f32]>::to_vec).collect(),
+            let rows = match job.task {
+                Task::Embed => {
+                    let z = embedded.as_deref().unwrap_or_default();
+                    let rows = z[ei * d..(ei + m) * d]
+                        .chunks(d)
+                        .map(<[f32]>::to_vec)
+                        .collect();
+                    ei += m;
+                    rows
+                }
                 Task::Classify => {
-                    let (labels, scores) = assign(rows, d, &model.centroids);
-                    labels
-                        .into_iter()
-                        .zip(scores)
-                        .map(|(c, p)| vec![c as f32, p])
-                        .collect()
+                    let (labels, scores) = classified.as_ref().expect("classified");
+                    let rows = (ci..ci + m)
+                        .map(|i| vec![labels[i] as f32, scores[i]])
+                        .collect();
+                    ci += m;
+                    rows
                 }
             };
-            job.reply.send(out).ok();
+            job.reply.send(rows).ok();
         }
     }
 }

@@ -8,7 +8,9 @@
 
 pub mod augment;
 pub mod contrastive;
+pub mod seeds;
 pub mod self_train;
+pub mod weak;
 
 pub use augment::AugmentConfig;
 pub use contrastive::{encode_all, train_contrastive, EpochLog, Progress, Stage, TrainConfig};

@@ -36,7 +36,8 @@ pub fn confident(labels: &[usize], scores: &[f32], k: usize, fraction: f64) -> V
     out
 }
 
-/// Fine-tune `enc` to predict `pseudo` (texts with `None` are skipped) for `epochs` epochs.
+/// Fine-tune `enc` to predict `pseudo` (texts with `None` are skipped) for
+/// `epochs` epochs, through a fresh linear head that is then dropped.
 pub fn fine_tune(
     enc: &mut Encoder<f32>,
     seqs: &[Vec<u32>],
@@ -49,6 +50,28 @@ pub fn fine_tune(
     let mut rng = Rng::derive(cfg.seed, 0x5E1F);
     let d = enc.config.output_dim();
     let mut head = Linear::<f32>::new("head.", d, k, &mut rng);
+    train_classifier(
+        enc, &mut head, seqs, pseudo, epochs, cfg.lr, cfg, 0, threads,
+    )
+}
+
+/// Train `enc` and `head` together with cross-entropy on `pseudo` (texts
+/// with `None` are skipped) for `epochs` epochs at learning rate `lr`
+/// (AdamW, dropout on, clipping as `cfg`). `round` varies the shuffling.
+#[allow(clippy::too_many_arguments)]
+pub fn train_classifier(
+    enc: &mut Encoder<f32>,
+    head: &mut Linear<f32>,
+    seqs: &[Vec<u32>],
+    pseudo: &[Option<usize>],
+    epochs: usize,
+    lr: f64,
+    cfg: &TrainConfig,
+    round: u64,
+    threads: Threads,
+) -> Result<(), NonFinite> {
+    let k = head.output_dim();
+    let mut rng = Rng::derive(cfg.seed, 0x5E1F ^ (round << 8));
     let docs: Vec<usize> = (0..seqs.len()).filter(|&i| pseudo[i].is_some()).collect();
     let batcher = Batcher {
         batch_size: cfg.batch_size.max(2),
@@ -62,8 +85,9 @@ pub fn fine_tune(
         weight_decay: cfg.weight_decay,
     });
     for epoch in 0..epochs {
-        for batch in batcher.epoch(seqs, &docs, cfg.seed ^ 0x5E1F, epoch as u64) {
-            let mut m = WithHead(enc, &mut head);
+        let salt = cfg.seed ^ 0x5E1F ^ (round << 16);
+        for batch in batcher.epoch(seqs, &docs, salt, epoch as u64) {
+            let mut m = WithHead(enc, head);
             m.zero_grad();
             let mut cache = EncoderCache::default();
             let pooled = m.0.forward(&batch, Some(&mut rng), &mut cache, threads);
@@ -78,8 +102,36 @@ pub fn fine_tune(
             if cfg.clip > 0.0 {
                 clip_grad_norm(&mut m, cfg.clip);
             }
-            opt.update(&mut m, cfg.lr)?;
+            opt.update(&mut m, lr)?;
         }
     }
     Ok(())
+}
+
+/// Class probabilities `(N, K)` of `seqs` under `enc` + `head` (inference path).
+pub fn classify(
+    enc: &Encoder<f32>,
+    head: &Linear<f32>,
+    seqs: &[Vec<u32>],
+    max_len: usize,
+    threads: Threads,
+) -> Vec<f32> {
+    let z = super::encode_all(enc, seqs, max_len, threads);
+    let mut logits = Vec::new();
+    head.forward(&z, seqs.len(), &mut logits, threads);
+    softmax_rows(&mut logits, head.output_dim());
+    logits
+}
+
+/// Softmax of each row of `x (N, K)` in place.
+pub fn softmax_rows(x: &mut [f32], k: usize) {
+    for row in x.chunks_mut(k.max(1)) {
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in row.iter_mut() {
+            *v = (*v - m).exp();
+            sum += *v;
+        }
+        row.iter_mut().for_each(|v| *v /= sum);
+    }
 }

@@ -420,6 +420,25 @@ fn curves_section(h: &mut String, model: &Model) {
         }
         h.push_str("</table>");
     }
+    if let (Some(w), Some(seeds)) = (&m.weak, &m.config.seeds) {
+        let _ = write!(
+            h,
+            r#"<h3>Seed words</h3><p class="note">{} texts matched a seed word, {} got a seed pseudo-label, {} matches were negated. Then naive Bayes EM and {} rounds of RNN self-training.</p><table id="seeds"><tr><th class="l">class</th><th class="l">seed words</th><th>seed-labeled texts</th></tr>"#,
+            w.matched,
+            w.seed_labeled,
+            w.negated,
+            w.rounds.len()
+        );
+        for (c, n) in seeds.classes.iter().zip(&w.seed_counts) {
+            let _ = write!(
+                h,
+                r#"<tr><td class="l">{}</td><td class="l">{}</td><td>{n}</td></tr>"#,
+                esc(&c.name),
+                esc(&c.seeds.join(", "))
+            );
+        }
+        h.push_str("</table>");
+    }
     if !m.k_selection.is_empty() {
         h.push_str(r#"<h3>Choice of k (mean silhouette, higher is better)</h3><table id="k-selection"><tr><th>k</th><th>silhouette</th></tr>"#);
         for (k, s) in &m.k_selection {

@@ -1,0 +1,450 @@
+//! Seed words: a few words or short phrases per class, the only guidance a
+//! user gives when they know which classes they want but have no labeled
+//! texts. This module owns the seed sets (parsing a user's JSON, the shipped
+//! defaults) and matching them in tokenized texts, with negation handling, to
+//! give first pseudo-labels. Generalizing beyond the texts that contain a
+//! seed word is [`super::weak`]'s job.
+//!
+//! Matching: Latin-script seeds match whole tokens in order ("not worth"
+//! matches the tokens `not worth`); seeds in Chinese or Japanese script match
+//! as substrings of the text with token boundaries removed, so "好吃" matches
+//! however jieba cut it. A match is negated when a negator (not, never, n't,
+//! 不, 没有, ...) occurs among the three tokens before it in the same clause,
+//! or just before it inside its own token (不好吃). With two classes a negated
+//! match counts for the other class ("not good" is negative); with more it
+//! is ignored. A text's pseudo-label is the class with the most matches,
+//! when that is a strict maximum.
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::TextPipeline;
+
+/// One class and its seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedClass {
+    /// Class name (kept by describe, predict, serve, report).
+    pub name: String,
+    /// Words or short phrases.
+    pub seeds: Vec<String>,
+}
+
+/// Classes in order, each with its seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedSet {
+    /// The classes; k is their number.
+    pub classes: Vec<SeedClass>,
+}
+
+/// The shipped seed sets: `(name, JSON)`. Written from general knowledge of
+/// each language (at most 8 seeds per class), not tuned on any corpus.
+pub const BUILTIN: [(&str, &str); 4] = [
+    (
+        "sentiment-en",
+        r#"{"positive": ["good", "great", "excellent", "wonderful", "best", "love", "enjoyable", "beautiful"],
+            "negative": ["bad", "terrible", "awful", "worst", "boring", "dull", "poor", "waste"]}"#,
+    ),
+    (
+        "sentiment-zh",
+        r#"{"正面": ["好吃", "满意", "喜欢", "不错", "很好", "推荐", "棒", "赞"],
+            "负面": ["难吃", "失望", "糟糕", "很差", "太差", "差评", "垃圾", "不好"]}"#,
+    ),
+    (
+        "emotion-en",
+        r#"{"joy": ["happy", "joy", "glad", "delighted", "cheerful", "excited", "pleased", "joyful"],
+            "sadness": ["sad", "unhappy", "depressed", "lonely", "miserable", "grief", "heartbroken", "hopeless"],
+            "anger": ["angry", "mad", "furious", "annoyed", "irritated", "outraged", "rage", "resentful"],
+            "fear": ["afraid", "scared", "fear", "frightened", "terrified", "anxious", "nervous", "worried"],
+            "love": ["love", "loving", "affection", "adore", "romantic", "tender", "caring", "passionate"],
+            "surprise": ["surprised", "amazed", "astonished", "shocked", "unexpected", "stunned", "startled"]}"#,
+    ),
+    (
+        "emotion-zh",
+        r#"{"喜悦": ["开心", "高兴", "快乐", "喜悦", "兴奋", "愉快", "欣喜", "幸福"],
+            "悲伤": ["伤心", "难过", "悲伤", "痛苦", "失落", "哭", "遗憾", "心碎"],
+            "愤怒": ["生气", "愤怒", "气愤", "恼火", "火大", "可恶", "发火", "气死"],
+            "恐惧": ["害怕", "恐惧", "担心", "紧张", "恐怖", "可怕", "惊恐", "焦虑"],
+            "喜爱": ["喜欢", "喜爱", "可爱", "心动", "宠爱", "温柔", "想念", "爱"],
+            "惊讶": ["惊讶", "吃惊", "震惊", "意外", "没想到", "居然", "竟然", "惊喜"],
+            "厌恶": ["恶心", "厌恶", "反感", "讨厌", "嫌弃", "鄙视", "无语", "受不了"]}"#,
+    ),
+];
+
+impl SeedSet {
+    /// A shipped set by name (`sentiment-en`, `sentiment-zh`, `emotion-en`, `emotion-zh`).
+    pub fn builtin(name: &str) -> Option<SeedSet> {
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, json)| SeedSet::from_json(json).expect("shipped seed sets are valid"))
+    }
+
+    /// Parse `{"class": ["seed", ...], ...}`, keeping the classes in file order.
+    pub fn from_json(text: &str) -> Result<SeedSet, String> {
+        let pairs: OrderedPairs = serde_json::from_str(text)
+            .map_err(|e| format!("expected {{\"class name\": [\"seed word\", ...], ...}}: {e}"))?;
+        let classes: Vec<SeedClass> = pairs
+            .0
+            .into_iter()
+            .map(|(name, seeds)| SeedClass { name, seeds })
+            .collect();
+        if classes.len() < 2 {
+            return Err(format!(
+                "{} class(es) given; seed words need at least 2 classes",
+                classes.len()
+            ));
+        }
+        for c in &classes {
+            if c.name.trim().is_empty() {
+                return Err("a class name is empty".into());
+            }
+            if c.seeds.iter().all(|s| s.trim().is_empty()) {
+                return Err(format!("class {:?} has no seed words", c.name));
+            }
+        }
+        for (i, c) in classes.iter().enumerate() {
+            if classes[..i].iter().any(|o| o.name == c.name) {
+                return Err(format!("class {:?} is given twice", c.name));
+            }
+        }
+        Ok(SeedSet { classes })
+    }
+}
+
+/// A JSON object read as ordered `(key, value)` pairs (serde_json's map
+/// sorts keys, and class order matters to users).
+struct OrderedPairs(Vec<(String, Vec<String>)>);
+
+impl<'de> Deserialize<'de> for OrderedPairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OrderedPairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object mapping class names to lists of seed words")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<OrderedPairs, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Vec<String>>()? {
+                    out.push((k, v));
+                }
+                Ok(OrderedPairs(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Is `c` Han, kana or hangul (matched as substrings, not whole tokens)?
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF | 0x20000..=0x2FFFF)
+}
+
+const NEGATORS_EN: [&str; 16] = [
+    "not", "no", "never", "n't", "nothing", "neither", "nor", "without", "hardly", "cannot",
+    "barely", "none", "nobody", "nowhere", "lack", "lacks",
+];
+const NEGATORS_ZH: [&str; 20] = [
+    "不",
+    "没",
+    "没有",
+    "不是",
+    "并不",
+    "毫不",
+    "不太",
+    "不够",
+    "不会",
+    "别",
+    "无",
+    "未",
+    "从不",
+    "绝不",
+    "并没有",
+    "不怎么",
+    "不算",
+    "毫无",
+    "不要",
+    "不用",
+];
+/// Tokens that end a negation's scope.
+const CLAUSE_BREAKS: [&str; 20] = [
+    ",", ".", "!", "?", ";", ":", "，", "。", "！", "？", "；", "：", "but", "however", "though",
+    "但", "但是", "可是", "不过", "却",
+];
+
+fn is_negator(t: &str) -> bool {
+    NEGATORS_EN.contains(&t)
+        || NEGATORS_ZH.contains(&t)
+        || (t.len() > 3 && t.ends_with("n't"))
+        || matches!(
+            t,
+            "dont"
+                | "didnt"
+                | "doesnt"
+                | "isnt"
+                | "wasnt"
+                | "cant"
+                | "wont"
+                | "couldnt"
+                | "wouldnt"
+                | "shouldnt"
+                | "arent"
+                | "werent"
+                | "aint"
+                | "havent"
+                | "hasnt"
+        )
+}
+
+enum Pattern {
+    /// Consecutive whole tokens.
+    Tokens(Vec<String>),
+    /// Characters of the text with token boundaries removed.
+    Chars(Vec<char>),
+}
+
+/// Compiled seeds of a [`SeedSet`], ready to match tokenized texts.
+pub struct Matcher {
+    patterns: Vec<(usize, Pattern)>,
+    k: usize,
+}
+
+/// What matching found in one text.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Matches {
+    /// Per class: matches counted for it (negated ones included as the
+    /// other class's, with two classes).
+    pub counts: Vec<f32>,
+    /// How many of the matches were negated.
+    pub negated: usize,
+}
+
+impl Matcher {
+    /// Compile `seeds` with the pipeline the texts are tokenized with.
+    pub fn new(seeds: &SeedSet, pipeline: &TextPipeline) -> Matcher {
+        let mut patterns = Vec::new();
+        for (c, class) in seeds.classes.iter().enumerate() {
+            for s in &class.seeds {
+                let toks = pipeline.tokens(s);
+                if toks.is_empty() {
+                    continue;
+                }
+                let p = if toks.iter().any(|t| t.chars().any(is_cjk)) {
+                    Pattern::Chars(toks.concat().chars().collect())
+                } else {
+                    Pattern::Tokens(toks)
+                };
+                patterns.push((c, p));
+            }
+        }
+        Matcher {
+            patterns,
+            k: seeds.classes.len(),
+        }
+    }
+
+    /// Number of classes.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Seed matches in one tokenized text.
+    pub fn matches(&self, tokens: &[String]) -> Matches {
+        let mut counts = vec![0f32; self.k];
+        let mut negated = 0;
+        // The text without token boundaries, and each char's token.
+        let mut chars = Vec::new();
+        let mut tok_of = Vec::new();
+        for (t, tok) in tokens.iter().enumerate() {
+            for ch in tok.chars() {
+                chars.push(ch);
+                tok_of.push(t);
+            }
+        }
+        let mut starts: Vec<usize> = Vec::with_capacity(tokens.len() + 1);
+        let mut acc = 0;
+        for tok in tokens {
+            starts.push(acc);
+            acc += tok.chars().count();
+        }
+        for (c, p) in &self.patterns {
+            let mut hits: Vec<(usize, bool)> = Vec::new(); // (token, negated inside the token)
+            match p {
+                Pattern::Tokens(seq) => {
+                    if seq.len() <= tokens.len() {
+                        for t in 0..=tokens.len() - seq.len() {
+                            if tokens[t..t + seq.len()] == seq[..] {
+                                hits.push((t, false));
+                            }
+                        }
+                    }
+                }
+                Pattern::Chars(seq) => {
+                    if seq.len() <= chars.len() {
+                        for i in 0..=chars.len() - seq.len() {
+                            if chars[i..i + seq.len()] == seq[..] {
+                                let t = tok_of[i];
+                                // "不好吃" cut as one token: the negator precedes the match inside it.
+                                let prefix = &chars[starts[t]..i];
+                                let inside =
+                                    prefix.last().is_some_and(|&ch| "不没无未别".contains(ch));
+                                hits.push((t, inside));
+                            }
+                        }
+                    }
+                }
+            }
+            for (t, inside) in hits {
+                let neg = inside || negated_before(tokens, t);
+                if !neg {
+                    counts[*c] += 1.0;
+                } else {
+                    negated += 1;
+                    if self.k == 2 {
+                        counts[1 - c] += 1.0;
+                    }
+                }
+            }
+        }
+        Matches { counts, negated }
+    }
+}
+
+/// A negator among the three tokens before `t`, within its clause.
+fn negated_before(tokens: &[String], t: usize) -> bool {
+    for j in (t.saturating_sub(3)..t).rev() {
+        let w = tokens[j].as_str();
+        if CLAUSE_BREAKS.contains(&w) {
+            return false;
+        }
+        if is_negator(w) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The class with strictly the most matches, if any.
+pub fn pseudo_label(m: &Matches) -> Option<usize> {
+    let mut best: Option<(usize, f32)> = None;
+    let mut tie = false;
+    for (c, &n) in m.counts.iter().enumerate() {
+        match best {
+            Some((_, b)) if n == b => tie = true,
+            Some((_, b)) if n < b => {}
+            _ => {
+                best = Some((c, n));
+                tie = false;
+            }
+        }
+    }
+    match best {
+        Some((c, n)) if n > 0.0 && !tie => Some(c),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<String> {
+        TextPipeline::default().tokens(s)
+    }
+
+    #[test]
+    fn builtin_sets_parse_and_stay_small() {
+        for (name, _) in BUILTIN {
+            let s = SeedSet::builtin(name).unwrap();
+            assert!(s.classes.len() >= 2);
+            assert!(
+                s.classes
+                    .iter()
+                    .all(|c| !c.seeds.is_empty() && c.seeds.len() <= 8),
+                "{name}"
+            );
+        }
+        assert_eq!(SeedSet::builtin("emotion-zh").unwrap().classes.len(), 7);
+        assert!(SeedSet::builtin("nope").is_none());
+    }
+
+    #[test]
+    fn parsing_keeps_file_order_and_rejects_bad_sets() {
+        let s = SeedSet::from_json(r#"{"zeta": ["a"], "alpha": ["b", "c"]}"#).unwrap();
+        assert_eq!(s.classes[0].name, "zeta");
+        assert_eq!(s.classes[1].seeds, vec!["b", "c"]);
+        for bad in [
+            r#"{"one": ["a"]}"#,
+            r#"{"a": ["x"], "b": []}"#,
+            r#"{"a": ["x"], "b": "y"}"#,
+            r#"["a", "b"]"#,
+            r#"{"a": ["x"], "a": ["y"]}"#,
+            "not json",
+        ] {
+            assert!(SeedSet::from_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn matches_count_and_negation_flips_with_two_classes() {
+        let seeds = SeedSet::builtin("sentiment-en").unwrap();
+        let m = Matcher::new(&seeds, &TextPipeline::default());
+        let pos = m.matches(&toks("A great film with a beautiful score."));
+        assert_eq!(pos.counts, vec![2.0, 0.0]);
+        assert_eq!(pseudo_label(&pos), Some(0));
+        let neg = m.matches(&toks("It is not good at all"));
+        assert_eq!((neg.counts.clone(), neg.negated), (vec![0.0, 1.0], 1));
+        assert_eq!(pseudo_label(&neg), Some(1));
+        // "n't" as its own token (SST's tokenization) and glued.
+        assert_eq!(m.matches(&toks("it is n't good")).counts, vec![0.0, 1.0]);
+        assert_eq!(m.matches(&toks("it wasn't good")).counts, vec![0.0, 1.0]);
+        // Negation stops at a clause break.
+        assert_eq!(
+            m.matches(&toks("not long, but good")).counts,
+            vec![1.0, 0.0]
+        );
+        // No seed, or a tie: no label.
+        assert_eq!(pseudo_label(&m.matches(&toks("a film"))), None);
+        assert_eq!(pseudo_label(&m.matches(&toks("good and bad"))), None);
+    }
+
+    #[test]
+    fn chinese_seeds_match_across_token_cuts_with_negation() {
+        let seeds = SeedSet::builtin("sentiment-zh").unwrap();
+        let m = Matcher::new(&seeds, &TextPipeline::default());
+        assert_eq!(
+            pseudo_label(&m.matches(&toks("味道很好吃，下次还来"))),
+            Some(0)
+        );
+        assert_eq!(
+            pseudo_label(&m.matches(&toks("送餐太慢，而且难吃"))),
+            Some(1)
+        );
+        // 不好吃: negated positive counts as negative.
+        let n = m.matches(&toks("不好吃"));
+        assert!(n.negated >= 1 && pseudo_label(&n) == Some(1), "{n:?}");
+        let n = m.matches(&toks("一点也不好吃"));
+        assert_eq!(pseudo_label(&n), Some(1), "{n:?}");
+        // 不错 is positive, not a negated 错.
+        assert_eq!(pseudo_label(&m.matches(&toks("味道不错"))), Some(0));
+    }
+
+    #[test]
+    fn negation_is_ignored_with_more_than_two_classes() {
+        let seeds = SeedSet::builtin("emotion-en").unwrap();
+        let m = Matcher::new(&seeds, &TextPipeline::default());
+        assert_eq!(
+            pseudo_label(&m.matches(&toks("i feel so happy today"))),
+            Some(0)
+        );
+        let n = m.matches(&toks("i am not happy"));
+        assert_eq!((pseudo_label(&n), n.negated), (None, 1));
+        assert_eq!(
+            pseudo_label(&m.matches(&toks("i feel scared and nervous"))),
+            Some(3)
+        );
+    }
+}

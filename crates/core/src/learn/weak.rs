@@ -1,0 +1,359 @@
+//! Weak supervision from seed words: from the few texts that contain a seed
+//! word to a classifier for every text, without a labeled text.
+//!
+//! 1. [`super::seeds`] gives first pseudo-labels (with negation handling).
+//! 2. A multinomial naive Bayes over the texts' terms is fitted to them and
+//!    refined by EM over the whole corpus (Nigam et al. 2000): words that
+//!    co-occur with the seeds ("gripping", "mess", "配送快") become evidence
+//!    too. Unlabeled texts count with weight `em_unlabeled_weight`.
+//! 3. The RNN encoder and a linear head are trained on the most confident
+//!    texts per class (cross-entropy); then the RNN's and the naive Bayes'
+//!    probabilities are averaged, the confident set is chosen again from
+//!    the average, and training continues, for `rounds` rounds. The RNN sees
+//!    word order and negation scope, which bag-of-words cannot; the final
+//!    classifier is the RNN with its head, which is what predict and serve use.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::contrastive::{Progress, Stage, TrainConfig};
+use super::seeds::{pseudo_label, Matcher};
+use super::self_train::{classify, train_classifier};
+use crate::nn::encoder::Encoder;
+use crate::nn::gemm::Threads;
+use crate::nn::linear::Linear;
+use crate::nn::optim::NonFinite;
+use crate::rng::Rng;
+
+/// Settings of the weak supervision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WeakConfig {
+    /// Self-training rounds of the RNN classifier.
+    pub rounds: usize,
+    /// Epochs per round.
+    pub epochs_per_round: usize,
+    /// Learning rate of the classifier training.
+    pub lr: f64,
+    /// Fraction of each class's texts (by confidence) used as targets.
+    pub confident_fraction: f64,
+    /// Naive Bayes EM iterations over the whole corpus.
+    pub em_iterations: usize,
+    /// Weight of texts without a seed match in the EM's M-step.
+    pub em_unlabeled_weight: f64,
+    /// Additive smoothing of the naive Bayes term probabilities.
+    pub nb_alpha: f64,
+    /// Re-estimate the class prior in each EM iteration (from the posteriors
+    /// of all texts) instead of keeping it uniform (seed words are not equally
+    /// frequent, so the seed labels' class shares are not a prior).
+    #[serde(default)]
+    pub em_prior: bool,
+}
+
+impl Default for WeakConfig {
+    fn default() -> Self {
+        WeakConfig {
+            rounds: 3,
+            epochs_per_round: 1,
+            lr: 1e-3,
+            confident_fraction: 0.5,
+            em_iterations: 3,
+            em_unlabeled_weight: 0.1,
+            nb_alpha: 0.1,
+            em_prior: true,
+        }
+    }
+}
+
+/// What the weak supervision did, saved in the model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WeakLog {
+    /// Texts with at least one seed match.
+    pub matched: usize,
+    /// Texts with a seed pseudo-label (a strict majority class).
+    pub seed_labeled: usize,
+    /// Matches that were negated.
+    pub negated: usize,
+    /// Seed pseudo-labels per class.
+    pub seed_counts: Vec<usize>,
+    /// Per round: texts used as targets, and the share of seed-labeled texts
+    /// whose seed label the classifier keeps.
+    pub rounds: Vec<(usize, f64)>,
+}
+
+/// Seed pseudo-labels of tokenized texts, and the counts for the log.
+pub fn seed_labels(tokens: &[Vec<String>], m: &Matcher) -> (Vec<Option<usize>>, WeakLog) {
+    let mut log = WeakLog {
+        seed_counts: vec![0; m.k()],
+        ..WeakLog::default()
+    };
+    let labels = tokens
+        .iter()
+        .map(|t| {
+            let found = m.matches(t);
+            if found.counts.iter().any(|&c| c > 0.0) || found.negated > 0 {
+                log.matched += 1;
+            }
+            log.negated += found.negated;
+            let l = pseudo_label(&found);
+            if let Some(c) = l {
+                log.seed_labeled += 1;
+                log.seed_counts[c] += 1;
+            }
+            l
+        })
+        .collect();
+    (labels, log)
+}
+
+/// Naive Bayes over term presence, fitted to `labels` and refined by EM;
+/// returns the class posteriors `(N, K)` with a uniform prior.
+pub fn naive_bayes_em(
+    words: &[Vec<String>],
+    labels: &[Option<usize>],
+    k: usize,
+    cfg: &WeakConfig,
+) -> Vec<f32> {
+    // Terms in at least two texts; each text as its set of term ids.
+    let mut df: HashMap<&str, usize> = HashMap::new();
+    for w in words {
+        let mut seen: Vec<&str> = w.iter().map(String::as_str).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for t in seen {
+            *df.entry(t).or_default() += 1;
+        }
+    }
+    let mut terms: Vec<&str> = df
+        .iter()
+        .filter(|(_, &n)| n >= 2)
+        .map(|(&t, _)| t)
+        .collect();
+    terms.sort_unstable();
+    let index: HashMap<&str, usize> = terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+    let docs: Vec<Vec<usize>> = words
+        .iter()
+        .map(|w| {
+            let mut ids: Vec<usize> = w
+                .iter()
+                .filter_map(|t| index.get(t.as_str()).copied())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        })
+        .collect();
+    let m = terms.len();
+    let n = words.len();
+    // Start from the seed labels alone.
+    let mut weights = vec![0f64; n * k];
+    for (i, l) in labels.iter().enumerate() {
+        if let Some(c) = l {
+            weights[i * k + c] = 1.0;
+        }
+    }
+    let mut post = vec![0f32; n * k];
+    let mut log_prior = vec![0f64; k];
+    for it in 0..=cfg.em_iterations {
+        // M-step: term log-probabilities per class.
+        let mut counts = vec![0f64; k * m];
+        let mut totals = vec![0f64; k];
+        for (i, d) in docs.iter().enumerate() {
+            for c in 0..k {
+                let w = weights[i * k + c];
+                if w > 0.0 {
+                    for &t in d {
+                        counts[c * m + t] += w;
+                    }
+                    totals[c] += w * d.len() as f64;
+                }
+            }
+        }
+        let logp: Vec<f64> = (0..k * m)
+            .map(|ct| {
+                let c = ct / m;
+                ((counts[ct] + cfg.nb_alpha) / (totals[c] + cfg.nb_alpha * m as f64)).ln()
+            })
+            .collect();
+        // E-step: posteriors of every text.
+        for (i, d) in docs.iter().enumerate() {
+            let mut s: Vec<f64> = (0..k)
+                .map(|c| log_prior[c] + d.iter().map(|&t| logp[c * m + t]).sum::<f64>())
+                .collect();
+            let mx = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut z = 0.0;
+            for v in s.iter_mut() {
+                *v = (*v - mx).exp();
+                z += *v;
+            }
+            for c in 0..k {
+                post[i * k + c] = (s[c] / z) as f32;
+            }
+        }
+        if it == cfg.em_iterations {
+            break;
+        }
+        if cfg.em_prior {
+            for (c, lp) in log_prior.iter_mut().enumerate() {
+                let mass: f64 = (0..n).map(|i| post[i * k + c] as f64).sum();
+                *lp = (mass / n as f64).max(1e-6).ln();
+            }
+        }
+        // Next weights: seed-labeled texts keep their label; others count softly.
+        for i in 0..n {
+            if labels[i].is_none() {
+                for c in 0..k {
+                    weights[i * k + c] = cfg.em_unlabeled_weight * post[i * k + c] as f64;
+                }
+            }
+        }
+    }
+    post
+}
+
+/// Per class, the `fraction` of the texts assigned to it (argmax of `probs`)
+/// with the highest probability become its targets; others get `None`.
+pub fn confident_targets(probs: &[f32], k: usize, fraction: f64) -> Vec<Option<usize>> {
+    let n = probs.len() / k.max(1);
+    let mut by_class: Vec<Vec<(f32, usize)>> = vec![Vec::new(); k];
+    for i in 0..n {
+        let row = &probs[i * k..(i + 1) * k];
+        let (c, p) =
+            row.iter().enumerate().fold(
+                (0, f32::NEG_INFINITY),
+                |b, (j, &p)| if p > b.1 { (j, p) } else { b },
+            );
+        by_class[c].push((p, i));
+    }
+    let mut out = vec![None; n];
+    for (c, list) in by_class.iter_mut().enumerate() {
+        list.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let keep = ((list.len() as f64 * fraction).ceil() as usize).min(list.len());
+        for &(_, i) in &list[..keep] {
+            out[i] = Some(c);
+        }
+    }
+    out
+}
+
+/// Steps 2-3: from seed labels to a trained RNN classifier. Returns the head
+/// and the final class probabilities `(N, K)` of the training texts.
+#[allow(clippy::too_many_arguments)]
+pub fn self_train(
+    enc: &mut Encoder<f32>,
+    seqs: &[Vec<u32>],
+    words: &[Vec<String>],
+    seed: &[Option<usize>],
+    k: usize,
+    train: &TrainConfig,
+    cfg: &WeakConfig,
+    log: &mut WeakLog,
+    threads: Threads,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Linear<f32>, Vec<f32>), NonFinite> {
+    let nb = naive_bayes_em(words, seed, k, cfg);
+    let mut rng = Rng::derive(train.seed, 0x5EED);
+    let mut head = Linear::<f32>::new("head.", enc.config.output_dim(), k, &mut rng);
+    let mut probs = nb.clone();
+    for round in 0..cfg.rounds {
+        progress(Progress {
+            stage: Stage::Train,
+            epoch: round + 1,
+            step: round as u64,
+            total_steps: cfg.rounds as u64,
+            loss: f64::NAN,
+            lr: cfg.lr,
+        });
+        let targets = confident_targets(&probs, k, cfg.confident_fraction);
+        train_classifier(
+            enc,
+            &mut head,
+            seqs,
+            &targets,
+            cfg.epochs_per_round,
+            cfg.lr,
+            train,
+            round as u64,
+            threads,
+        )?;
+        let rnn = classify(enc, &head, seqs, train.max_len, threads);
+        let kept = agreement(&rnn, seed, k);
+        log.rounds
+            .push((targets.iter().filter(|t| t.is_some()).count(), kept));
+        tracing::info!(
+            round,
+            targets = log.rounds[round].0,
+            seed_agreement = kept,
+            "weak supervision round"
+        );
+        probs = rnn.iter().zip(&nb).map(|(a, b)| 0.5 * (a + b)).collect();
+        if round + 1 == cfg.rounds {
+            probs = rnn;
+        }
+    }
+    if cfg.rounds == 0 {
+        probs = classify(enc, &head, seqs, train.max_len, threads);
+    }
+    Ok((head, probs))
+}
+
+/// Share of the seed-labeled texts whose argmax under `probs` is their seed label.
+fn agreement(probs: &[f32], seed: &[Option<usize>], k: usize) -> f64 {
+    let (mut same, mut total) = (0usize, 0usize);
+    for (i, s) in seed.iter().enumerate() {
+        if let Some(c) = s {
+            total += 1;
+            let row = &probs[i * k..(i + 1) * k];
+            let best = (0..k).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+            same += usize::from(best == *c);
+        }
+    }
+    same as f64 / total.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn naive_bayes_em_spreads_seed_labels_to_cooccurring_words() {
+        // Seeds label only the first text of each class; "gripping" and
+        // "mess" then carry the classes to texts without a seed.
+        let words: Vec<Vec<String>> = [
+            "great gripping story",
+            "gripping story and cast",
+            "gripping cast",
+            "awful mess of a plot",
+            "a mess of a plot",
+            "mess plot",
+        ]
+        .iter()
+        .map(|s| w(s))
+        .collect();
+        let seed = [Some(0), None, None, Some(1), None, None];
+        let post = naive_bayes_em(&words, &seed, 2, &WeakConfig::default());
+        for i in 0..6 {
+            let want = usize::from(i >= 3);
+            assert!(
+                post[i * 2 + want] > 0.5,
+                "text {i}: {:?}",
+                &post[i * 2..i * 2 + 2]
+            );
+        }
+    }
+
+    #[test]
+    fn confident_targets_keep_the_top_share_of_each_class() {
+        let probs = [0.9, 0.1, 0.6, 0.4, 0.2, 0.8, 0.45, 0.55];
+        let t = confident_targets(&probs, 2, 0.5);
+        assert_eq!(t, vec![Some(0), None, Some(1), None]);
+        assert_eq!(
+            confident_targets(&probs, 2, 1.0),
+            vec![Some(0), Some(0), Some(1), Some(1)]
+        );
+    }
+}
