@@ -827,3 +827,92 @@ fn seed_word_errors_are_clear() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn training_killed_with_sigkill_resumes_to_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    // Big enough that training takes a while at test optimization.
+    let words = [
+        "goal", "match", "team", "coach", "bank", "stock", "market", "loan", "火锅", "饺子",
+        "面条", "好吃", "rain", "cloud", "storm", "wind",
+    ];
+    let corpus = dir.path().join("big.txt");
+    let mut f = std::fs::File::create(&corpus).unwrap();
+    for i in 0..3000usize {
+        let t = (i % 4) * 4;
+        let line: Vec<&str> = (0..8).map(|j| words[t + (i * 7 + j * 3) % 4]).collect();
+        writeln!(f, "{}", line.join(" ")).unwrap();
+    }
+    drop(f);
+    let corpus = corpus.to_str().unwrap();
+    let flags = [
+        "--k",
+        "4",
+        "--hidden",
+        "16",
+        "--embed",
+        "16",
+        "--wordvec-dims",
+        "16",
+        "--lsa-dims",
+        "5",
+        "--epochs",
+        "3",
+        "--batch",
+        "16",
+        "--threads",
+        "1",
+        "--checkpoint-every",
+        "3",
+        "--quiet",
+    ];
+    let full = dir.path().join("full.model");
+    let mut args = vec!["train", corpus, "--out", full.to_str().unwrap()];
+    args.extend(flags);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !dir.path().join("full.model.checkpoint").exists(),
+        "removed after saving"
+    );
+
+    let model = dir.path().join("killed.model");
+    let ckpt = dir.path().join("killed.model.checkpoint");
+    let mut args = vec!["train", corpus, "--out", model.to_str().unwrap()];
+    args.extend(flags);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_textrnn"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !ckpt.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!model.exists(), "killed before the model was saved");
+    assert!(ckpt.exists());
+
+    args.push("--resume");
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for file in [
+        "model.json",
+        "weights.safetensors",
+        "vocab.json",
+        "tfidf.json",
+    ] {
+        assert_eq!(
+            std::fs::read(full.join(file)).unwrap(),
+            std::fs::read(model.join(file)).unwrap(),
+            "{file} differs after resuming"
+        );
+    }
+    assert!(!ckpt.exists());
+}

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use textrnn::cluster::KMeansError;
 use textrnn::features::TfidfConfig;
+use textrnn::learn::checkpoint::CheckpointConfig;
 use textrnn::learn::seeds::{SeedSet, BUILTIN};
 use textrnn::learn::{AugmentConfig, TrainConfig};
 use textrnn::model::{FeatureWeights, Model, ModelConfig};
@@ -44,6 +45,13 @@ pub struct TrainArgs {
     /// shipped set: sentiment-en, sentiment-zh, emotion-en, emotion-zh. k = the classes.
     #[arg(long, value_name = "FILE|NAME")]
     seeds: Option<String>,
+    /// Write a training checkpoint every N steps (0: never) to MODEL_DIR.checkpoint.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    checkpoint_every: u64,
+    /// Continue an interrupted run from MODEL_DIR.checkpoint (same data, flags and seed
+    /// give the same model as an uninterrupted run).
+    #[arg(long)]
+    resume: bool,
     /// With --seeds: self-training rounds of the RNN classifier.
     #[arg(long, default_value_t = 3)]
     seed_rounds: usize,
@@ -187,6 +195,15 @@ fn parse_pooling(s: &str) -> Result<Pooling, String> {
     }
 }
 
+/// MODEL_DIR.checkpoint, beside the model directory.
+fn checkpoint_path(out: &Path) -> std::path::PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    out.with_file_name(format!("{name}.checkpoint"))
+}
+
 /// A shipped seed set by name, or a JSON file.
 fn load_seeds(spec: &str) -> Result<SeedSet> {
     if let Some(s) = SeedSet::builtin(spec) {
@@ -285,6 +302,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
             val_fraction: 0.05,
             patience: 2,
             seed: a.seed,
+            max_recoveries: 5,
+            checkpoint: None,
+            fault_nan_at: Vec::new(),
         },
         tfidf: TfidfConfig::default(),
         lsa_dims: a.lsa_dims,
@@ -307,6 +327,33 @@ pub fn run(a: TrainArgs) -> Result<()> {
             ..textrnn::learn::weak::WeakConfig::default()
         },
     };
+    let ckpt_path = checkpoint_path(Path::new(&a.out));
+    anyhow::ensure!(
+        !(a.resume && a.select),
+        "--resume does not work with --select (each candidate trains separately)"
+    );
+    let mut cfg = cfg;
+    if a.checkpoint_every > 0 && !a.select {
+        if ckpt_path.exists() && !a.resume {
+            eprintln!(
+                "note: {} is from an interrupted run; it will be replaced (pass --resume to continue it)",
+                ckpt_path.display()
+            );
+        }
+        cfg.train.checkpoint = Some(CheckpointConfig {
+            path: ckpt_path.clone(),
+            every: a.checkpoint_every,
+            resume: a.resume,
+        });
+    } else if a.resume {
+        anyhow::bail!("--resume needs checkpoints (--checkpoint-every above 0)");
+    }
+    if a.resume && !ckpt_path.exists() {
+        eprintln!(
+            "note: no checkpoint at {}; training from the start",
+            ckpt_path.display()
+        );
+    }
     let mut bar = progress::Training::new();
     let threads = Threads::Many(rayon::current_num_threads());
     let grid = [
@@ -331,6 +378,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         .model
         .save(Path::new(&a.out))
         .context("cannot save the model")?;
+    // The model is safe: the checkpoint has done its job.
+    let _ = std::fs::remove_file(&ckpt_path);
     let seconds = start.elapsed().as_secs_f64();
     if let Some(path) = &a.out_assignments {
         output::write_assignments_scored(path, &corpus, &fitted.labels, &fitted.scores)?;

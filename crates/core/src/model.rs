@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
+pub use crate::learn::StepLog;
 use crate::learn::{
     concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress, Stage,
     TrainConfig,
@@ -116,6 +117,9 @@ impl ModelConfig {
                 val_fraction: 0.05,
                 patience: 2,
                 seed,
+                max_recoveries: 5,
+                checkpoint: None,
+                fault_nan_at: Vec::new(),
             },
             tfidf: TfidfConfig::default(),
             lsa_dims: 100,
@@ -181,19 +185,6 @@ pub struct ClusterInfo {
     /// Class-based TF-IDF score of each top term (empty in models from before it was saved).
     #[serde(default)]
     pub top_scores: Vec<f32>,
-}
-
-/// One training step as logged in the model (for training curves).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepLog {
-    /// 1-based step.
-    pub step: u64,
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// The step's loss.
-    pub loss: f64,
-    /// The step's learning rate.
-    pub lr: f64,
 }
 
 /// `model.json`.
@@ -462,23 +453,9 @@ impl Model {
                     .collect::<Vec<_>>()
             });
         mark(Stage::Train, progress);
-        let mut steps = Vec::new();
-        let (mut encoder, log) = train_contrastive(
-            &seqs,
-            &train_cfg,
-            init.as_deref(),
-            threads,
-            &mut |p: Progress| {
-                steps.push(StepLog {
-                    step: p.step,
-                    epoch: p.epoch,
-                    loss: p.loss,
-                    lr: p.lr,
-                });
-                progress(p)
-            },
-        )
-        .map_err(|e| e.to_string())?;
+        let (mut encoder, log, steps) =
+            train_contrastive(&seqs, &train_cfg, init.as_deref(), threads, progress)
+                .map_err(|e| e.to_string())?;
         mark(Stage::Represent, progress);
         let d = encoder.config.output_dim();
         let (mut l, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {

@@ -45,6 +45,51 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Seed of everything random.
     pub seed: u64,
+    /// Divergence recoveries (undo, halve the learning rate) before giving up.
+    #[serde(default = "default_recoveries")]
+    pub max_recoveries: usize,
+    /// Where to checkpoint (not a hyper-parameter: not saved, no effect on the model).
+    #[serde(skip)]
+    pub checkpoint: Option<super::checkpoint::CheckpointConfig>,
+    /// Test hook: steps whose loss is replaced by NaN once.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub fault_nan_at: Vec<u64>,
+}
+
+fn default_recoveries() -> usize {
+    5
+}
+
+/// One training step as logged in the model (for training curves).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepLog {
+    /// 1-based step.
+    pub step: u64,
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// The step's loss.
+    pub loss: f64,
+    /// The step's learning rate.
+    pub lr: f64,
+}
+
+/// Why training stopped without a model.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Non-finite losses or gradients kept coming back after recoveries.
+    #[error("training diverged: {last} (after {recoveries} recoveries, each undoing to the last good state and halving the learning rate){kept}; lower --lr or raise --clip")]
+    Diverged {
+        /// The last non-finite value found.
+        last: NonFinite,
+        /// Recoveries made.
+        recoveries: usize,
+        /// Where the last good checkpoint is, if one was written.
+        kept: String,
+    },
+    /// A checkpoint could not be written or read.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 /// One epoch's record.
@@ -201,15 +246,27 @@ fn contrastive_step(
     loss
 }
 
-/// Train an encoder on token-id sequences with InfoNCE; returns the best
-/// epoch's encoder and the per-epoch log. `progress` is called after each step.
+/// What [`train_contrastive`] returns: the best epoch's encoder, the
+/// per-epoch log and every step's loss and learning rate.
+pub type Trained = (Encoder<f32>, Vec<EpochLog>, Vec<StepLog>);
+
+/// Train an encoder on token-id sequences with InfoNCE; `progress` is called
+/// after each step.
+///
+/// With `cfg.checkpoint`, the whole loop state is written every `every`
+/// steps and at each epoch's end, and `resume` continues from it. A
+/// non-finite loss or gradient undoes training to the last good state (the
+/// last checkpoint, kept in memory too), halves the learning rate and goes
+/// on; after `cfg.max_recoveries` recoveries it stops with
+/// [`TrainError::Diverged`], leaving the last good checkpoint on disk.
 pub fn train_contrastive(
     seqs: &[Vec<u32>],
     cfg: &TrainConfig,
     init_embedding: Option<&[Option<Vec<f32>>]>,
     threads: Threads,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(Encoder<f32>, Vec<EpochLog>), NonFinite> {
+) -> Result<Trained, TrainError> {
+    use super::checkpoint::{self, LoopState, Snapshot};
     let mut rng = Rng::derive(cfg.seed, 0xC0);
     let mut enc = Encoder::<f32>::new(cfg.encoder.clone(), &mut rng);
     if let Some(rows) = init_embedding {
@@ -244,20 +301,88 @@ pub fn train_contrastive(
         weight_decay: cfg.weight_decay,
     });
     opt.l1 = cfg.l1;
-    let mut log = Vec::new();
-    let mut best: Option<(f64, Encoder<f32>)> = None;
-    let mut since_best = 0;
-    let mut step = 0u64;
-    for epoch in 1..=cfg.epochs {
-        let start = std::time::Instant::now();
-        let (mut sum, mut count) = (0.0, 0usize);
-        for batch in batcher.epoch(seqs, &train, cfg.seed, epoch as u64) {
+    let fingerprint = checkpoint::fingerprint(cfg, seqs);
+    let mut s = LoopState {
+        fingerprint: fingerprint.clone(),
+        epoch: 1,
+        batch: 0,
+        step: 0,
+        sum_bits: 0f64.to_bits(),
+        count: 0,
+        epochs: Vec::new(),
+        steps: Vec::new(),
+        since_best: 0,
+        best_bits: None,
+        rng: rng.state(),
+        opt_step: 0,
+        lr_scale: 1.0,
+        failures: 0,
+    };
+    let mut best: Option<Encoder<f32>> = None;
+    let ck = cfg.checkpoint.as_ref();
+    if let Some(c) = ck.filter(|c| c.resume && c.path.exists()) {
+        let snap =
+            checkpoint::load(&c.path, &enc, &opt, &fingerprint).map_err(TrainError::Checkpoint)?;
+        tracing::info!(
+            step = snap.state.step,
+            epoch = snap.state.epoch,
+            "resuming from {}",
+            c.path.display()
+        );
+        s = snap.state;
+        enc = snap.encoder;
+        best = snap.best;
+        opt = snap.optimizer;
+        rng = Rng::from_state(s.rng);
+        // Replay the restored steps to the progress display.
+        for st in &s.steps {
+            progress(Progress {
+                stage: Stage::Train,
+                epoch: st.epoch,
+                step: st.step,
+                total_steps: total,
+                loss: st.loss,
+                lr: st.lr,
+            });
+        }
+    }
+    let snapshot = |s: &LoopState,
+                    enc: &Encoder<f32>,
+                    best: &Option<Encoder<f32>>,
+                    opt: &Optimizer<f32>,
+                    rng: &Rng| {
+        let mut state = s.clone();
+        state.rng = rng.state();
+        state.opt_step = opt.step;
+        Snapshot {
+            state,
+            encoder: enc.clone(),
+            best: best.clone(),
+            optimizer: opt.clone(),
+        }
+    };
+    let write = |snap: &Snapshot| -> Result<(), TrainError> {
+        match ck {
+            Some(c) => checkpoint::save(&c.path, snap).map_err(|e| {
+                TrainError::Checkpoint(format!("cannot write {}: {e}", c.path.display()))
+            }),
+            None => Ok(()),
+        }
+    };
+    let mut good = snapshot(&s, &enc, &best, &opt, &rng);
+    let mut fired: Vec<u64> = Vec::new();
+    let mut epoch_start = std::time::Instant::now();
+    'epochs: while s.epoch <= cfg.epochs {
+        let batches = batcher.epoch(seqs, &train, cfg.seed, s.epoch as u64);
+        while s.batch < batches.len() {
+            let batch = &batches[s.batch];
+            s.batch += 1;
             if batch.b < 2 {
                 continue; // a contrastive batch needs negatives
             }
             enc.zero_grad();
-            let lr = schedule.lr(step);
-            let loss = contrastive_step(
+            let lr = schedule.lr(s.step) * s.lr_scale;
+            let mut loss = contrastive_step(
                 &mut enc,
                 seqs,
                 &batch.doc_index,
@@ -266,50 +391,102 @@ pub fn train_contrastive(
                 true,
                 threads,
             );
-            opt.check_finite(loss, &mut enc)?;
-            if cfg.clip > 0.0 {
-                clip_grad_norm(&mut enc, cfg.clip);
+            if cfg.fault_nan_at.contains(&(s.step + 1)) && !fired.contains(&(s.step + 1)) {
+                fired.push(s.step + 1);
+                loss = f32::NAN;
             }
-            opt.update(&mut enc, lr)?;
-            step += 1;
-            sum += loss as f64;
-            count += 1;
+            let checked = opt.check_finite(loss, &mut enc).and_then(|_| {
+                if cfg.clip > 0.0 {
+                    clip_grad_norm(&mut enc, cfg.clip);
+                }
+                opt.update(&mut enc, lr)
+            });
+            if let Err(bad) = checked {
+                if s.failures >= cfg.max_recoveries {
+                    let kept = ck.filter(|c| c.path.exists()).map_or(String::new(), |c| {
+                        format!("; the last good checkpoint is {}", c.path.display())
+                    });
+                    return Err(TrainError::Diverged {
+                        last: bad,
+                        recoveries: s.failures,
+                        kept,
+                    });
+                }
+                tracing::warn!(%bad, step = s.step + 1, "non-finite training step: undoing to the last good state and halving the learning rate");
+                let failures = s.failures + 1;
+                let lr_scale = s.lr_scale * 0.5;
+                s = good.state.clone();
+                s.failures = failures;
+                s.lr_scale = lr_scale;
+                enc = good.encoder.clone();
+                best = good.best.clone();
+                opt = good.optimizer.clone();
+                rng = Rng::from_state(good.state.rng);
+                continue 'epochs;
+            }
+            s.step += 1;
+            s.sum_bits = (f64::from_bits(s.sum_bits) + loss as f64).to_bits();
+            s.count += 1;
+            s.steps.push(StepLog {
+                step: s.step,
+                epoch: s.epoch,
+                loss: loss as f64,
+                lr,
+            });
             progress(Progress {
                 stage: Stage::Train,
-                epoch,
-                step,
+                epoch: s.epoch,
+                step: s.step,
                 total_steps: total,
                 loss: loss as f64,
                 lr,
             });
-        }
-        let val_loss = validation_loss(&mut enc, seqs, &val, cfg, threads);
-        tracing::info!(
-            epoch,
-            train_loss = sum / count.max(1) as f64,
-            val_loss,
-            seconds = start.elapsed().as_secs_f64(),
-            "contrastive epoch"
-        );
-        log.push(EpochLog {
-            epoch,
-            train_loss: sum / count.max(1) as f64,
-            val_loss,
-            lr: schedule.lr(step.saturating_sub(1)),
-            seconds: start.elapsed().as_secs_f64(),
-        });
-        // Without a validation split (NaN), the latest epoch counts as the best.
-        if val_loss.is_nan() || best.as_ref().is_none_or(|(b, _)| val_loss < *b) {
-            best = Some((val_loss, enc.clone()));
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= cfg.patience.max(1) {
-                break;
+            if ck.is_some_and(|c| c.every > 0 && s.step % c.every == 0) {
+                good = snapshot(&s, &enc, &best, &opt, &rng);
+                write(&good)?;
             }
         }
+        let val_loss = validation_loss(&mut enc, seqs, &val, cfg, threads);
+        let train_loss = f64::from_bits(s.sum_bits) / s.count.max(1) as f64;
+        tracing::info!(
+            epoch = s.epoch,
+            train_loss,
+            val_loss,
+            seconds = epoch_start.elapsed().as_secs_f64(),
+            "contrastive epoch"
+        );
+        epoch_start = std::time::Instant::now();
+        let epoch_lr = schedule.lr(s.step.saturating_sub(1)) * s.lr_scale;
+        s.epochs.push((
+            s.epoch,
+            train_loss.to_bits(),
+            val_loss.to_bits(),
+            epoch_lr.to_bits(),
+        ));
+        // Without a validation split (NaN), the latest epoch counts as the best.
+        let mut stop = false;
+        if val_loss.is_nan() || s.best_bits.is_none_or(|b| val_loss < f64::from_bits(b)) {
+            s.best_bits = Some(val_loss.to_bits());
+            best = Some(enc.clone());
+            s.since_best = 0;
+        } else {
+            s.since_best += 1;
+            stop = s.since_best >= cfg.patience.max(1);
+        }
+        s.epoch += 1;
+        s.batch = 0;
+        s.sum_bits = 0f64.to_bits();
+        s.count = 0;
+        good = snapshot(&s, &enc, &best, &opt, &rng);
+        if ck.is_some() {
+            write(&good)?;
+        }
+        if stop {
+            break;
+        }
     }
-    Ok((best.map(|(_, e)| e).unwrap_or(enc), log))
+    let log = s.epoch_logs();
+    Ok((best.unwrap_or(enc), log, s.steps))
 }
 
 /// InfoNCE on the validation texts with fixed views; `NaN` if there are fewer than two.

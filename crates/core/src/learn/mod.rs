@@ -7,13 +7,16 @@
 //! reach this module.
 
 pub mod augment;
+pub mod checkpoint;
 pub mod contrastive;
 pub mod seeds;
 pub mod self_train;
 pub mod weak;
 
 pub use augment::AugmentConfig;
-pub use contrastive::{encode_all, train_contrastive, EpochLog, Progress, Stage, TrainConfig};
+pub use contrastive::{
+    encode_all, train_contrastive, EpochLog, Progress, Stage, StepLog, TrainConfig, TrainError,
+};
 
 /// Scale each row of `x (N, D)` to unit L2 norm (zero rows stay zero).
 pub fn l2_normalize_rows(x: &mut [f32], d: usize) {

@@ -100,6 +100,18 @@ impl<T: Real> Optimizer<T> {
         }
     }
 
+    /// The first and second moments, one vector per parameter in visit order
+    /// (empty before the first update), for checkpoints.
+    pub fn moments(&self) -> (&[Vec<T>], &[Vec<T>]) {
+        (&self.m, &self.v)
+    }
+
+    /// Restore moments saved by [`Optimizer::moments`].
+    pub fn set_moments(&mut self, m: Vec<Vec<T>>, v: Vec<Vec<T>>) {
+        self.m = m;
+        self.v = v;
+    }
+
     /// Check the loss and every gradient; `Err` names the first non-finite one.
     pub fn check_finite(&self, loss: T, model: &mut dyn Module<T>) -> Result<(), NonFinite> {
         if !loss.is_finite() {

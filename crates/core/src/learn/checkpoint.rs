@@ -1,0 +1,225 @@
+//! Checkpoints of the encoder's training: everything the training loop
+//! needs to continue exactly where it was (encoder, best encoder so far,
+//! optimizer moments, random-number state, position in the epoch, logs), in
+//! one safetensors file written atomically (temporary file, fsync, rename).
+//!
+//! A resumed run reaches the same model, byte for byte, as a run that was
+//! never interrupted (same data, settings, seed and thread count): the
+//! checkpoint's fingerprint of the settings and the token ids must match, or
+//! it is refused.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::contrastive::{EpochLog, StepLog, TrainConfig};
+use crate::nn::encoder::Encoder;
+use crate::nn::optim::Optimizer;
+use crate::nn::{Module, Param};
+
+/// Where and how often to checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointConfig {
+    /// The checkpoint file.
+    pub path: PathBuf,
+    /// Write one every this many optimizer steps (and at each epoch's end).
+    pub every: u64,
+    /// Continue from `path` when it exists.
+    pub resume: bool,
+}
+
+/// The training loop's position and logs (floats that may be NaN are kept as bits).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoopState {
+    /// Settings and data fingerprint.
+    pub fingerprint: String,
+    /// 1-based epoch in progress.
+    pub epoch: usize,
+    /// Batches of this epoch already done.
+    pub batch: usize,
+    /// Optimizer steps done.
+    pub step: u64,
+    /// Sum of this epoch's losses so far (bits).
+    pub sum_bits: u64,
+    /// Steps in that sum.
+    pub count: usize,
+    /// Finished epochs: epoch, train loss, val loss, lr (bits).
+    pub epochs: Vec<(usize, u64, u64, u64)>,
+    /// Every step so far.
+    pub steps: Vec<StepLog>,
+    /// Epochs since the best validation loss.
+    pub since_best: usize,
+    /// Best validation loss (bits), when a best encoder is kept.
+    pub best_bits: Option<u64>,
+    /// Random-number generator state.
+    pub rng: [u64; 4],
+    /// Optimizer steps taken (Adam's bias correction).
+    pub opt_step: u64,
+    /// Learning-rate factor after divergence recoveries.
+    pub lr_scale: f64,
+    /// Divergence recoveries so far.
+    pub failures: usize,
+}
+
+impl LoopState {
+    /// The finished epochs as logs.
+    pub fn epoch_logs(&self) -> Vec<EpochLog> {
+        self.epochs
+            .iter()
+            .map(|&(epoch, t, v, lr)| EpochLog {
+                epoch,
+                train_loss: f64::from_bits(t),
+                val_loss: f64::from_bits(v),
+                lr: f64::from_bits(lr),
+                seconds: 0.0,
+            })
+            .collect()
+    }
+}
+
+/// Everything to continue training.
+#[derive(Clone)]
+pub struct Snapshot {
+    /// Position and logs.
+    pub state: LoopState,
+    /// The encoder now.
+    pub encoder: Encoder<f32>,
+    /// The best encoder so far.
+    pub best: Option<Encoder<f32>>,
+    /// The optimizer.
+    pub optimizer: Optimizer<f32>,
+}
+
+/// SHA-256 of the training settings and the token ids.
+pub fn fingerprint(cfg: &TrainConfig, seqs: &[Vec<u32>]) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(cfg).expect("config serializes"));
+    for s in seqs {
+        h.update((s.len() as u64).to_le_bytes());
+        for id in s {
+            h.update(id.to_le_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Write `snap` to `path` atomically.
+pub fn save(path: &Path, snap: &Snapshot) -> std::io::Result<()> {
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut push_model = |prefix: &str, enc: &Encoder<f32>| {
+        let mut e = enc.clone();
+        e.visit(&mut |p: &mut Param<f32>| {
+            tensors.push((
+                format!("{prefix}{}", p.name),
+                p.shape.clone(),
+                f32_bytes(&p.value),
+            ));
+        });
+    };
+    push_model("encoder.", &snap.encoder);
+    if let Some(b) = &snap.best {
+        push_model("best.", b);
+    }
+    let (m, v) = snap.optimizer.moments();
+    for (i, (m, v)) in m.iter().zip(v).enumerate() {
+        tensors.push((format!("adam.m.{i}"), vec![m.len()], f32_bytes(m)));
+        tensors.push((format!("adam.v.{i}"), vec![v.len()], f32_bytes(v)));
+    }
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(n, s, b)| {
+            let view = TensorView::new(Dtype::F32, s.clone(), b).expect("consistent tensor");
+            (n.clone(), view)
+        })
+        .collect();
+    let meta = HashMap::from([(
+        "state".to_string(),
+        serde_json::to_string(&snap.state).expect("state serializes"),
+    )]);
+    let bytes = safetensors::serialize(views, Some(meta))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    crate::io::write_atomic(path, &bytes)
+}
+
+/// Read a checkpoint for an encoder shaped like `template`, checking the fingerprint.
+pub fn load(
+    path: &Path,
+    template: &Encoder<f32>,
+    optimizer: &Optimizer<f32>,
+    fingerprint: &str,
+) -> Result<Snapshot, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bad = |what: String| format!("{}: not a usable checkpoint: {what}", path.display());
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let state_json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("state"))
+        .ok_or_else(|| bad("no training state".into()))?;
+    let state: LoopState = serde_json::from_str(state_json).map_err(|e| bad(e.to_string()))?;
+    if state.fingerprint != fingerprint {
+        return Err(format!(
+            "{}: the checkpoint was written for other data or settings; remove it or train without --resume",
+            path.display()
+        ));
+    }
+    let read = |name: &str, len: usize| -> Result<Vec<f32>, String> {
+        let t = st
+            .tensor(name)
+            .map_err(|_| bad(format!("no tensor {name}")))?;
+        if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
+            return Err(bad(format!("tensor {name} has the wrong size")));
+        }
+        Ok(t.data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    };
+    let load_model = |prefix: &str| -> Result<Encoder<f32>, String> {
+        let mut e = template.clone();
+        let mut err = None;
+        e.visit(&mut |p: &mut Param<f32>| {
+            if err.is_none() {
+                match read(&format!("{prefix}{}", p.name), p.value.len()) {
+                    Ok(v) => p.value = v,
+                    Err(x) => err = Some(x),
+                }
+            }
+        });
+        err.map_or(Ok(e), Err)
+    };
+    let encoder = load_model("encoder.")?;
+    let best = if state.best_bits.is_some() {
+        Some(load_model("best.")?)
+    } else {
+        None
+    };
+    let mut opt = optimizer.clone();
+    opt.step = state.opt_step;
+    let (mut m, mut v) = (Vec::new(), Vec::new());
+    if state.opt_step > 0 {
+        let mut sizes = Vec::new();
+        template
+            .clone()
+            .visit(&mut |p: &mut Param<f32>| sizes.push(p.value.len()));
+        for (i, &n) in sizes.iter().enumerate() {
+            m.push(read(&format!("adam.m.{i}"), n)?);
+            v.push(read(&format!("adam.v.{i}"), n)?);
+        }
+    }
+    opt.set_moments(m, v);
+    Ok(Snapshot {
+        state,
+        encoder,
+        best,
+        optimizer: opt,
+    })
+}
