@@ -266,6 +266,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
         })
         .context(format!("cannot cluster {}", corpus.source));
     }
+    // Identical texts get identical representations: fail now, not after training.
+    let distinct = texts.iter().collect::<std::collections::HashSet<_>>().len();
+    if seeds.is_none() && distinct < k_wanted {
+        return Err(KMeansError::TooFewDistinct {
+            k: k_wanted,
+            distinct,
+        })
+        .context(format!("cannot cluster {}", corpus.source));
+    }
     let encoder = EncoderConfig {
         vocab: 0,
         embed: a.embed,
@@ -370,9 +379,17 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 Model::fit(texts, cfg, threads, progress)
             }
         };
-    let mut fitted = fit(&texts, &cfg, &mut |p| bar.update(p))
-        .map_err(|e| anyhow::anyhow!(e))
-        .with_context(|| format!("cannot train on {}", corpus.source))?;
+    let mut fitted = match fit(&texts, &cfg, &mut |p| bar.update(p)) {
+        Ok(f) => f,
+        Err(e) => {
+            // Keep a checkpoint only when it is the last good state of a diverged run.
+            if !e.contains("training diverged") {
+                let _ = std::fs::remove_file(&ckpt_path);
+            }
+            return Err(anyhow::anyhow!(e))
+                .with_context(|| format!("cannot train on {}", corpus.source));
+        }
+    };
     bar.finish();
     fitted
         .model

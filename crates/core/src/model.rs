@@ -424,10 +424,14 @@ impl Model {
             &cfg.vocab,
         );
         if vocab.is_empty() {
-            return Err(format!(
-                "no token occurs at least {} times; use a larger corpus",
-                cfg.vocab.min_count
-            ));
+            return Err(if toks.iter().all(|t| t.is_empty()) {
+                "the texts contain no tokens (only blanks or control characters)".to_string()
+            } else {
+                format!(
+                    "no token occurs at least {} times; use a larger corpus or a lower --min-count",
+                    cfg.vocab.min_count
+                )
+            });
         }
         let seqs: Vec<Vec<u32>> = toks.iter().map(|d| vocab.encode(d)).collect();
         let (tfidf, x) = Tfidf::fit_terms(&words, &cfg.pipeline, &tfidf_cfg);
@@ -967,12 +971,14 @@ fn choose_weights(
         .map(|m| m.labels)
         .map_err(|e| e.to_string())
     };
+    // A block that cannot be clustered alone (e.g. fewer distinct rows than
+    // k, as with one-word texts) gives no evidence; it is left out.
     let singles: Vec<Vec<usize>> = blocks
         .iter()
         .zip(dims)
         .filter(|(_, d)| *d > 0)
-        .map(|(b, d)| km(b, d))
-        .collect::<Result<_, _>>()?;
+        .filter_map(|(b, d)| km(b, d).ok())
+        .collect();
     let width: usize = dims.iter().sum();
     let mut evidence = Vec::new();
     for &lsa in &LSA_SHARES {

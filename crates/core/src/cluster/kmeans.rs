@@ -76,6 +76,38 @@ pub enum KMeansError {
         /// Available points.
         n: usize,
     },
+    /// Fewer distinct points than clusters (identical texts).
+    #[error("cannot make {k} clusters from {distinct} distinct texts; lower --k")]
+    TooFewDistinct {
+        /// Requested clusters.
+        k: usize,
+        /// Distinct points.
+        distinct: usize,
+    },
+}
+
+/// The number of distinct rows, counted up to `cap`.
+fn distinct_rows(points: Points<'_>, cap: usize) -> usize {
+    use std::collections::HashSet;
+    let mut seen: HashSet<Vec<u32>> = HashSet::new();
+    for i in 0..points.len() {
+        let key: Vec<u32> = match points {
+            Points::Dense { x, d } => x[i * d..(i + 1) * d].iter().map(|v| v.to_bits()).collect(),
+            Points::Sparse(m) => {
+                let (idx, val) = m.row(i);
+                idx.iter()
+                    .copied()
+                    .chain(std::iter::once(u32::MAX))
+                    .chain(val.iter().map(|v| v.to_bits()))
+                    .collect()
+            }
+        };
+        seen.insert(key);
+        if seen.len() >= cap {
+            break;
+        }
+    }
+    seen.len()
 }
 
 /// Points to cluster: rows of a dense `(N, D)` matrix or of a sparse one.
@@ -211,6 +243,10 @@ impl KMeans {
         }
         if n < cfg.k {
             return Err(KMeansError::TooFewPoints { k: cfg.k, n });
+        }
+        let distinct = distinct_rows(points, cfg.k);
+        if distinct < cfg.k {
+            return Err(KMeansError::TooFewDistinct { k: cfg.k, distinct });
         }
         let normalized;
         let points = match cfg.metric {
