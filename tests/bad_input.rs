@@ -476,7 +476,7 @@ fn a_directory_a_missing_file_and_an_unreadable_file() {
     let locked = dir.path().join("locked.txt");
     std::fs::write(&locked, good_lines()).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0)).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     let readable = std::fs::read(&locked).is_ok();
     for verb in ["train", "baseline", "predict"] {
         let expect = if readable {
