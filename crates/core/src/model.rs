@@ -818,10 +818,18 @@ impl Model {
 
     /// Load and verify a model directory.
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
+        Model::load_with(dir, &|name| fs::read(dir.join(name)))
+    }
+
+    /// Load and verify a model whose files `read` returns by name (`dir` only
+    /// names them in errors). For loading from memory, and for fuzzing.
+    pub fn load_with(
+        dir: &Path,
+        read_file: &dyn Fn(&str) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Model, ModelError> {
         let read = |name: &str| -> Result<Vec<u8>, ModelError> {
-            let p = dir.join(name);
-            fs::read(&p).map_err(|err| ModelError::Io {
-                path: p.display().to_string(),
+            read_file(name).map_err(|err| ModelError::Io {
+                path: dir.join(name).display().to_string(),
                 err,
             })
         };
