@@ -42,6 +42,12 @@ pub struct ServeArgs {
     /// Longest time one request may take, in seconds.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
+    /// Longest time a client may take to send its request headers, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout: f64,
+    /// Most open connections (more are closed at once).
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {
@@ -50,8 +56,14 @@ pub fn run(a: ServeArgs) -> Result<()> {
         "--max-texts, --max-batch and --max-text-chars must be at least 1"
     );
     anyhow::ensure!(
-        a.timeout.is_finite() && a.timeout > 0.0,
-        "--timeout must be a positive number of seconds"
+        [a.timeout, a.header_timeout]
+            .iter()
+            .all(|t| t.is_finite() && *t > 0.0),
+        "--timeout and --header-timeout must be positive numbers of seconds"
+    );
+    anyhow::ensure!(
+        a.max_connections >= 1,
+        "--max-connections must be at least 1"
     );
     let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
     let cfg = ServeConfig {
@@ -61,6 +73,8 @@ pub fn run(a: ServeArgs) -> Result<()> {
         max_batch_texts: a.max_batch,
         request_timeout: Duration::from_secs_f64(a.timeout),
         threads: rayon::current_num_threads(),
+        header_timeout: Duration::from_secs_f64(a.header_timeout),
+        max_connections: a.max_connections,
         ..ServeConfig::default()
     };
     textrnn_serve::run_blocking(a.addr, model, cfg)

@@ -58,6 +58,11 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Threads for the model's computation.
     pub threads: usize,
+    /// Longest time a client may take to send a request's headers (slow
+    /// clients are disconnected).
+    pub header_timeout: Duration,
+    /// Most open connections; more are closed at once.
+    pub max_connections: usize,
 }
 
 impl Default for ServeConfig {
@@ -70,6 +75,8 @@ impl Default for ServeConfig {
             queue_capacity: 1024,
             request_timeout: Duration::from_secs(30),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 4096,
         }
     }
 }
@@ -158,17 +165,58 @@ pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<(
 
 /// Serve on `listener` until `shutdown` completes, then let in-flight
 /// requests finish.
+///
+/// Connections are served by hyper directly (not `axum::serve`) so that a
+/// client that is slow to send its headers is cut off after
+/// [`ServeConfig::header_timeout`], and at most
+/// [`ServeConfig::max_connections`] are open at once.
 pub async fn serve(
     listener: TcpListener,
     model: Model,
     cfg: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (router, batcher) = app(model, cfg);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let (router, batcher) = app(model, cfg.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    tracing::warn!("too many connections ({}); closing a new one", cfg.max_connections);
+                    continue;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(cfg.header_timeout)
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                    drop(slot);
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
     // The router is gone: the queue closes and the batcher ends.
+    drop(router);
     tokio::task::spawn_blocking(move || batcher.join())
         .await
         .ok();

@@ -368,3 +368,152 @@ fn shutdown_lets_in_flight_requests_finish() {
     // Stopped: new connections are refused.
     assert!(TcpStream::connect(a).is_err());
 }
+
+/// Raise the open-file limit toward the hard limit (1,000 connections need
+/// 2,000 descriptors in one process).
+fn raise_fd_limit(want: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want {
+            lim.rlim_cur = want.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+fn rss_mb() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
+    pages * 4096.0 / 1e6
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_others_are_served() {
+    let cfg = ServeConfig {
+        header_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_millis(600),
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(cfg);
+    let a = server.addr;
+    // Headers that never end: the connection is closed.
+    let mut slow = TcpStream::connect(a).unwrap();
+    slow.write_all(b"POST /v1/classify HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // A body that never ends: 503 after the request timeout.
+    let mut trickle = TcpStream::connect(a).unwrap();
+    trickle
+        .write_all(
+            b"POST /v1/classify HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n{\"texts\": [",
+        )
+        .unwrap();
+    trickle
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // Meanwhile others are answered.
+    for _ in 0..5 {
+        let (s, _) = call(a, "POST /v1/classify", &texts_body(&["goal match"]));
+        assert_eq!(s, 200);
+    }
+    let start = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let n = slow.read_to_end(&mut buf);
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "a client stuck in its headers was kept {:?}",
+        start.elapsed()
+    );
+    assert!(n.is_ok() || buf.is_empty());
+    let mut resp = Vec::new();
+    trickle.read_to_end(&mut resp).ok();
+    let resp = String::from_utf8_lossy(&resp);
+    assert!(resp.starts_with("HTTP/1.1 503"), "{resp}");
+    assert!(resp.contains("timed out"), "{resp}");
+}
+
+#[test]
+fn clients_that_disconnect_mid_request_do_not_hurt_the_server() {
+    let cfg = ServeConfig {
+        max_texts: 100_000,
+        max_body_bytes: 64 << 20,
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(cfg);
+    let a = server.addr;
+    for i in 0..50 {
+        let mut s = TcpStream::connect(a).unwrap();
+        if i % 2 == 0 {
+            // Gone in the middle of the body.
+            s.write_all(
+                b"POST /v1/classify HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n{\"te",
+            )
+            .unwrap();
+        } else {
+            // Gone while its (large) request is being computed.
+            let many: Vec<&str> = (0..2000).map(|i| TEXTS[i % 3]).collect();
+            let body = texts_body(&many);
+            let head = format!(
+                "POST /v1/classify HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(&body).unwrap();
+        }
+        drop(s);
+    }
+    for _ in 0..10 {
+        let (s, v) = call(a, "POST /v1/classify", &texts_body(&TEXTS));
+        assert_eq!(s, 200);
+        assert_eq!(v["results"].as_array().unwrap().len(), TEXTS.len());
+    }
+}
+
+#[test]
+fn a_thousand_concurrent_connections_are_served_with_bounded_memory() {
+    raise_fd_limit(8192);
+    let server = TestServer::start(ServeConfig::default());
+    let a = server.addr;
+    // Warm up, then measure.
+    let (s, _) = call(a, "POST /v1/classify", &texts_body(&TEXTS));
+    assert_eq!(s, 200);
+    let before = rss_mb();
+    let body = texts_body(&["the team won the match", "stocks fell"]);
+    let head = format!(
+        "POST /v1/classify HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // 1,000 connections open at once, each with a request in flight.
+    let mut conns: Vec<TcpStream> = (0..1000)
+        .map(|_| {
+            let mut s = TcpStream::connect(a).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(&body).unwrap();
+            s
+        })
+        .collect();
+    let mut ok = 0;
+    for s in &mut conns {
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).unwrap();
+        if resp.starts_with(b"HTTP/1.1 200") {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1000, "every connection is answered");
+    let grown = rss_mb() - before;
+    assert!(
+        grown < 300.0,
+        "memory grew by {grown:.0} MB for 1,000 connections"
+    );
+    let (s, _) = call(a, "GET /health", b"");
+    assert_eq!(s, 200);
+}
