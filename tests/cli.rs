@@ -916,3 +916,73 @@ fn training_killed_with_sigkill_resumes_to_the_same_model() {
     }
     assert!(!ckpt.exists());
 }
+
+/// Run a shell script in a private mount namespace (as root, or as a mapped
+/// root in a user namespace), so it can mount a tiny or read-only tmpfs
+/// without touching the machine. `None` when namespaces are not available.
+fn in_mount_namespace(script: &str) -> Option<Output> {
+    for prefix in [
+        &["--mount"][..],
+        &["--user", "--map-root-user", "--mount"][..],
+    ] {
+        let o = Command::new("unshare")
+            .args(prefix)
+            .args(["sh", "-c", script])
+            .output()
+            .ok()?;
+        // unshare itself failing (not permitted) prints its own name.
+        if !String::from_utf8_lossy(&o.stderr).starts_with("unshare:") {
+            return Some(o);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_full_disk_and_a_read_only_directory_are_reported_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let bin = env!("CARGO_BIN_EXE_textrnn");
+    let d = dir.path().display();
+    let tiny = TINY[..TINY.len() - 1].join(" "); // without --json
+    let script = format!(
+        r#"set -u
+mkdir -p {d}/full {d}/ro
+mount -t tmpfs -o size=64k none {d}/full || exit 90
+cat /dev/zero > {d}/full/filler 2>/dev/null
+echo "== train-full"; {bin} train {corpus} --out {d}/full/m.model {tiny} 2>&1; echo "rc=$?"
+echo "== baseline-full"; {bin} baseline {corpus} --k 3 --out {d}/full/a.jsonl 2>&1 >/dev/null; echo "rc=$?"
+echo "== left-full"; ls -A {d}/full
+mount -t tmpfs none {d}/ro && mount -o remount,ro {d}/ro || exit 91
+echo "== train-ro"; {bin} train {corpus} --out {d}/ro/m.model {tiny} 2>&1; echo "rc=$?"
+echo "== baseline-ro"; {bin} baseline {corpus} --k 3 --out {d}/ro/a.jsonl 2>&1 >/dev/null; echo "rc=$?"
+echo "== left-ro"; ls -A {d}/ro
+"#
+    );
+    let Some(o) = in_mount_namespace(&script) else {
+        eprintln!("skipping: no mount namespace (unshare) on this machine");
+        return;
+    };
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    let section = |name: &str| -> String {
+        out.split("== ")
+            .find(|s| s.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .to_string()
+    };
+    for (name, what) in [
+        ("train-full", "No space left on device"),
+        ("baseline-full", "No space left on device"),
+        ("train-ro", "Read-only file system"),
+        ("baseline-ro", "Read-only file system"),
+    ] {
+        let s = section(name);
+        assert!(s.contains("rc=2"), "{name}: {s}");
+        assert!(s.contains(what), "{name}: {s}");
+        assert!(!s.contains("panicked"), "{name}: {s}");
+    }
+    // Nothing half-written: only the filler on the full disk, nothing on the read-only one.
+    assert_eq!(section("left-full").trim(), "left-full\nfiller");
+    assert_eq!(section("left-ro").trim(), "left-ro");
+}

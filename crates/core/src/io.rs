@@ -41,13 +41,19 @@ impl AtomicFile {
         })
     }
 
-    /// Flush, fsync and rename into place.
+    /// Flush, fsync and rename into place. On failure (a full disk shows up
+    /// here, at the flush) the temporary file is removed.
     pub fn commit(mut self) -> io::Result<()> {
         let out = self.out.take().expect("AtomicFile committed twice");
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.tmp, &self.dest)
+        let result = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|_| fs::rename(&self.tmp, &self.dest));
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        result
     }
 }
 
