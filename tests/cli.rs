@@ -986,3 +986,90 @@ echo "== left-ro"; ls -A {d}/ro
     assert_eq!(section("left-full").trim(), "left-full\nfiller");
     assert_eq!(section("left-ro").trim(), "left-ro");
 }
+
+#[test]
+fn damaged_models_give_clear_errors_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let good = dir.path().join("good.model");
+    let mut args = vec!["train", corpus.as_str(), "--out", good.to_str().unwrap()];
+    args.extend(TINY);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files = [
+        "model.json",
+        "pipeline.json",
+        "vocab.json",
+        "tfidf.json",
+        "wordvec.json",
+        "weights.safetensors",
+    ];
+    // Each damage: (file, how, what the message must say).
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage, &str); 4] = [
+        ("truncated", |b| b.truncate(b.len() / 2), ""),
+        (
+            "flipped",
+            |b| {
+                let i = b.len() / 3;
+                b[i] ^= 0x01
+            },
+            "",
+        ),
+        ("emptied", |b| b.clear(), ""),
+        ("garbage", |b| *b = b"\x00\xffnot a model".to_vec(), ""),
+    ];
+    let mut n = 0;
+    for file in files {
+        for (how, damage, _) in &damages {
+            let m = dir.path().join(format!("{file}.{how}.model"));
+            std::fs::create_dir_all(&m).unwrap();
+            for f in files {
+                std::fs::copy(good.join(f), m.join(f)).unwrap();
+            }
+            let mut bytes = std::fs::read(m.join(file)).unwrap();
+            damage(&mut bytes);
+            std::fs::write(m.join(file), bytes).unwrap();
+            for verb in [
+                vec!["predict", "--model", m.to_str().unwrap(), corpus.as_str()],
+                vec!["describe", "--model", m.to_str().unwrap()],
+            ] {
+                let o = textrnn(&verb);
+                let err = stderr(&o);
+                assert_eq!(o.status.code(), Some(2), "{file} {how} {verb:?}: {err}");
+                assert!(!err.contains("panicked"), "{file} {how}: {err}");
+                if file != "model.json" && verb[0] == "predict" {
+                    assert!(
+                        err.contains(file) && err.contains("checksum mismatch"),
+                        "{file} {how}: {err}"
+                    );
+                } else if file == "model.json" {
+                    assert!(err.contains("model.json"), "{file} {how}: {err}");
+                }
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 40);
+    // A missing file, and a model from a future format.
+    let m = dir.path().join("missing.model");
+    std::fs::create_dir_all(&m).unwrap();
+    for f in files.iter().filter(|f| **f != "tfidf.json") {
+        std::fs::copy(good.join(f), m.join(f)).unwrap();
+    }
+    let o = textrnn(&["predict", "--model", m.to_str().unwrap(), &corpus]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("tfidf.json"), "{}", stderr(&o));
+    let future = dir.path().join("future.model");
+    std::fs::create_dir_all(&future).unwrap();
+    for f in files {
+        std::fs::copy(good.join(f), future.join(f)).unwrap();
+    }
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(future.join("model.json")).unwrap()).unwrap();
+    manifest["version"] = serde_json::json!(99);
+    std::fs::write(future.join("model.json"), manifest.to_string()).unwrap();
+    let o = textrnn(&["predict", "--model", future.to_str().unwrap(), &corpus]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("newer textrnn"), "{}", stderr(&o));
+}
