@@ -1073,3 +1073,59 @@ fn damaged_models_give_clear_errors_never_panics() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("newer textrnn"), "{}", stderr(&o));
 }
+
+#[test]
+fn train_is_deterministic_per_thread_count_and_threads_agree_on_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let run = |threads: &str, name: &str| -> (Vec<u8>, Vec<u8>, Vec<usize>) {
+        let model = dir.path().join(format!("{name}.model"));
+        let assign = dir.path().join(format!("{name}.jsonl"));
+        let mut args = vec![
+            "train",
+            corpus.as_str(),
+            "--out",
+            model.to_str().unwrap(),
+            "--out-assignments",
+            assign.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--seed",
+            "5",
+        ];
+        args.extend(TINY);
+        let o = textrnn(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let labels = std::fs::read_to_string(&assign)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["cluster"]
+                    .as_u64()
+                    .unwrap() as usize
+            })
+            .collect();
+        (
+            std::fs::read(model.join("weights.safetensors")).unwrap(),
+            std::fs::read(assign).unwrap(),
+            labels,
+        )
+    };
+    let one_a = run("1", "one_a");
+    let one_b = run("1", "one_b");
+    assert_eq!(one_a.0, one_b.0, "1 thread: same weights");
+    assert_eq!(one_a.1, one_b.1, "1 thread: same assignments");
+    let two_a = run("2", "two_a");
+    let two_b = run("2", "two_b");
+    assert_eq!(two_a.0, two_b.0, "2 threads: same weights");
+    assert_eq!(two_a.1, two_b.1, "2 threads: same assignments");
+    // 1 and 2 threads: the same partition of the texts (cluster ids may differ).
+    let mut map = std::collections::HashMap::new();
+    for (a, b) in one_a.2.iter().zip(&two_a.2) {
+        assert_eq!(
+            *map.entry(*a).or_insert(*b),
+            *b,
+            "1 and 2 threads split the texts differently"
+        );
+    }
+}
