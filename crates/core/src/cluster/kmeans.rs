@@ -585,9 +585,14 @@ mod tests {
     #[test]
     fn degenerate_inputs_do_not_panic() {
         let same = vec![1.0f32; 20];
-        let m = KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(3, 0)).unwrap();
-        assert_eq!(m.labels.len(), 10);
+        // Identical points: one cluster is fine, more is a clear error, not empty clusters.
+        let m = KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(1, 0)).unwrap();
+        assert_eq!(m.labels, vec![0; 10]);
         assert_eq!(m.inertia, 0.0);
+        assert_eq!(
+            KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(3, 0)),
+            Err(KMeansError::TooFewDistinct { k: 3, distinct: 1 })
+        );
         assert_eq!(
             KMeans::fit(Points::Dense { x: &same, d: 2 }, &KMeansConfig::new(0, 0)),
             Err(KMeansError::ZeroK)
