@@ -19,6 +19,7 @@ pub mod bench;
 pub mod embedding;
 pub mod encoder;
 pub mod gemm;
+pub mod kernel;
 pub mod linear;
 pub mod loss;
 pub mod optim;

@@ -24,6 +24,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::gemm::{matmul, Threads};
+use super::kernel::PackedB;
 use super::packed::Packed;
 use super::{Module, Param, Real};
 use crate::rng::Rng;
@@ -113,6 +114,41 @@ impl<T> Shared<T> {
 }
 
 /// `(R, C)` row-major to `(C, R)` row-major, in cache-friendly 32x32 tiles.
+/// `a` as f32 when `T` is f32 (for the f32-only packed kernel).
+fn as_f32<T: Real>(a: &[T]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: T is f32, so the slice is a slice of f32.
+        .then(|| unsafe { std::slice::from_raw_parts(a.as_ptr() as *const f32, a.len()) })
+}
+
+/// `a` as mutable f32 when `T` is f32.
+fn as_f32_mut<T: Real>(a: &mut [T]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: T is f32, so the slice is a slice of f32.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr() as *mut f32, a.len()) })
+}
+
+/// One step's `c (bb, gh) += h (bb, hd) · W_hhᵀ`: the packed kernel when
+/// there is one (f32, AVX-512), else the gemm crate.
+#[allow(clippy::too_many_arguments)]
+fn step_product<T: Real>(
+    packed: Option<&PackedB>,
+    bb: usize,
+    gh: usize,
+    hd: usize,
+    h: &[T],
+    w_hh_t: &[T],
+    c: &mut [T],
+) {
+    if let Some(pb) = packed {
+        if let (Some(a), Some(c)) = (as_f32(&h[..bb * hd]), as_f32_mut(&mut c[..bb * gh])) {
+            pb.matmul_acc(bb, a, c);
+            return;
+        }
+    }
+    matmul(bb, gh, hd, h, false, w_hh_t, false, c, true, Threads::One);
+}
+
 fn transpose<T: Real>(a: &[T], r: usize, c: usize) -> Vec<T> {
     const TILE: usize = 32;
     let mut out = vec![T::zero(); r * c];
@@ -238,6 +274,8 @@ impl<T: Real> RnnLayer<T> {
         // 103 vs 66 GFLOP/s), so the weights are transposed once per call.
         let w_ih_t = transpose(&self.w_ih.value, gh, inp);
         let w_hh_t = transpose(&self.w_hh.value, gh, hd);
+        // f32 on AVX-512: W_hh packed once for all steps (see nn::kernel).
+        let packed = as_f32(&w_hh_t).and_then(|b| PackedB::new(b, hd, gh));
         matmul(
             n, gh, inp, x, false, &w_ih_t, false, &mut pre, true, threads,
         );
@@ -257,7 +295,9 @@ impl<T: Real> RnnLayer<T> {
             Shared::new(&mut ghn),
         ];
         let ranges = row_ranges(p, threads);
-        let run = |&(r0, r1): &(usize, usize)| self.forward_rows(p, r0, r1, &w_hh_t, &bufs, keep);
+        let run = |&(r0, r1): &(usize, usize)| {
+            self.forward_rows(p, r0, r1, &w_hh_t, packed.as_ref(), &bufs, keep)
+        };
         if ranges.len() == 1 {
             run(&ranges[0]);
         } else {
@@ -279,6 +319,7 @@ impl<T: Real> RnnLayer<T> {
         r0: usize,
         r1: usize,
         w_hh_t: &[T],
+        packed: Option<&PackedB>,
         bufs: &[Shared<T>; 6],
         keep: bool,
     ) {
@@ -308,7 +349,7 @@ impl<T: Real> RnnLayer<T> {
                 unsafe { bufs[2].rows(at * hd, bb * hd) }.copy_from_slice(&sh[..bb * hd]);
             }
             if lstm {
-                matmul(bb, gh, hd, &sh, false, w_hh_t, false, g, true, Threads::One);
+                step_product(packed, bb, gh, hd, &sh, w_hh_t, g);
                 for i in 0..bb {
                     let gi = &mut g[i * gh..(i + 1) * gh];
                     T::sigmoid_slice(&mut gi[..2 * hd]);
@@ -337,7 +378,7 @@ impl<T: Real> RnnLayer<T> {
                 for i in 0..bb {
                     r[i * gh..(i + 1) * gh].copy_from_slice(&self.b_hh.value);
                 }
-                matmul(bb, gh, hd, &sh, false, w_hh_t, false, r, true, Threads::One);
+                step_product(packed, bb, gh, hd, &sh, w_hh_t, r);
                 for i in 0..bb {
                     let gi = &mut g[i * gh..(i + 1) * gh];
                     let ri = &r[i * gh..(i + 1) * gh];

@@ -1,0 +1,211 @@
+//! The recurrent step's product `C (M, N) += A (M, K) · B (K, N)` with `B`
+//! packed once per layer call instead of once per time step.
+//!
+//! Every step of an RNN multiplies the previous hidden states by the same
+//! `W_hh`. A general GEMM packs its right operand on every call; for
+//! `B = 64, H = 256` (an LSTM's `W_hh` is 1 MB) that re-packing is a large
+//! share of the step. [`PackedB`] lays `B` out in column panels of 64 floats
+//! (four AVX-512 registers) once, and [`PackedB::matmul_acc`] runs a
+//! 6-row × 64-column AVX-512 micro-kernel over them (24 accumulators: the
+//! loop is bound by FMAs, not by loads).
+//!
+//! f32 on x86-64 with AVX-512F only; elsewhere [`PackedB::new`] returns
+//! `None` and callers keep the `gemm` crate. Results are deterministic (a
+//! fixed summation order per element), so a fixed thread count still gives
+//! bit-identical runs.
+
+/// Columns per panel (four AVX-512 registers of f32).
+const NR: usize = 64;
+
+/// `B (K, N)` in column panels of [`NR`]: panel `p` holds `B[kk][p·NR + j]`
+/// at `p·K·NR + kk·NR + j`, zero-padded past `N`.
+pub struct PackedB {
+    k: usize,
+    n: usize,
+    data: Vec<f32>,
+}
+
+impl PackedB {
+    /// Pack row-major `b (K, N)`, or `None` when the CPU lacks AVX-512F.
+    pub fn new(b: &[f32], k: usize, n: usize) -> Option<PackedB> {
+        if !available() || k == 0 || n == 0 {
+            return None;
+        }
+        assert!(b.len() >= k * n, "PackedB shape");
+        let panels = n.div_ceil(NR);
+        let mut data = vec![0f32; panels * k * NR];
+        for p in 0..panels {
+            let cols = NR.min(n - p * NR);
+            for kk in 0..k {
+                let src = &b[kk * n + p * NR..kk * n + p * NR + cols];
+                data[p * k * NR + kk * NR..p * k * NR + kk * NR + cols].copy_from_slice(src);
+            }
+        }
+        Some(PackedB { k, n, data })
+    }
+
+    /// `c (M, N) += a (M, K) · B`, all row-major with leading dimensions K and N.
+    pub fn matmul_acc(&self, m: usize, a: &[f32], c: &mut [f32]) {
+        let (k, n) = (self.k, self.n);
+        assert!(
+            a.len() >= m * k && c.len() >= m * n,
+            "PackedB::matmul_acc shapes"
+        );
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `new` only builds a PackedB when AVX-512F is present; the
+        // asserts above bound every row and column the kernel touches.
+        unsafe {
+            avx512::matmul_acc(m, k, n, a, &self.data, c)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("PackedB is only built on x86-64")
+    }
+}
+
+/// Whether the packed kernel runs on this CPU (`TEXTRNN_NO_PACKED=1`
+/// turns it off, to compare with the gemm crate).
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| {
+            std::is_x86_feature_detected!("avx512f")
+                && std::env::var_os("TEXTRNN_NO_PACKED").is_none()
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::NR;
+    use std::arch::x86_64::*;
+
+    /// Rows per micro-kernel call.
+    const MR: usize = 6;
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn matmul_acc(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        packed: &[f32],
+        c: &mut [f32],
+    ) {
+        let panels = n.div_ceil(NR);
+        for p in 0..panels {
+            let cols = NR.min(n - p * NR);
+            // One mask per 16-column register of the panel.
+            let mut masks = [0 as __mmask16; 4];
+            for (q, mk) in masks.iter_mut().enumerate() {
+                let w = cols.saturating_sub(q * 16).min(16);
+                *mk = if w == 16 {
+                    !0
+                } else {
+                    ((1u32 << w) - 1) as u16
+                };
+            }
+            let bp = packed.as_ptr().add(p * k * NR);
+            let mut i = 0;
+            while i + MR <= m {
+                let (ap, cp) = (a.as_ptr().add(i * k), c.as_mut_ptr().add(i * n + p * NR));
+                tile::<MR>(k, ap, bp, cp, n, &masks);
+                i += MR;
+            }
+            let (ap, cp) = (a.as_ptr().add(i * k), c.as_mut_ptr().add(i * n + p * NR));
+            match m - i {
+                5 => tile::<5>(k, ap, bp, cp, n, &masks),
+                4 => tile::<4>(k, ap, bp, cp, n, &masks),
+                3 => tile::<3>(k, ap, bp, cp, n, &masks),
+                2 => tile::<2>(k, ap, bp, cp, n, &masks),
+                1 => tile::<1>(k, ap, bp, cp, n, &masks),
+                _ => {}
+            }
+        }
+    }
+
+    /// `C[R rows, 64 cols] += A[R rows, K] · Bpanel[K, 64]` (`A` has
+    /// leading dimension K, `C` has `ldc`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tile<const R: usize>(
+        k: usize,
+        a: *const f32,
+        bp: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        masks: &[__mmask16; 4],
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 4]; R];
+        for kk in 0..k {
+            let b = bp.add(kk * NR);
+            let b0 = _mm512_loadu_ps(b);
+            let b1 = _mm512_loadu_ps(b.add(16));
+            let b2 = _mm512_loadu_ps(b.add(32));
+            let b3 = _mm512_loadu_ps(b.add(48));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*a.add(r * k + kk));
+                row[0] = _mm512_fmadd_ps(av, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+                row[2] = _mm512_fmadd_ps(av, b2, row[2]);
+                row[3] = _mm512_fmadd_ps(av, b3, row[3]);
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (q, x) in row.iter().enumerate() {
+                if masks[q] == 0 {
+                    continue;
+                }
+                let cp = c.add(r * ldc + q * 16);
+                let old = _mm512_maskz_loadu_ps(masks[q], cp);
+                _mm512_mask_storeu_ps(cp, masks[q], _mm512_add_ps(old, *x));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn packed_product_matches_the_naive_one() {
+        if !available() {
+            return; // nothing to check on this CPU: callers use the gemm crate
+        }
+        let mut rng = Rng::new(3);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (7, 5, 33),
+            (8, 16, 16),
+            (13, 40, 50),
+            (6, 9, 64),
+            (11, 17, 130),
+            (64, 256, 1024),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| rng.normal() as f32).collect();
+            let mut c = c0.clone();
+            PackedB::new(&b, k, n).unwrap().matmul_acc(m, &a, &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f64 = c0[i * n + j] as f64
+                        + (0..k)
+                            .map(|x| a[i * k + x] as f64 * b[x * n + j] as f64)
+                            .sum::<f64>();
+                    let got = c[i * n + j] as f64;
+                    assert!(
+                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "({m},{k},{n}) [{i},{j}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
