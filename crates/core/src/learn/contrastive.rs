@@ -441,7 +441,7 @@ pub fn train_contrastive(
                 loss: loss as f64,
                 lr,
             });
-            if ck.is_some_and(|c| c.every > 0 && s.step % c.every == 0) {
+            if ck.is_some_and(|c| c.every > 0 && s.step.is_multiple_of(c.every)) {
                 good = snapshot(&s, &enc, &best, &opt, &rng);
                 write(&good)?;
             }

@@ -313,6 +313,7 @@ impl<T: Real> RnnLayer<T> {
     }
 
     /// The recurrence of rows `r0..r1`, writing only their rows of every buffer.
+    #[allow(clippy::too_many_arguments)]
     fn forward_rows(
         &self,
         p: &Packed,
