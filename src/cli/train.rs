@@ -488,9 +488,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "cluster {:>2}  {:>6} texts{maj}  {}",
+            "cluster {:>2}  {:>6} texts{maj}  \"{}\"  {}",
             c.id,
             c.size,
+            c.name,
             c.top_terms.join(" ")
         )?;
     }
