@@ -436,7 +436,11 @@ impl<T: Real> RnnLayer<T> {
         let bufs = [Shared::new(&mut dgi), Shared::new(&mut dgh)];
         let ranges = row_ranges(p, threads);
         let cache = &*cache;
-        let run = |&(r0, r1): &(usize, usize)| self.backward_rows(p, r0, r1, cache, dh, &bufs);
+        // f32 on AVX-512: W_hh packed once for every step's dh_{t-1} product.
+        let packed = as_f32(&self.w_hh.value).and_then(|b| PackedB::new(b, gh, hd));
+        let run = |&(r0, r1): &(usize, usize)| {
+            self.backward_rows(p, r0, r1, cache, dh, packed.as_ref(), &bufs)
+        };
         if ranges.len() == 1 {
             run(&ranges[0]);
         } else {
@@ -495,6 +499,7 @@ impl<T: Real> RnnLayer<T> {
 
     /// Backward through time for rows `r0..r1`, writing only their rows of
     /// `dgi` (which holds the activated gates on entry) and `dgh`.
+    #[allow(clippy::too_many_arguments)]
     fn backward_rows(
         &self,
         p: &Packed,
@@ -502,6 +507,7 @@ impl<T: Real> RnnLayer<T> {
         r1: usize,
         cache: &RnnCache<T>,
         dh: &[T],
+        packed: Option<&PackedB>,
         bufs: &[Shared<T>; 2],
     ) {
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
@@ -558,18 +564,33 @@ impl<T: Real> RnnLayer<T> {
             }
             // dh_{t-1} for the active rows: one GEMM per step.
             let src: &[T] = if lstm { d } else { e };
-            matmul(
-                bb,
-                hd,
-                gh,
-                src,
-                false,
-                &self.w_hh.value,
-                false,
-                &mut dh_state[..bb * hd],
-                !lstm,
-                Threads::One,
-            );
+            if packed.is_some() {
+                if lstm {
+                    dh_state[..bb * hd].iter_mut().for_each(|v| *v = T::zero());
+                }
+                step_product(
+                    packed,
+                    bb,
+                    hd,
+                    gh,
+                    src,
+                    &self.w_hh.value,
+                    &mut dh_state[..bb * hd],
+                );
+            } else {
+                matmul(
+                    bb,
+                    hd,
+                    gh,
+                    src,
+                    false,
+                    &self.w_hh.value,
+                    false,
+                    &mut dh_state[..bb * hd],
+                    !lstm,
+                    Threads::One,
+                );
+            }
         }
     }
 }
