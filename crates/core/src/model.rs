@@ -904,8 +904,11 @@ impl Model {
             serde_json::from_slice::<serde_json::Value>(&contents["wordvec.json"])
                 .ok()
                 .and_then(|v| {
+                    // Only an object can take the vectors key (indexing any
+                    // other JSON value would panic: found by fuzzing).
                     let mut v = v;
-                    v["vectors"] = serde_json::json!([]);
+                    v.as_object_mut()?
+                        .insert("vectors".into(), serde_json::json!([]));
                     serde_json::from_value(v).ok()
                 })
                 .ok_or_else(|| bad("wordvec.json", "not valid word-vector metadata".into()))?;
