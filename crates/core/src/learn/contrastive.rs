@@ -130,7 +130,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Tokenize => "tokenize",
-            Stage::Features => "features",
+            Stage::Features => "vocabulary and features",
             Stage::Train => "train",
             Stage::Represent => "represent",
             Stage::Cluster => "cluster",
