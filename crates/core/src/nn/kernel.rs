@@ -44,6 +44,41 @@ impl PackedB {
         Some(PackedB { k, n, data })
     }
 
+    /// Pack `B (K, N)` given as its transpose `bt (N, K)` row-major (a weight
+    /// matrix stored PyTorch's way, `(out, in)`), or `None` without AVX-512F.
+    pub fn from_transposed(bt: &[f32], k: usize, n: usize) -> Option<PackedB> {
+        if !available() || k == 0 || n == 0 {
+            return None;
+        }
+        assert!(bt.len() >= k * n, "PackedB shape");
+        let panels = n.div_ceil(NR);
+        let mut data = vec![0f32; panels * k * NR];
+        for j in 0..n {
+            let (p, col) = (j / NR, j % NR);
+            let row = &bt[j * k..(j + 1) * k];
+            let panel = &mut data[p * k * NR..(p + 1) * k * NR];
+            for (kk, &v) in row.iter().enumerate() {
+                panel[kk * NR + col] = v;
+            }
+        }
+        Some(PackedB { k, n, data })
+    }
+
+    /// As [`PackedB::matmul_acc`], with the rows of `a` and `c` split over
+    /// `threads` rayon threads (each row's result is the same either way).
+    pub fn matmul_acc_par(&self, m: usize, a: &[f32], c: &mut [f32], threads: usize) {
+        use rayon::prelude::*;
+        let (k, n) = (self.k, self.n);
+        if threads <= 1 || m < 64 {
+            return self.matmul_acc(m, a, c);
+        }
+        let rows = m.div_ceil(threads).next_multiple_of(6);
+        c[..m * n]
+            .par_chunks_mut(rows * n)
+            .zip(a[..m * k].par_chunks(rows * k))
+            .for_each(|(c, a)| self.matmul_acc(a.len() / k, a, c));
+    }
+
     /// `c (M, N) += a (M, K) · B`, all row-major with leading dimensions K and N.
     pub fn matmul_acc(&self, m: usize, a: &[f32], c: &mut [f32]) {
         let (k, n) = (self.k, self.n);
@@ -193,6 +228,13 @@ mod tests {
             let c0: Vec<f32> = (0..m * n).map(|_| rng.normal() as f32).collect();
             let mut c = c0.clone();
             PackedB::new(&b, k, n).unwrap().matmul_acc(m, &a, &mut c);
+            // Packing from the transpose, and splitting rows over threads, give the same.
+            let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+            let mut c2 = c0.clone();
+            PackedB::from_transposed(&bt, k, n)
+                .unwrap()
+                .matmul_acc_par(m, &a, &mut c2, 2);
+            assert_eq!(c, c2);
             for i in 0..m {
                 for j in 0..n {
                     let want: f64 = c0[i * n + j] as f64

@@ -272,13 +272,31 @@ impl<T: Real> RnnLayer<T> {
         // The gemm crate is ~1.6x faster when the right operand is row-major
         // (K, N) than when it is a transposed view (measured at B=64, H=256:
         // 103 vs 66 GFLOP/s), so the weights are transposed once per call.
-        let w_ih_t = transpose(&self.w_ih.value, gh, inp);
-        let w_hh_t = transpose(&self.w_hh.value, gh, hd);
-        // f32 on AVX-512: W_hh packed once for all steps (see nn::kernel).
-        let packed = as_f32(&w_hh_t).and_then(|b| PackedB::new(b, hd, gh));
-        matmul(
-            n, gh, inp, x, false, &w_ih_t, false, &mut pre, true, threads,
-        );
+        // f32 on AVX-512: W_ih and W_hh packed straight from their (out, in)
+        // layout, once per call (see nn::kernel); otherwise transposed for
+        // the gemm crate.
+        let packed = as_f32(&self.w_hh.value).and_then(|w| PackedB::from_transposed(w, hd, gh));
+        let packed_ih = as_f32(&self.w_ih.value).and_then(|w| PackedB::from_transposed(w, inp, gh));
+        let w_hh_t = if packed.is_some() {
+            Vec::new()
+        } else {
+            transpose(&self.w_hh.value, gh, hd)
+        };
+        match (&packed_ih, as_f32(x), as_f32_mut(&mut pre)) {
+            (Some(pb), Some(xf), Some(pf)) => {
+                let nt = match threads {
+                    Threads::One => 1,
+                    Threads::Many(t) => t,
+                };
+                pb.matmul_acc_par(n, xf, pf, nt);
+            }
+            _ => {
+                let w_ih_t = transpose(&self.w_ih.value, gh, inp);
+                matmul(
+                    n, gh, inp, x, false, &w_ih_t, false, &mut pre, true, threads,
+                );
+            }
+        }
         h.clear();
         h.resize(n * hd, T::zero());
         let keep = cache.is_some();
