@@ -1,5 +1,7 @@
-//! The recurrent step's product `C (M, N) += A (M, K) · B (K, N)` with `B`
-//! packed once per layer call instead of once per time step.
+//! The RNN's products `C (M, N) += A (M, K) · B (K, N)` with `B` (a weight
+//! matrix) packed once per layer call instead of once per time step: every
+//! step's `h·W_hhᵀ`, the backward pass's `dgates·W_hh`, and the input
+//! projection `x·W_ihᵀ` of all steps (rows split over threads).
 //!
 //! Every step of an RNN multiplies the previous hidden states by the same
 //! `W_hh`. A general GEMM packs its right operand on every call; for
