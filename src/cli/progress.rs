@@ -136,6 +136,14 @@ impl Training {
                 self.bar.enable_steady_tick(Duration::from_millis(120));
             }
         }
+        if p.stage == Stage::SeedRound {
+            self.bar.set_message(format!(
+                "{}: round {} of {}",
+                p.stage.name(),
+                p.epoch,
+                p.total_steps
+            ));
+        }
         if p.stage == Stage::Train && p.total_steps > 0 {
             self.bar.set_length(p.total_steps);
             self.bar.set_position(p.step);

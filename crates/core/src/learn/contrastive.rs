@@ -121,6 +121,8 @@ pub enum Stage {
     Represent,
     /// Choosing k or the feature weights, k-means, self-training.
     Cluster,
+    /// Weak supervision from seed words: one report per self-training round.
+    SeedRound,
     /// Top terms, names, representative texts.
     Describe,
 }
@@ -134,6 +136,7 @@ impl Stage {
             Stage::Train => "train",
             Stage::Represent => "represent",
             Stage::Cluster => "cluster",
+            Stage::SeedRound => "self-training from seed words",
             Stage::Describe => "describe",
         }
     }

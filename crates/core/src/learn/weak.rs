@@ -257,7 +257,7 @@ pub fn self_train(
     let mut probs = nb.clone();
     for round in 0..cfg.rounds {
         progress(Progress {
-            stage: Stage::Train,
+            stage: Stage::SeedRound,
             epoch: round + 1,
             step: round as u64,
             total_steps: cfg.rounds as u64,
