@@ -3,8 +3,12 @@
 //! [`augment`] makes random views of a text; [`contrastive`] trains the RNN
 //! encoder so two views of one text encode close together and views of
 //! different texts apart (InfoNCE), with AdamW, warm-up + cosine decay,
-//! gradient clipping and early stopping on a held-out split. Labels never
-//! reach this module.
+//! gradient clipping and early stopping on a held-out split, checkpoints
+//! ([`checkpoint`]) and divergence recovery. [`self_train`] fine-tunes the
+//! encoder with a classifier head on pseudo-labels; [`seeds`] and [`weak`]
+//! turn a user's seed words into pseudo-labels and a trained classifier.
+//! Gold labels never reach this module (seed words are the user's own
+//! guidance, not labeled texts).
 
 pub mod augment;
 pub mod checkpoint;
