@@ -19,8 +19,8 @@
 /// Columns per panel (four AVX-512 registers of f32).
 const NR: usize = 64;
 
-/// `B (K, N)` in column panels of [`NR`]: panel `p` holds `B[kk][p·NR + j]`
-/// at `p·K·NR + kk·NR + j`, zero-padded past `N`.
+/// `B (K, N)` in column panels of 64 floats: panel `p` holds `B[kk][p·NR + j]`
+/// at `p·K·64 + kk·64 + j`, zero-padded past `N`.
 pub struct PackedB {
     k: usize,
     n: usize,
