@@ -3,20 +3,12 @@
 //! and what is wrong), never a panic, and never leaves a partial output file,
 //! model directory or checkpoint behind.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn textrnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_textrnn"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{stderr, textrnn};
 
 /// What a verb must do with a corpus.
 #[derive(Clone, Copy, Debug)]

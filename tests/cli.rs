@@ -1,23 +1,12 @@
 //! The real `textrnn` binary, run in a temp dir on corpora the test writes itself.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn textrnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_textrnn"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{stderr, stdout, textrnn};
 
 /// Three topics with disjoint vocabularies (one of them Chinese) plus shared filler words.
 fn topical_corpus(dir: &Path) -> String {

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::Path;
 
 use rayon::prelude::*;
-use safetensors::tensor::{Dtype, SafeTensors};
+use safetensors::tensor::SafeTensors;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -22,8 +22,8 @@ use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 pub use crate::learn::StepLog;
 use crate::learn::{
-    concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog, Progress, Stage,
-    TrainConfig,
+    argmax_rows, concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog,
+    Progress, Stage, TrainConfig,
 };
 use crate::nn::encoder::Encoder;
 use crate::nn::gemm::Threads;
@@ -271,18 +271,6 @@ pub struct Fitted {
     pub scores: Vec<f32>,
 }
 
-/// Argmax and its value, per row of `p (N, K)`.
-pub fn argmax_rows(p: &[f32], k: usize) -> (Vec<usize>, Vec<f32>) {
-    p.chunks(k.max(1))
-        .map(|row| {
-            row.iter().enumerate().fold(
-                (0, f32::NEG_INFINITY),
-                |b, (j, &v)| if v > b.1 { (j, v) } else { b },
-            )
-        })
-        .unzip()
-}
-
 /// Mean row of each class (zero for an empty class), `(K, D)`.
 fn class_means(z: &[f32], d: usize, labels: &[usize], k: usize) -> Vec<f32> {
     let mut sum = vec![0f32; k * d];
@@ -307,17 +295,7 @@ fn class_means(z: &[f32], d: usize, labels: &[usize], k: usize) -> Vec<f32> {
 /// Nearest centroid and its Student-t soft-assignment probability, per row of `z (N, D)`.
 pub fn assign(z: &[f32], d: usize, centroids: &[f32]) -> (Vec<usize>, Vec<f32>) {
     let q = dec_soft_assign(z, centroids, d);
-    let k = centroids.len() / d.max(1);
-    q.chunks(k.max(1))
-        .map(|row| {
-            let (j, &p) =
-                row.iter().enumerate().fold(
-                    (0, &f32::NEG_INFINITY),
-                    |b, x| if x.1 > b.1 { x } else { b },
-                );
-            (j, p)
-        })
-        .unzip()
+    argmax_rows(&q, centroids.len() / d.max(1))
 }
 
 impl Model {
@@ -366,29 +344,53 @@ impl Model {
 
     /// Cluster (or seed class) and probability of each text.
     pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
-        if let Some(head) = &self.head {
-            let cfg = &self.manifest.config;
-            let seqs: Vec<Vec<u32>> = texts
-                .par_iter()
-                .map(|t| {
-                    cfg.pipeline
-                        .tokenize(t)
-                        .iter()
-                        .map(|tk| self.vocab.id(&tk.text))
-                        .collect()
-                })
-                .collect();
-            let p = crate::learn::self_train::classify(
-                &self.encoder,
-                head,
-                &seqs,
-                cfg.train.max_len,
-                threads,
-            );
-            return argmax_rows(&p, head.output_dim());
+        match &self.head {
+            Some(head) => self.predict_head(head, texts, threads),
+            None => assign(&self.represent(texts, threads), self.dim(), &self.centroids),
         }
-        let z = self.represent(texts, threads);
-        assign(&z, self.dim(), &self.centroids)
+    }
+
+    /// As [`Model::predict`] for texts whose representations `z` (from
+    /// [`Model::represent`]) the caller already has: nearest centroid of `z`,
+    /// or the seed-word classifier, whichever the model uses.
+    pub fn predict_represented(
+        &self,
+        texts: &[&str],
+        z: &[f32],
+        threads: Threads,
+    ) -> (Vec<usize>, Vec<f32>) {
+        match &self.head {
+            Some(head) => self.predict_head(head, texts, threads),
+            None => assign(z, self.dim(), &self.centroids),
+        }
+    }
+
+    /// Class probabilities from the seed-word classifier head over the RNN.
+    fn predict_head(
+        &self,
+        head: &crate::nn::linear::Linear<f32>,
+        texts: &[&str],
+        threads: Threads,
+    ) -> (Vec<usize>, Vec<f32>) {
+        let cfg = &self.manifest.config;
+        let seqs: Vec<Vec<u32>> = texts
+            .par_iter()
+            .map(|t| {
+                cfg.pipeline
+                    .tokenize(t)
+                    .iter()
+                    .map(|tk| self.vocab.id(&tk.text))
+                    .collect()
+            })
+            .collect();
+        let p = crate::learn::self_train::classify(
+            &self.encoder,
+            head,
+            &seqs,
+            cfg.train.max_len,
+            threads,
+        );
+        argmax_rows(&p, head.output_dim())
     }
 
     /// Train on `texts` (labels never enter).
@@ -418,6 +420,28 @@ impl Model {
                 (strings, Tfidf::terms_of(&tfidf_cfg, tokens))
             })
             .unzip();
+        // Seed words are matched before any training, so a seed set that
+        // matches nothing fails at once.
+        let seeded = match &cfg.seeds {
+            Some(seeds) => {
+                let matcher = crate::learn::seeds::Matcher::new(seeds, &cfg.pipeline);
+                let (seed, wlog) = crate::learn::weak::seed_labels(&toks, &matcher);
+                if wlog.seed_labeled == 0 {
+                    return Err(
+                        "no text contains a seed word (or every match is tied); check the seed words' language and spelling"
+                            .into(),
+                    );
+                }
+                tracing::info!(
+                    matched = wlog.matched,
+                    labeled = wlog.seed_labeled,
+                    negated = wlog.negated,
+                    "seed words"
+                );
+                Some((seeds.classes.len(), seed, wlog))
+            }
+            None => None,
+        };
         mark(Stage::Features, progress);
         let vocab = Vocab::build(
             toks.iter().map(|d| d.iter().map(String::as_str)),
@@ -489,30 +513,13 @@ impl Model {
             )
         };
         let mut w = cfg.weights;
-        let mut r = encode(&encoder);
-        let mut z = blocks(&r, w);
         mark(Stage::Cluster, progress);
         let mut k_selection = Vec::new();
         let mut weight_selection = Vec::new();
         let mut head = None;
         let mut weak_log = None;
-        let (k, centroids, labels, scores) = if let Some(seeds) = &cfg.seeds {
+        let (k, centroids, labels, scores) = if let Some((k, seed, mut wlog)) = seeded {
             // Weak supervision: classes from seed words, the RNN classifier decides.
-            let k = seeds.classes.len();
-            let matcher = crate::learn::seeds::Matcher::new(seeds, &cfg.pipeline);
-            let (seed, mut wlog) = crate::learn::weak::seed_labels(&toks, &matcher);
-            if wlog.seed_labeled == 0 {
-                return Err(
-                    "no text contains a seed word (or every match is tied); check the seed words' language and spelling"
-                        .into(),
-                );
-            }
-            tracing::info!(
-                matched = wlog.matched,
-                labeled = wlog.seed_labeled,
-                negated = wlog.negated,
-                "seed words"
-            );
             let (h, probs) = crate::learn::weak::self_train(
                 &mut encoder,
                 &seqs,
@@ -527,13 +534,14 @@ impl Model {
             )
             .map_err(|e| e.to_string())?;
             let (labels, scores) = argmax_rows(&probs, k);
-            r = encode(&encoder);
-            z = blocks(&r, w);
+            let z = blocks(&encode(&encoder), w);
             let centroids = class_means(&z, dim, &labels, k);
             head = Some(h);
             weak_log = Some(wlog);
             (k, centroids, labels, scores)
         } else {
+            let mut r = encode(&encoder);
+            let mut z = blocks(&r, w);
             let k = match cfg.k_auto {
                 Some((lo, hi)) => {
                     let (k, evidence) =
@@ -881,19 +889,7 @@ impl Model {
         let st = SafeTensors::deserialize(wbytes)
             .map_err(|e| bad("weights.safetensors", e.to_string()))?;
         let get = |name: &str, len: usize| -> Result<Vec<f32>, ModelError> {
-            let t = st
-                .tensor(name)
-                .map_err(|_| bad("weights.safetensors", format!("no tensor {name}")))?;
-            if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
-                return Err(bad(
-                    "weights.safetensors",
-                    format!("tensor {name} has the wrong size"),
-                ));
-            }
-            Ok(t.data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect())
+            weights::read_f32(&st, name, len).map_err(|e| bad("weights.safetensors", e))
         };
         let lsa = get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
         let centroids = get(

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::contrastive::{EpochLog, StepLog, TrainConfig};
 use crate::nn::encoder::Encoder;
 use crate::nn::optim::Optimizer;
+use crate::nn::weights::read_f32;
 use crate::nn::{Module, Param};
 
 /// Where and how often to checkpoint.
@@ -171,18 +172,7 @@ pub fn load(
             path.display()
         ));
     }
-    let read = |name: &str, len: usize| -> Result<Vec<f32>, String> {
-        let t = st
-            .tensor(name)
-            .map_err(|_| bad(format!("no tensor {name}")))?;
-        if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
-            return Err(bad(format!("tensor {name} has the wrong size")));
-        }
-        Ok(t.data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
-    };
+    let read = |name: &str, len: usize| read_f32(&st, name, len).map_err(&bad);
     let load_model = |prefix: &str| -> Result<Encoder<f32>, String> {
         let mut e = template.clone();
         let mut err = None;

@@ -22,6 +22,18 @@ pub use contrastive::{
     encode_all, train_contrastive, EpochLog, Progress, Stage, StepLog, TrainConfig, TrainError,
 };
 
+/// Argmax and its value, per row of `p (N, K)` (the first on ties).
+pub fn argmax_rows(p: &[f32], k: usize) -> (Vec<usize>, Vec<f32>) {
+    p.chunks(k.max(1))
+        .map(|row| {
+            row.iter().enumerate().fold(
+                (0, f32::NEG_INFINITY),
+                |b, (j, &v)| if v > b.1 { (j, v) } else { b },
+            )
+        })
+        .unzip()
+}
+
 /// Scale each row of `x (N, D)` to unit L2 norm (zero rows stay zero).
 pub fn l2_normalize_rows(x: &mut [f32], d: usize) {
     for row in x.chunks_mut(d.max(1)) {

@@ -214,15 +214,10 @@ pub fn naive_bayes_em(
 /// Per class, the `fraction` of the texts assigned to it (argmax of `probs`)
 /// with the highest probability become its targets; others get `None`.
 pub fn confident_targets(probs: &[f32], k: usize, fraction: f64) -> Vec<Option<usize>> {
-    let n = probs.len() / k.max(1);
+    let (labels, best) = super::argmax_rows(probs, k);
+    let n = labels.len();
     let mut by_class: Vec<Vec<(f32, usize)>> = vec![Vec::new(); k];
-    for i in 0..n {
-        let row = &probs[i * k..(i + 1) * k];
-        let (c, p) =
-            row.iter().enumerate().fold(
-                (0, f32::NEG_INFINITY),
-                |b, (j, &p)| if p > b.1 { (j, p) } else { b },
-            );
+    for (i, (&c, &p)) in labels.iter().zip(&best).enumerate() {
         by_class[c].push((p, i));
     }
     let mut out = vec![None; n];
@@ -299,15 +294,12 @@ pub fn self_train(
 
 /// Share of the seed-labeled texts whose argmax under `probs` is their seed label.
 fn agreement(probs: &[f32], seed: &[Option<usize>], k: usize) -> f64 {
-    let (mut same, mut total) = (0usize, 0usize);
-    for (i, s) in seed.iter().enumerate() {
-        if let Some(c) = s {
-            total += 1;
-            let row = &probs[i * k..(i + 1) * k];
-            let best = (0..k).fold(0, |b, j| if row[j] > row[b] { j } else { b });
-            same += usize::from(best == *c);
-        }
-    }
+    let (labels, _) = super::argmax_rows(probs, k);
+    let (same, total) = seed
+        .iter()
+        .zip(&labels)
+        .filter_map(|(s, &l)| s.map(|c| c == l))
+        .fold((0usize, 0usize), |(s, t), ok| (s + usize::from(ok), t + 1));
     same as f64 / total.max(1) as f64
 }
 

@@ -30,37 +30,29 @@ pub struct PackedB {
 impl PackedB {
     /// Pack row-major `b (K, N)`, or `None` when the CPU lacks AVX-512F.
     pub fn new(b: &[f32], k: usize, n: usize) -> Option<PackedB> {
-        if !available() || k == 0 || n == 0 {
-            return None;
-        }
         assert!(b.len() >= k * n, "PackedB shape");
-        let panels = n.div_ceil(NR);
-        let mut data = vec![0f32; panels * k * NR];
-        for p in 0..panels {
-            let cols = NR.min(n - p * NR);
-            for kk in 0..k {
-                let src = &b[kk * n + p * NR..kk * n + p * NR + cols];
-                data[p * k * NR + kk * NR..p * k * NR + kk * NR + cols].copy_from_slice(src);
-            }
-        }
-        Some(PackedB { k, n, data })
+        PackedB::pack(k, n, |kk, j| b[kk * n + j])
     }
 
     /// Pack `B (K, N)` given as its transpose `bt (N, K)` row-major (a weight
     /// matrix stored PyTorch's way, `(out, in)`), or `None` without AVX-512F.
     pub fn from_transposed(bt: &[f32], k: usize, n: usize) -> Option<PackedB> {
+        assert!(bt.len() >= k * n, "PackedB shape");
+        PackedB::pack(k, n, |kk, j| bt[j * k + kk])
+    }
+
+    /// Lay out `B[kk][j] = at(kk, j)` in panels (zero past N).
+    fn pack(k: usize, n: usize, at: impl Fn(usize, usize) -> f32) -> Option<PackedB> {
         if !available() || k == 0 || n == 0 {
             return None;
         }
-        assert!(bt.len() >= k * n, "PackedB shape");
         let panels = n.div_ceil(NR);
         let mut data = vec![0f32; panels * k * NR];
-        for j in 0..n {
-            let (p, col) = (j / NR, j % NR);
-            let row = &bt[j * k..(j + 1) * k];
-            let panel = &mut data[p * k * NR..(p + 1) * k * NR];
-            for (kk, &v) in row.iter().enumerate() {
-                panel[kk * NR + col] = v;
+        for (p, panel) in data.chunks_mut(k * NR).enumerate() {
+            for (kk, row) in panel.chunks_mut(NR).enumerate() {
+                for (col, v) in row.iter_mut().enumerate().take(n.saturating_sub(p * NR)) {
+                    *v = at(kk, p * NR + col);
+                }
             }
         }
         Some(PackedB { k, n, data })

@@ -70,6 +70,18 @@ fn to_bytes_inner(
     safetensors::serialize(views, metadata).expect("serializable tensors")
 }
 
+/// The f32 tensor `name` holding exactly `len` values, or what is wrong with it.
+pub fn read_f32(st: &SafeTensors, name: &str, len: usize) -> Result<Vec<f32>, String> {
+    let t = st.tensor(name).map_err(|_| format!("no tensor {name}"))?;
+    if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
+        return Err(format!("tensor {name} has the wrong size"));
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
 /// Load parameter values by name from safetensors bytes; every parameter must be present with its shape.
 pub fn load_bytes(model: &mut dyn Module<f32>, bytes: &[u8]) -> Result<(), WeightsError> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;

@@ -13,7 +13,7 @@ use std::fmt::Write;
 
 use crate::eval::metrics::{contingency, encode_labels};
 use crate::eval::Scores;
-use crate::model::{assign, Model};
+use crate::model::Model;
 use crate::nn::gemm::Threads;
 use crate::rng::Rng;
 use svg::{color, esc, truncate};
@@ -58,7 +58,8 @@ pub fn documents(
     let d = model.dim();
     let k = model.manifest.config.k;
     let z = model.represent(texts, threads);
-    let (pred, _) = assign(&z, d, &model.centroids);
+    // The model's own classes (centroids, or the seed-word classifier).
+    let (pred, _) = model.predict_represented(texts, &z, threads);
     let mut sizes = vec![0usize; k];
     pred.iter().for_each(|&c| sizes[c] += 1);
     let mut idx: Vec<usize> = (0..texts.len()).collect();
