@@ -115,17 +115,18 @@ pub struct TrainArgs {
     /// Corpus word-vector dimensions (PPMI + SVD) for the SIF block (0: none).
     #[arg(long, default_value_t = 100)]
     wordvec_dims: usize,
-    /// `auto`: choose the LSA share among 0.25..4 by consensus with the single-block
-    /// clusterings (SIF and RNN at 1); `manual`: use --sif-weight, --rnn-weight, --lsa-weight.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
+    /// `manual`: use --sif-weight, --rnn-weight, --lsa-weight (defaults measured on eight
+    /// corpora, see README); `auto`: choose the LSA share among 0.25..4 by consensus with the
+    /// single-block clusterings (SIF and RNN at their weights).
+    #[arg(long, default_value = "manual", value_parser = ["auto", "manual"])]
     weights: String,
-    /// Share of the SIF word-vector block in distances (with --weights manual).
+    /// Share of the SIF word-vector block in squared distances.
     #[arg(long, default_value_t = 1.0)]
     sif_weight: f32,
-    /// Share of the RNN block in distances (with --weights manual).
-    #[arg(long, default_value_t = 1.0)]
+    /// Share of the RNN block in squared distances.
+    #[arg(long, default_value_t = 0.5)]
     rnn_weight: f32,
-    /// Share of the LSA block in distances (with --weights manual).
+    /// Share of the LSA block in squared distances (with --weights manual).
     #[arg(long, default_value_t = 0.5)]
     lsa_weight: f32,
     /// Train LSTM and GRU at --hidden and half of it on 90% of the texts, keep the one whose

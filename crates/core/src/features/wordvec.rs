@@ -4,7 +4,11 @@
 //! occurring in the same text (document co-occurrence, each text counted
 //! once per pair), rows L2-normalized. A text is the SIF-weighted sum of its
 //! words' vectors, weight `a / (a + p(w))` with `a = 1e-3` (Arora et al.
-//! 2017), centred by the training corpus mean and L2-normalized. This is the
+//! 2017), L2-normalized, centred by the training corpus mean and normalized
+//! again. Normalizing before centring matters: centring the raw sums lets a
+//! short text's small vector be swamped by the corpus mean, so k-means splits
+//! by length (sst2: ACC 52.9 centred raw, 66.7 normalized first; stackoverflow
+//! 46.8 against 53.1, scikit-learn k-means on the same vectors). This is the
 //! strong non-neural method of BASELINES.md; it also seeds the RNN's
 //! embedding table.
 
@@ -31,6 +35,11 @@ pub struct WordVectors {
     pub dim: usize,
     /// Mean of the training texts' SIF vectors `(dim)`, subtracted before normalizing.
     pub mean: Vec<f32>,
+    /// Whether `mean` is the mean of unit-length vectors, subtracted after a
+    /// first normalization (models before this field: false, the raw sums
+    /// were centred; kept so that they load and predict as they did).
+    #[serde(default)]
+    pub normalize_first: bool,
     #[serde(skip)]
     index: HashMap<String, u32>,
 }
@@ -139,10 +148,12 @@ impl WordVectors {
             vectors,
             dim,
             mean: vec![0.0; dim],
+            normalize_first: true,
             index: HashMap::new(),
         };
         wv.rebuild_index();
-        let raw = wv.raw(docs);
+        let mut raw = wv.raw(docs);
+        super::super::learn::l2_normalize_rows(&mut raw, dim);
         let n = docs.len().max(1) as f32;
         let mut mean = vec![0f32; dim];
         for row in raw.chunks(dim.max(1)) {
@@ -190,9 +201,13 @@ impl WordVectors {
         rows.concat()
     }
 
-    /// SIF vectors of tokenized texts `(N, dim)`: weighted sums, centred, normalized.
+    /// SIF vectors of tokenized texts `(N, dim)`: weighted sums, normalized,
+    /// centred, normalized.
     pub fn transform(&self, docs: &[Vec<String>]) -> Vec<f32> {
         let mut out = self.raw(docs);
+        if self.normalize_first {
+            super::super::learn::l2_normalize_rows(&mut out, self.dim);
+        }
         for row in out.chunks_mut(self.dim.max(1)) {
             row.iter_mut().zip(&self.mean).for_each(|(a, &m)| *a -= m);
         }
