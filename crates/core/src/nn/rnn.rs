@@ -113,7 +113,24 @@ impl<T> Shared<T> {
     }
 }
 
-/// `(R, C)` row-major to `(C, R)` row-major, in cache-friendly 32x32 tiles.
+/// Inference only: the input projection computed step by step inside the
+/// recurrence, for the rows of that step, instead of for all steps up front.
+/// Without a cache nothing needs every step's gates at once, so the
+/// `(N, G·H)` buffer (64 MB at H = 512, B = 128, T = 64), its page faults
+/// and its bias fill disappear, and each step's gates stay in cache.
+struct StepInput<'a, T> {
+    /// Layer input `(N, I)`, rows in packed (time-major) order.
+    x: &'a [T],
+    /// `I`.
+    dim: usize,
+    /// Bias added to every row's input projection `(G·H)`.
+    bias: &'a [T],
+    /// `W_ihᵀ` packed for the f32 kernel, when it runs.
+    packed: Option<&'a PackedB>,
+    /// `W_ihᵀ` `(I, G·H)` for the gemm crate otherwise (empty when packed).
+    w_t: &'a [T],
+}
+
 /// `a` as f32 when `T` is f32 (for the f32-only packed kernel).
 fn as_f32<T: Real>(a: &[T]) -> Option<&[f32]> {
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
@@ -149,6 +166,7 @@ fn step_product<T: Real>(
     matmul(bb, gh, hd, h, false, w_hh_t, false, c, true, Threads::One);
 }
 
+/// `(R, C)` row-major to `(C, R)` row-major, in cache-friendly 32x32 tiles.
 fn transpose<T: Real>(a: &[T], r: usize, c: usize) -> Vec<T> {
     const TILE: usize = 32;
     let mut out = vec![T::zero(); r * c];
@@ -266,8 +284,11 @@ impl<T: Real> RnnLayer<T> {
         } else {
             self.b_ih.value.clone()
         };
-        for _ in 0..n {
-            pre.extend_from_slice(&bias);
+        let keep = cache.is_some();
+        if keep {
+            for _ in 0..n {
+                pre.extend_from_slice(&bias);
+            }
         }
         // The gemm crate is ~1.6x faster when the right operand is row-major
         // (K, N) than when it is a transposed view (measured at B=64, H=256:
@@ -282,7 +303,13 @@ impl<T: Real> RnnLayer<T> {
         } else {
             transpose(&self.w_hh.value, gh, hd)
         };
+        let w_ih_t = if packed_ih.is_none() && !keep {
+            transpose(&self.w_ih.value, gh, inp)
+        } else {
+            Vec::new()
+        };
         match (&packed_ih, as_f32(x), as_f32_mut(&mut pre)) {
+            _ if !keep => {} // projected step by step (StepInput)
             (Some(pb), Some(xf), Some(pf)) => {
                 let nt = match threads {
                     Threads::One => 1,
@@ -299,7 +326,13 @@ impl<T: Real> RnnLayer<T> {
         }
         h.clear();
         h.resize(n * hd, T::zero());
-        let keep = cache.is_some();
+        let step_input = (!keep).then(|| StepInput {
+            x,
+            dim: inp,
+            bias: &bias,
+            packed: packed_ih.as_ref(),
+            w_t: &w_ih_t,
+        });
         let mut hprev = vec![T::zero(); if keep { n * hd } else { 0 }];
         let mut cprev = vec![T::zero(); if keep && lstm { n * hd } else { 0 }];
         let mut tanh_c = vec![T::zero(); if keep && lstm { n * hd } else { 0 }];
@@ -314,7 +347,15 @@ impl<T: Real> RnnLayer<T> {
         ];
         let ranges = row_ranges(p, threads);
         let run = |&(r0, r1): &(usize, usize)| {
-            self.forward_rows(p, r0, r1, &w_hh_t, packed.as_ref(), &bufs, keep)
+            self.forward_rows(
+                p,
+                r0,
+                r1,
+                &w_hh_t,
+                packed.as_ref(),
+                &bufs,
+                step_input.as_ref(),
+            )
         };
         if ranges.len() == 1 {
             run(&ranges[0]);
@@ -340,8 +381,10 @@ impl<T: Real> RnnLayer<T> {
         w_hh_t: &[T],
         packed: Option<&PackedB>,
         bufs: &[Shared<T>; 6],
-        keep: bool,
+        input: Option<&StepInput<T>>,
     ) {
+        // Without a step input the gates come precomputed, and the caches are kept.
+        let keep = input.is_none();
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
         let lstm = self.cell == Cell::Lstm;
         let rows = r1 - r0;
@@ -350,6 +393,7 @@ impl<T: Real> RnnLayer<T> {
         let mut sc = vec![T::zero(); if lstm { rows * hd } else { 0 }];
         let mut rec = vec![T::zero(); if lstm { 0 } else { rows * gh }];
         let mut tmp = vec![T::zero(); hd];
+        let mut local = vec![T::zero(); if keep { 0 } else { rows * gh }];
         for s in 0..p.t() {
             let t = self.step_order(p.t(), s);
             let bb = p.batch_sizes[t].min(r1).saturating_sub(r0);
@@ -358,11 +402,33 @@ impl<T: Real> RnnLayer<T> {
             }
             let at = p.offsets[t] + r0;
             // SAFETY: rows at..at+bb of step t belong to this thread only.
-            let (g, h) = unsafe {
-                (
-                    bufs[0].rows(at * gh, bb * gh),
-                    bufs[1].rows(at * hd, bb * hd),
-                )
+            let h = unsafe { bufs[1].rows(at * hd, bb * hd) };
+            let g = match input {
+                // SAFETY: as above.
+                None => unsafe { bufs[0].rows(at * gh, bb * gh) },
+                Some(si) => {
+                    let g = &mut local[..bb * gh];
+                    for row in g.chunks_exact_mut(gh) {
+                        row.copy_from_slice(si.bias);
+                    }
+                    let xr = &si.x[at * si.dim..(at + bb) * si.dim];
+                    match (si.packed, as_f32(xr), as_f32_mut(g)) {
+                        (Some(pb), Some(a), Some(c)) => pb.matmul_acc(bb, a, c),
+                        _ => matmul(
+                            bb,
+                            gh,
+                            si.dim,
+                            xr,
+                            false,
+                            si.w_t,
+                            false,
+                            g,
+                            true,
+                            Threads::One,
+                        ),
+                    }
+                    g
+                }
             };
             if keep {
                 unsafe { bufs[2].rows(at * hd, bb * hd) }.copy_from_slice(&sh[..bb * hd]);
