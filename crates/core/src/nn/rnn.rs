@@ -273,7 +273,22 @@ impl<T: Real> RnnLayer<T> {
         let lstm = self.cell == Cell::Lstm;
         // Input projection for all steps at once; LSTM folds both biases in,
         // GRU keeps b_hh for the hidden side (the reset gate multiplies it).
-        let mut pre = Vec::with_capacity(n * gh);
+        // Training calls reuse the previous step's cache buffers: fresh
+        // allocations of this size are fresh pages, and their page faults
+        // cost more than the fill (and serialize threads in the kernel).
+        let mut cache = cache;
+        let keep = cache.is_some();
+        let mut take = |f: fn(&mut RnnCache<T>) -> &mut Vec<T>, len: usize| {
+            let mut v = cache
+                .as_deref_mut()
+                .map(|c| std::mem::take(f(c)))
+                .unwrap_or_default();
+            v.clear();
+            v.resize(len, T::zero());
+            v
+        };
+        let mut pre = take(|c| &mut c.gates, 0);
+        pre.reserve(n * gh);
         let bias: Vec<T> = if lstm {
             self.b_ih
                 .value
@@ -284,7 +299,6 @@ impl<T: Real> RnnLayer<T> {
         } else {
             self.b_ih.value.clone()
         };
-        let keep = cache.is_some();
         if keep {
             for _ in 0..n {
                 pre.extend_from_slice(&bias);
@@ -333,10 +347,10 @@ impl<T: Real> RnnLayer<T> {
             packed: packed_ih.as_ref(),
             w_t: &w_ih_t,
         });
-        let mut hprev = vec![T::zero(); if keep { n * hd } else { 0 }];
-        let mut cprev = vec![T::zero(); if keep && lstm { n * hd } else { 0 }];
-        let mut tanh_c = vec![T::zero(); if keep && lstm { n * hd } else { 0 }];
-        let mut ghn = vec![T::zero(); if keep && !lstm { n * hd } else { 0 }];
+        let mut hprev = take(|c| &mut c.hprev, if keep { n * hd } else { 0 });
+        let mut cprev = take(|c| &mut c.cprev, if keep && lstm { n * hd } else { 0 });
+        let mut tanh_c = take(|c| &mut c.tanh_c, if keep && lstm { n * hd } else { 0 });
+        let mut ghn = take(|c| &mut c.ghn, if keep && !lstm { n * hd } else { 0 });
         let bufs = [
             Shared::new(&mut pre),
             Shared::new(h),
