@@ -126,9 +126,10 @@ pub struct TrainArgs {
     /// Share of the RNN block in squared distances.
     #[arg(long, default_value_t = 0.5)]
     rnn_weight: f32,
-    /// Share of the LSA block in squared distances (with --weights manual).
-    #[arg(long, default_value_t = 0.5)]
-    lsa_weight: f32,
+    /// Share of the LSA block in squared distances (with --weights manual; default 0.5, or
+    /// 0 when most texts are Chinese, where it measured as the weakest block).
+    #[arg(long)]
+    lsa_weight: Option<f32>,
     /// Train LSTM and GRU at --hidden and half of it on 90% of the texts, keep the one whose
     /// held-out 10% has the highest silhouette, and retrain it on everything (5 trainings).
     #[arg(long)]
@@ -251,7 +252,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         "--dropout must be in [0, 1)"
     );
     anyhow::ensure!(
-        a.sif_weight >= 0.0 && a.rnn_weight >= 0.0 && a.lsa_weight >= 0.0,
+        a.sif_weight >= 0.0 && a.rnn_weight >= 0.0 && a.lsa_weight.unwrap_or(0.0) >= 0.0,
         "feature weights must not be negative"
     );
     anyhow::ensure!(
@@ -323,7 +324,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
         weights: FeatureWeights {
             sif: a.sif_weight,
             rnn: a.rnn_weight,
-            lsa: a.lsa_weight,
+            lsa: a
+                .lsa_weight
+                .unwrap_or_else(|| FeatureWeights::defaults_for(&texts).lsa),
         },
         n_init: 10,
         self_train_rounds: a.self_train,

@@ -103,8 +103,7 @@ impl Tfidf {
     pub fn resolve_config(cfg: &TfidfConfig, texts: &[&str]) -> TfidfConfig {
         let mut cfg = cfg.clone();
         if cfg.punctuation == Punctuation::Auto {
-            let chinese = texts.par_iter().filter(|t| t.chars().any(is_han)).count();
-            cfg.punctuation = if 2 * chinese > texts.len() {
+            cfg.punctuation = if mostly_chinese(texts) {
                 Punctuation::Keep
             } else {
                 Punctuation::Drop
@@ -258,4 +257,10 @@ impl Tfidf {
             n_cols: self.terms.len(),
         }
     }
+}
+
+/// Whether more than half of `texts` contain a Han character.
+pub fn mostly_chinese(texts: &[&str]) -> bool {
+    let chinese = texts.par_iter().filter(|t| t.chars().any(is_han)).count();
+    2 * chinese > texts.len()
 }
