@@ -80,6 +80,19 @@ mod x86 {
     pub unsafe fn tanh(x: &mut [f32]) {
         super::tanh_body(x)
     }
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn sigmoid512(x: &mut [f32]) {
+        super::sigmoid_body(x)
+    }
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn tanh512(x: &mut [f32]) {
+        super::tanh_body(x)
+    }
+    pub fn has_avx512() -> bool {
+        use std::sync::OnceLock;
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| is_x86_feature_detected!("avx512f") && has_avx2())
+    }
     pub fn has_avx2() -> bool {
         use std::sync::OnceLock;
         static HAS: OnceLock<bool> = OnceLock::new();
@@ -90,6 +103,11 @@ mod x86 {
 impl Activations for f32 {
     fn sigmoid_slice(x: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
+        if x86::has_avx512() {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked above).
+            return unsafe { x86::sigmoid512(x) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if x86::has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked above).
             return unsafe { x86::sigmoid(x) };
@@ -97,6 +115,11 @@ impl Activations for f32 {
         sigmoid_body(x)
     }
     fn tanh_slice(x: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if x86::has_avx512() {
+            // SAFETY: as above.
+            return unsafe { x86::tanh512(x) };
+        }
         #[cfg(target_arch = "x86_64")]
         if x86::has_avx2() {
             // SAFETY: as above.
