@@ -215,3 +215,51 @@ impl WordVectors {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs() -> Vec<Vec<String>> {
+        [
+            "goal match league cup",
+            "match league goal",
+            "stock market bank",
+            "bank stock trade market shares",
+            "goal",
+            "market",
+            "league cup final match goal keeper",
+        ]
+        .iter()
+        .map(|s| s.split_whitespace().map(String::from).collect())
+        .collect()
+    }
+
+    #[test]
+    fn texts_are_normalized_before_centring_and_old_models_keep_their_transform() {
+        let d = docs();
+        let (wv, out) = WordVectors::fit(&d, 3, 1, 0);
+        assert!(wv.normalize_first);
+        // The stored mean is the mean of the unit-length sums.
+        let mut raw = wv.raw(&d);
+        crate::learn::l2_normalize_rows(&mut raw, 3);
+        for j in 0..3 {
+            let m: f32 = raw.chunks(3).map(|r| r[j]).sum::<f32>() / d.len() as f32;
+            assert!((m - wv.mean[j]).abs() < 1e-6);
+        }
+        assert_eq!(out, wv.transform(&d));
+        // A model saved before the flag existed centres the raw sums, as it did.
+        let mut json = serde_json::to_value(&wv).unwrap();
+        json.as_object_mut().unwrap().remove("normalize_first");
+        let mut old: WordVectors = serde_json::from_value(json).unwrap();
+        old.rebuild_index();
+        assert!(!old.normalize_first);
+        let mut want = wv.raw(&d);
+        for row in want.chunks_mut(3) {
+            row.iter_mut().zip(&old.mean).for_each(|(a, &m)| *a -= m);
+        }
+        crate::learn::l2_normalize_rows(&mut want, 3);
+        assert_eq!(old.transform(&d), want);
+        assert_ne!(old.transform(&d), out);
+    }
+}
