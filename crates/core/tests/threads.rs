@@ -24,19 +24,23 @@ fn batch() -> Batch {
     Batch::new(&seqs, &(0..40).collect::<Vec<_>>(), 100)
 }
 
-/// Three Adam steps; returns the final parameters and every pooled output.
-fn train(cell: Cell, threads: Threads) -> (Vec<f32>, Vec<f32>) {
-    let cfg = EncoderConfig {
+/// A two-layer bidirectional encoder with dropout, small enough for every test here.
+fn config(cell: Cell, pooling: Pooling) -> EncoderConfig {
+    EncoderConfig {
         vocab: 50,
         embed: 8,
         hidden: 16,
         layers: 2,
         bidirectional: true,
         cell,
-        pooling: Pooling::Attention,
+        pooling,
         dropout: 0.1,
-    };
-    let mut enc = Encoder::<f32>::new(cfg, &mut Rng::new(1));
+    }
+}
+
+/// Three Adam steps; returns the final parameters and every pooled output.
+fn train(cell: Cell, threads: Threads) -> (Vec<f32>, Vec<f32>) {
+    let mut enc = Encoder::<f32>::new(config(cell, Pooling::Attention), &mut Rng::new(1));
     let mut opt = Optimizer::<f32>::new(OptimizerKind::adamw());
     let b = batch();
     let mut outs = Vec::new();
@@ -131,16 +135,7 @@ fn inference_path_equals_training_forward() {
         .build()
         .unwrap();
     for cell in [Cell::Lstm, Cell::Gru] {
-        let cfg = EncoderConfig {
-            vocab: 50,
-            embed: 8,
-            hidden: 16,
-            layers: 2,
-            bidirectional: true,
-            cell,
-            pooling: Pooling::Mean,
-            dropout: 0.1,
-        };
+        let cfg = config(cell, Pooling::Mean);
         let b = batch();
         for threads in [Threads::One, Threads::Many(2)] {
             pool.install(|| {
