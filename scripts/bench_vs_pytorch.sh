@@ -18,6 +18,14 @@ if [ ${#configs[@]} -eq 0 ]; then
     configs+=("lstm:256:64:32:$th" "lstm:512:128:64:$th" "gru:256:64:32:$th" "gru:512:128:64:$th")
   done
 fi
+# Fail before any measurement when a lengths file is missing.
+for cfg in "${configs[@]}"; do
+  IFS=: read -r _ _ _ _ _ lengths <<<"$cfg"
+  if [ -n "${lengths:-}" ] && [ ! -r "$lengths" ]; then
+    echo "bench_vs_pytorch.sh: lengths file $lengths (config $cfg) is missing; make it with: textrnn tokenize CORPUS --lengths > $lengths" >&2
+    exit 2
+  fi
+done
 export STEPS=${STEPS:-30} MAXSEC=${MAXSEC:-15}
 cargo build --release -q
 bin=target/release/textrnn
