@@ -133,23 +133,10 @@ impl Tfidf {
         pipeline: &TextPipeline,
         cfg: &TfidfConfig,
     ) -> (Tfidf, Csr) {
-        let mut df: HashMap<&str, usize> = HashMap::new();
-        for d in docs {
-            let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
-            seen.sort_unstable();
-            seen.dedup();
-            for t in seen {
-                *df.entry(t).or_insert(0) += 1;
-            }
-        }
+        let df = super::document_frequency(docs);
         let n = docs.len();
         let max_df = (cfg.max_df * n as f64).floor() as usize;
-        let mut terms: Vec<&str> = df
-            .iter()
-            .filter(|&(_, &c)| c >= cfg.min_df && c <= max_df.max(1))
-            .map(|(&t, _)| t)
-            .collect();
-        terms.sort_unstable();
+        let terms = super::terms_by_df(&df, cfg.min_df, max_df.max(1));
         let idf = terms
             .iter()
             .map(|t| (((1 + n) as f64 / (1 + df[t]) as f64).ln() + 1.0) as f32)

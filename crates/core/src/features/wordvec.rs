@@ -53,27 +53,13 @@ impl WordVectors {
         seed: u64,
     ) -> (WordVectors, Vec<f32>) {
         // Vocabulary: words in at least min_df texts, sorted for determinism.
-        let mut df: HashMap<&str, usize> = HashMap::new();
+        let df = super::document_frequency(docs);
+        let terms = super::terms_by_df(&df, min_df.max(1), usize::MAX);
         let mut tf: HashMap<&str, usize> = HashMap::new();
-        let mut total = 0usize;
-        for d in docs {
-            let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
-            for t in &seen {
-                *tf.entry(t).or_insert(0) += 1;
-            }
-            total += seen.len();
-            seen.sort_unstable();
-            seen.dedup();
-            for t in seen {
-                *df.entry(t).or_insert(0) += 1;
-            }
+        for t in docs.iter().flatten() {
+            *tf.entry(t.as_str()).or_insert(0) += 1;
         }
-        let mut terms: Vec<&str> = df
-            .iter()
-            .filter(|&(_, &c)| c >= min_df.max(1))
-            .map(|(&t, _)| t)
-            .collect();
-        terms.sort_unstable();
+        let total: usize = docs.iter().map(Vec::len).sum();
         let index: HashMap<&str, u32> = terms
             .iter()
             .enumerate()
@@ -81,18 +67,7 @@ impl WordVectors {
             .collect();
         let v = terms.len();
         // Document co-occurrence pairs (w != c), counted once per text.
-        let ids: Vec<Vec<u32>> = docs
-            .par_iter()
-            .map(|d| {
-                let mut x: Vec<u32> = d
-                    .iter()
-                    .filter_map(|t| index.get(t.as_str()).copied())
-                    .collect();
-                x.sort_unstable();
-                x.dedup();
-                x
-            })
-            .collect();
+        let ids = super::term_id_sets(docs, &index);
         let mut pairs: Vec<u64> = ids
             .par_iter()
             .flat_map_iter(|x| {

@@ -115,34 +115,14 @@ pub fn naive_bayes_em(
     cfg: &WeakConfig,
 ) -> Vec<f32> {
     // Terms in at least two texts; each text as its set of term ids.
-    let mut df: HashMap<&str, usize> = HashMap::new();
-    for w in words {
-        let mut seen: Vec<&str> = w.iter().map(String::as_str).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for t in seen {
-            *df.entry(t).or_default() += 1;
-        }
-    }
-    let mut terms: Vec<&str> = df
+    use crate::features::{document_frequency, term_id_sets, terms_by_df};
+    let terms = terms_by_df(&document_frequency(words), 2, usize::MAX);
+    let index: HashMap<&str, u32> = terms
         .iter()
-        .filter(|(_, &n)| n >= 2)
-        .map(|(&t, _)| t)
+        .enumerate()
+        .map(|(i, &t)| (t, i as u32))
         .collect();
-    terms.sort_unstable();
-    let index: HashMap<&str, usize> = terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
-    let docs: Vec<Vec<usize>> = words
-        .iter()
-        .map(|w| {
-            let mut ids: Vec<usize> = w
-                .iter()
-                .filter_map(|t| index.get(t.as_str()).copied())
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        })
-        .collect();
+    let docs = term_id_sets(words, &index);
     let m = terms.len();
     let n = words.len();
     // Start from the seed labels alone.
@@ -163,7 +143,7 @@ pub fn naive_bayes_em(
                 let w = weights[i * k + c];
                 if w > 0.0 {
                     for &t in d {
-                        counts[c * m + t] += w;
+                        counts[c * m + t as usize] += w;
                     }
                     totals[c] += w * d.len() as f64;
                 }
@@ -178,7 +158,7 @@ pub fn naive_bayes_em(
         // E-step: posteriors of every text.
         for (i, d) in docs.iter().enumerate() {
             let mut s: Vec<f64> = (0..k)
-                .map(|c| log_prior[c] + d.iter().map(|&t| logp[c * m + t]).sum::<f64>())
+                .map(|c| log_prior[c] + d.iter().map(|&t| logp[c * m + t as usize]).sum::<f64>())
                 .collect();
             let mx = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut z = 0.0;
