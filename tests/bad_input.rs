@@ -301,32 +301,23 @@ fn model() -> &'static PathBuf {
         let corpus = dir.join("good.txt");
         std::fs::write(&corpus, good_lines()).unwrap();
         let model = dir.join("good.model");
-        let o = textrnn(&[
+        let mut args = vec![
             "train",
             corpus.to_str().unwrap(),
             "--k",
             "3",
             "--out",
             model.to_str().unwrap(),
-            "--hidden",
-            "8",
-            "--embed",
-            "8",
-            "--wordvec-dims",
-            "8",
-            "--lsa-dims",
-            "4",
-            "--epochs",
-            "1",
-            "--min-count",
-            "1",
             "--quiet",
-        ]);
+        ];
+        args.extend(SMALL);
+        let o = textrnn(&args);
         assert!(o.status.success(), "{}", stderr(&o));
         model
     })
 }
 
+/// A small, fast model: what every training run in this file uses.
 const SMALL: [&str; 12] = [
     "--hidden",
     "8",

@@ -290,6 +290,16 @@ const TINY: [&str; 16] = [
     "--json",
 ];
 
+/// `train CORPUS --out MODEL EXTRA... TINY...`, which must succeed; its output.
+fn train_tiny(corpus: &str, model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", corpus, "--out", model.to_str().unwrap()];
+    args.extend(extra);
+    args.extend(TINY);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    o
+}
+
 #[test]
 fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
@@ -449,16 +459,7 @@ fn select_keeps_one_candidate_and_saves_the_evidence() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = topical_corpus(dir.path());
     let model = dir.path().join("sel.model");
-    let mut args = vec![
-        "train",
-        corpus.as_str(),
-        "--out",
-        model.to_str().unwrap(),
-        "--select",
-    ];
-    args.extend(TINY);
-    let o = textrnn(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = train_tiny(&corpus, &model, &["--select"]);
     assert_eq!(
         stdout(&o).matches("held-out silhouette").count(),
         4,
@@ -481,10 +482,7 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = topical_corpus(dir.path());
     let model = dir.path().join("serve.model");
-    let mut args = vec!["train", corpus.as_str(), "--out", model.to_str().unwrap()];
-    args.extend(TINY);
-    let o = textrnn(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    train_tiny(&corpus, &model, &[]);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_textrnn"))
         .args([
@@ -585,10 +583,7 @@ fn report_is_one_self_contained_page_that_chromium_renders() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = topical_corpus(dir.path());
     let model = dir.path().join("r.model");
-    let mut args = vec!["train", corpus.as_str(), "--out", model.to_str().unwrap()];
-    args.extend(TINY);
-    let o = textrnn(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    train_tiny(&corpus, &model, &[]);
 
     let page = dir.path().join("report.html");
     let o = textrnn(&[
@@ -981,10 +976,7 @@ fn damaged_models_give_clear_errors_never_panics() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = topical_corpus(dir.path());
     let good = dir.path().join("good.model");
-    let mut args = vec!["train", corpus.as_str(), "--out", good.to_str().unwrap()];
-    args.extend(TINY);
-    let o = textrnn(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    train_tiny(&corpus, &good, &[]);
     let files = [
         "model.json",
         "pipeline.json",
