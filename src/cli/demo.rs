@@ -8,7 +8,7 @@ use clap::Args;
 use textrnn::baseline::{self, BaselineConfig};
 use textrnn::demo;
 use textrnn::eval::Scores;
-use textrnn::model::{Model, ModelConfig};
+use textrnn::model::{FeatureWeights, Model, ModelConfig};
 use textrnn::nn::gemm::Threads;
 
 use super::output;
@@ -27,9 +27,11 @@ pub struct DemoArgs {
     json: bool,
 }
 
-fn config(seed: u64) -> ModelConfig {
+/// `train`'s defaults for these texts (block shares as `train` picks them).
+fn config(seed: u64, texts: &[&str]) -> ModelConfig {
     let mut c = ModelConfig::new(demo::DEMO_K, seed);
     c.vocab.min_count = 1;
+    c.weights = FeatureWeights::defaults_for(texts);
     c
 }
 
@@ -42,7 +44,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         let texts = corpus.texts();
         let fitted = Model::fit(
             &texts,
-            &config(a.seed),
+            &config(a.seed, &texts),
             Threads::Many(rayon::current_num_threads()),
             &mut |_| {},
         )
