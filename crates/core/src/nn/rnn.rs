@@ -1,8 +1,8 @@
 //! Fused LSTM and GRU layers over the packed layout, one direction each.
 //!
-//! Forward: the input projection of all steps is one GEMM `(N, I)·W_ihᵀ`
-//! before the recurrence; each step is one GEMM `h_{t-1} (b_t, H)·W_hhᵀ`
-//! with the gates stacked, then one fused element-wise pass. Backward through
+//! Forward: each step projects its rows' input (`x_t·W_ihᵀ` + bias) and adds
+//! one GEMM `h_{t-1} (b_t, H)·W_hhᵀ` with the gates stacked, then one fused
+//! element-wise pass. Backward through
 //! time: per step one GEMM for `dh_{t-1}`; the weight gradients are three
 //! large GEMMs over all steps after the loop.
 //!
@@ -113,11 +113,11 @@ impl<T> Shared<T> {
     }
 }
 
-/// Inference only: the input projection computed step by step inside the
-/// recurrence, for the rows of that step, instead of for all steps up front.
-/// Without a cache nothing needs every step's gates at once, so the
-/// `(N, G·H)` buffer (64 MB at H = 512, B = 128, T = 64), its page faults
-/// and its bias fill disappear, and each step's gates stay in cache.
+/// The input projection computed step by step inside the recurrence, for the
+/// rows of that step, instead of for all steps up front. In inference nothing
+/// needs every step's gates at once, so the `(N, G·H)` buffer (64 MB at
+/// H = 512, B = 128, T = 64) disappears; in training the step's rows of the
+/// cached gates stay in cache from the projection to the element-wise pass.
 struct StepInput<'a, T> {
     /// Layer input `(N, I)`, rows in packed (time-major) order.
     x: &'a [T],
@@ -287,8 +287,12 @@ impl<T: Real> RnnLayer<T> {
             v.resize(len, T::zero());
             v
         };
-        let mut pre = take(|c| &mut c.gates, 0);
-        pre.reserve(n * gh);
+        // Every step projects its own rows' input (bias + x_t·W_ihᵀ) inside
+        // the recurrence, into the cached gate rows when training: those
+        // rows are then still in cache for the step's h·W_hhᵀ and the
+        // element-wise pass, instead of being written for all steps up front
+        // and read back from memory twice.
+        let mut pre = take(|c| &mut c.gates, if keep { n * gh } else { 0 });
         let bias: Vec<T> = if lstm {
             self.b_ih
                 .value
@@ -299,11 +303,6 @@ impl<T: Real> RnnLayer<T> {
         } else {
             self.b_ih.value.clone()
         };
-        if keep {
-            for _ in 0..n {
-                pre.extend_from_slice(&bias);
-            }
-        }
         // The gemm crate is ~1.6x faster when the right operand is row-major
         // (K, N) than when it is a transposed view (measured at B=64, H=256:
         // 103 vs 66 GFLOP/s), so the weights are transposed once per call.
@@ -317,36 +316,20 @@ impl<T: Real> RnnLayer<T> {
         } else {
             transpose(&self.w_hh.value, gh, hd)
         };
-        let w_ih_t = if packed_ih.is_none() && !keep {
+        let w_ih_t = if packed_ih.is_none() {
             transpose(&self.w_ih.value, gh, inp)
         } else {
             Vec::new()
         };
-        match (&packed_ih, as_f32(x), as_f32_mut(&mut pre)) {
-            _ if !keep => {} // projected step by step (StepInput)
-            (Some(pb), Some(xf), Some(pf)) => {
-                let nt = match threads {
-                    Threads::One => 1,
-                    Threads::Many(t) => t,
-                };
-                pb.matmul_acc_par(n, xf, pf, nt);
-            }
-            _ => {
-                let w_ih_t = transpose(&self.w_ih.value, gh, inp);
-                matmul(
-                    n, gh, inp, x, false, &w_ih_t, false, &mut pre, true, threads,
-                );
-            }
-        }
         h.clear();
         h.resize(n * hd, T::zero());
-        let step_input = (!keep).then(|| StepInput {
+        let step_input = StepInput {
             x,
             dim: inp,
             bias: &bias,
             packed: packed_ih.as_ref(),
             w_t: &w_ih_t,
-        });
+        };
         let mut hprev = take(|c| &mut c.hprev, if keep { n * hd } else { 0 });
         let mut cprev = take(|c| &mut c.cprev, if keep && lstm { n * hd } else { 0 });
         let mut tanh_c = take(|c| &mut c.tanh_c, if keep && lstm { n * hd } else { 0 });
@@ -368,7 +351,8 @@ impl<T: Real> RnnLayer<T> {
                 &w_hh_t,
                 packed.as_ref(),
                 &bufs,
-                step_input.as_ref(),
+                &step_input,
+                keep,
             )
         };
         if ranges.len() == 1 {
@@ -395,10 +379,9 @@ impl<T: Real> RnnLayer<T> {
         w_hh_t: &[T],
         packed: Option<&PackedB>,
         bufs: &[Shared<T>; 6],
-        input: Option<&StepInput<T>>,
+        si: &StepInput<T>,
+        keep: bool,
     ) {
-        // Without a step input the gates come precomputed, and the caches are kept.
-        let keep = input.is_none();
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
         let lstm = self.cell == Cell::Lstm;
         let rows = r1 - r0;
@@ -417,33 +400,31 @@ impl<T: Real> RnnLayer<T> {
             let at = p.offsets[t] + r0;
             // SAFETY: rows at..at+bb of step t belong to this thread only.
             let h = unsafe { bufs[1].rows(at * hd, bb * hd) };
-            let g = match input {
+            let g = if keep {
                 // SAFETY: as above.
-                None => unsafe { bufs[0].rows(at * gh, bb * gh) },
-                Some(si) => {
-                    let g = &mut local[..bb * gh];
-                    for row in g.chunks_exact_mut(gh) {
-                        row.copy_from_slice(si.bias);
-                    }
-                    let xr = &si.x[at * si.dim..(at + bb) * si.dim];
-                    match (si.packed, as_f32(xr), as_f32_mut(g)) {
-                        (Some(pb), Some(a), Some(c)) => pb.matmul_acc(bb, a, c),
-                        _ => matmul(
-                            bb,
-                            gh,
-                            si.dim,
-                            xr,
-                            false,
-                            si.w_t,
-                            false,
-                            g,
-                            true,
-                            Threads::One,
-                        ),
-                    }
-                    g
-                }
+                unsafe { bufs[0].rows(at * gh, bb * gh) }
+            } else {
+                &mut local[..bb * gh]
             };
+            for row in g.chunks_exact_mut(gh) {
+                row.copy_from_slice(si.bias);
+            }
+            let xr = &si.x[at * si.dim..(at + bb) * si.dim];
+            match (si.packed, as_f32(xr), as_f32_mut(g)) {
+                (Some(pb), Some(a), Some(c)) => pb.matmul_acc(bb, a, c),
+                _ => matmul(
+                    bb,
+                    gh,
+                    si.dim,
+                    xr,
+                    false,
+                    si.w_t,
+                    false,
+                    g,
+                    true,
+                    Threads::One,
+                ),
+            }
             if keep {
                 unsafe { bufs[2].rows(at * hd, bb * hd) }.copy_from_slice(&sh[..bb * hd]);
             }
