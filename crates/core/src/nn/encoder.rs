@@ -276,37 +276,52 @@ impl<T: Real> Encoder<T> {
     ) {
         let packed = cache.packed.as_ref().expect("backward after forward");
         let (n, hd) = (packed.n(), self.config.hidden);
-        let mut dout = dstates.to_vec();
+        // The gradient w.r.t. the current layer's output. One direction
+        // reads it in place; two split its halves into per-direction copies.
+        // (Copies of (N, H) are what peak memory is made of at H = 512.)
+        let mut dout: std::borrow::Cow<[T]> = std::borrow::Cow::Borrowed(dstates);
         for l in (0..self.layers.len()).rev() {
             let dirs = self.layers[l].len();
             let input = &cache.inputs[l];
             let in_dim = input.len() / n.max(1);
-            let mut dinput = vec![T::zero(); n * in_dim];
+            let mut dinput = Vec::new();
             for dir in 0..dirs {
-                let mut dh = vec![T::zero(); n * hd];
-                for r in 0..n {
-                    dh[r * hd..(r + 1) * hd].copy_from_slice(
-                        &dout[r * hd * dirs + dir * hd..r * hd * dirs + (dir + 1) * hd],
-                    );
-                }
+                let split;
+                let dh: &[T] = if dirs == 1 {
+                    &dout
+                } else {
+                    split = (0..n)
+                        .flat_map(|r| {
+                            dout[r * hd * dirs + dir * hd..r * hd * dirs + (dir + 1) * hd]
+                                .iter()
+                                .copied()
+                        })
+                        .collect::<Vec<T>>();
+                    &split
+                };
                 let mut dx = Vec::new();
                 self.layers[l][dir].backward(
                     input,
                     packed,
                     &mut cache.rnn[l][dir],
-                    &dh,
+                    dh,
                     Some(&mut dx),
                     threads,
                 );
-                dinput.iter_mut().zip(&dx).for_each(|(a, &b)| *a += b);
+                if dir == 0 {
+                    dinput = dx;
+                } else {
+                    dinput.iter_mut().zip(&dx).for_each(|(a, &b)| *a += b);
+                }
             }
+            debug_assert_eq!(dinput.len(), n * in_dim);
             if !cache.masks[l].is_empty() {
                 dinput
                     .iter_mut()
                     .zip(&cache.masks[l])
                     .for_each(|(a, &m)| *a *= m);
             }
-            dout = dinput;
+            dout = std::borrow::Cow::Owned(dinput);
         }
         self.embedding.backward(&cache.ids, &dout);
     }

@@ -81,9 +81,68 @@ pub fn matmul<T: Real>(
     }
 }
 
+/// `c (M, N) += aᵀ · b` where `a` is stored `(K, lda)` and only its first
+/// `M` columns take part (a column block of a wider matrix, e.g. some gates
+/// of a gate-gradient buffer) and `b` is `(K, N)` row-major.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_at_block<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    c: &mut [T],
+    threads: Threads,
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!(
+        lda >= m && a.len() >= (k - 1) * lda + m && b.len() >= k * n && c.len() >= m * n,
+        "matmul_at_block shapes"
+    );
+    // SAFETY: the assert bounds every index the strides reach, and `c` does
+    // not alias `a` or `b` (distinct borrows).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            a.as_ptr(),
+            lda as isize,
+            1,
+            b.as_ptr(),
+            1,
+            n as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            threads.parallelism(),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transposed_column_block() {
+        // a (K=2, lda=3) = [[1,2,9],[3,4,9]]; its first two columns, transposed,
+        // times b (2x1) = [[1],[10]]: [[1+30],[2+40]], added to c.
+        let a = [1.0, 2.0, 9.0, 3.0, 4.0, 9.0f64];
+        let b = [1.0, 10.0f64];
+        let mut c = [1.0, 1.0f64];
+        matmul_at_block(2, 1, 2, &a, 3, &b, &mut c, Threads::One);
+        assert_eq!(c, [32.0, 43.0]);
+    }
 
     #[test]
     fn transposes_and_accumulation() {

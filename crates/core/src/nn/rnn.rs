@@ -3,8 +3,10 @@
 //! Forward: each step projects its rows' input (`x_t·W_ihᵀ` + bias) and adds
 //! one GEMM `h_{t-1} (b_t, H)·W_hhᵀ` with the gates stacked, then one fused
 //! element-wise pass. Backward through
-//! time: per step one GEMM for `dh_{t-1}`; the weight gradients are three
-//! large GEMMs over all steps after the loop.
+//! time: per step one GEMM for `dh_{t-1}`; the weight gradients are large
+//! GEMMs over all steps after the loop. GRU keeps the hidden-side gradient
+//! of its n gate (`dn * r`, `(N, H)`) apart; its r and z parts are the
+//! input-side ones, so no second `(N, G·H)` buffer exists.
 //!
 //! Gate layout and formulas are PyTorch's: LSTM gates `i, f, g, o`
 //! (`input_gate, forget_gate, cell_gate, output_gate`), GRU gates `r, z, n`
@@ -23,7 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::gemm::{matmul, Threads};
+use super::gemm::{matmul, matmul_at_block, Threads};
 use super::kernel::PackedB;
 use super::packed::Packed;
 use super::{Module, Param, Real};
@@ -504,15 +506,17 @@ impl<T: Real> RnnLayer<T> {
             self.input(),
         );
         let lstm = self.cell == Cell::Lstm;
-        // dgi: gradient w.r.t. the input-side pre-activations; dgh: the hidden side (differs for GRU).
+        // dgi: gradient w.r.t. the input-side pre-activations. The hidden
+        // side's equals it for LSTM and for GRU's r and z; GRU's n gate has
+        // its own, `dhn = dn * r` (N, H), kept instead of a second (N, G·H).
         let mut dgi = std::mem::take(&mut cache.gates);
         assert_eq!(
             dgi.len(),
             n * gh,
             "backward needs the cache of one forward pass"
         );
-        let mut dgh = vec![T::zero(); if lstm { 0 } else { n * gh }];
-        let bufs = [Shared::new(&mut dgi), Shared::new(&mut dgh)];
+        let mut dhn = vec![T::zero(); if lstm { 0 } else { n * hd }];
+        let bufs = [Shared::new(&mut dgi), Shared::new(&mut dhn)];
         let ranges = row_ranges(p, threads);
         let cache = &*cache;
         // f32 on AVX-512: W_hh packed once for every step's dh_{t-1} product.
@@ -525,7 +529,6 @@ impl<T: Real> RnnLayer<T> {
         } else {
             ranges.par_iter().for_each(run);
         }
-        let dhid = if lstm { &dgi } else { &dgh };
         matmul(
             gh,
             inp,
@@ -538,24 +541,45 @@ impl<T: Real> RnnLayer<T> {
             true,
             threads,
         );
-        matmul(
-            gh,
+        // Rows of W_hh whose gradient comes from dgi: all for LSTM, r and z for GRU.
+        let shared = if lstm { gh } else { 2 * hd };
+        matmul_at_block(
+            shared,
             hd,
             n,
-            dhid,
-            true,
+            &dgi,
+            gh,
             &cache.hprev,
-            false,
-            &mut self.w_hh.grad,
-            true,
+            &mut self.w_hh.grad[..shared * hd],
             threads,
         );
+        if !lstm {
+            matmul(
+                hd,
+                hd,
+                n,
+                &dhn,
+                true,
+                &cache.hprev,
+                false,
+                &mut self.w_hh.grad[shared * hd..],
+                true,
+                threads,
+            );
+        }
         for r in 0..n {
-            for (g, &d) in self.b_ih.grad.iter_mut().zip(&dgi[r * gh..(r + 1) * gh]) {
-                *g += d;
+            let d = &dgi[r * gh..(r + 1) * gh];
+            for (g, &v) in self.b_ih.grad.iter_mut().zip(d) {
+                *g += v;
             }
-            for (g, &d) in self.b_hh.grad.iter_mut().zip(&dhid[r * gh..(r + 1) * gh]) {
-                *g += d;
+            for (g, &v) in self.b_hh.grad.iter_mut().zip(&d[..shared]) {
+                *g += v;
+            }
+            if !lstm {
+                let e = &dhn[r * hd..(r + 1) * hd];
+                for (g, &v) in self.b_hh.grad[shared..].iter_mut().zip(e) {
+                    *g += v;
+                }
             }
         }
         if let Some(dx) = dx {
@@ -577,7 +601,7 @@ impl<T: Real> RnnLayer<T> {
     }
 
     /// Backward through time for rows `r0..r1`, writing only their rows of
-    /// `dgi` (which holds the activated gates on entry) and `dgh`.
+    /// `dgi` (which holds the activated gates on entry) and, for GRU, `dhn`.
     #[allow(clippy::too_many_arguments)]
     fn backward_rows(
         &self,
@@ -595,6 +619,8 @@ impl<T: Real> RnnLayer<T> {
         let rows = r1 - r0;
         let mut dh_state = vec![T::zero(); rows * hd];
         let mut dc_state = vec![T::zero(); if lstm { rows * hd } else { 0 }];
+        // GRU: this step's hidden-side gate gradients [dr, dz, dn * r].
+        let mut e_rows = vec![T::zero(); if lstm { 0 } else { rows * gh }];
         for s in (0..p.t()).rev() {
             let t = self.step_order(p.t(), s);
             let bb = p.batch_sizes[t].min(r1).saturating_sub(r0);
@@ -604,10 +630,13 @@ impl<T: Real> RnnLayer<T> {
             let at = p.offsets[t] + r0;
             // SAFETY: rows at..at+bb of step t belong to this thread only.
             let d = unsafe { bufs[0].rows(at * gh, bb * gh) };
-            let e = if lstm {
-                &mut [][..]
+            let (e, dhn) = if lstm {
+                (&mut [][..], &mut [][..])
             } else {
-                unsafe { bufs[1].rows(at * gh, bb * gh) }
+                // SAFETY: as above.
+                (&mut e_rows[..bb * gh], unsafe {
+                    bufs[1].rows(at * hd, bb * hd)
+                })
             };
             for i in 0..bb {
                 let row = at + i;
@@ -637,6 +666,7 @@ impl<T: Real> RnnLayer<T> {
                         ei[j] = dr;
                         ei[hd + j] = dz;
                         ei[2 * hd + j] = dn * rg;
+                        dhn[i * hd + j] = dn * rg;
                         dh_state[i * hd + j] = dhj * zg;
                     }
                 }
