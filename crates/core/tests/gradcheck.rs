@@ -39,7 +39,7 @@ fn check_params<M: Module<f64>>(
     model.visit(&mut |p: &mut Param<f64>| analytic.push((p.name.clone(), p.grad.clone())));
     let mut worst = (0.0, String::new());
     for (pi, (name, grads)) in analytic.iter().enumerate() {
-        for k in 0..grads.len() {
+        for (k, &grad) in grads.iter().enumerate() {
             let shift = |m: &mut M, delta: f64| {
                 let mut idx = 0;
                 m.visit(&mut |p: &mut Param<f64>| {
@@ -56,7 +56,7 @@ fn check_params<M: Module<f64>>(
                 l
             };
             let numeric = five_point(|d| at(model, d));
-            let e = rel(grads[k], numeric);
+            let e = rel(grad, numeric);
             if e > worst.0 {
                 worst = (
                     e,
@@ -154,8 +154,11 @@ fn encoder_with_dropout_masks() {
     }
 }
 
+/// A loss of a vector and its gradient.
+type LossAndGrad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+
 /// Check the gradient of `f` w.r.t. the vector `x`.
-fn check_input(x: &[f64], f: &dyn Fn(&[f64]) -> (f64, Vec<f64>), what: &str) {
+fn check_input(x: &[f64], f: LossAndGrad, what: &str) {
     let (_, g) = f(x);
     let mut worst = (0.0, 0);
     for k in 0..x.len() {

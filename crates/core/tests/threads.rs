@@ -112,7 +112,10 @@ fn padding_never_changes_a_result() {
             };
             let enc = Encoder::<f64>::new(cfg, &mut Rng::new(2));
             let text = vec![7, 8, 9, 10];
-            let alone = enc.encode(&Batch::new(&[text.clone()], &[0], 100), Threads::One);
+            let alone = enc.encode(
+                &Batch::new(std::slice::from_ref(&text), &[0], 100),
+                Threads::One,
+            );
             let seqs = vec![vec![5; 11], text, vec![6, 6]];
             let mixed = Batch::new(&seqs, &[0, 1, 2], 100);
             let all = enc.encode(&mixed, Threads::One);
