@@ -52,33 +52,53 @@ pub fn matmul<T: Real>(
         }
         return;
     }
-    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    let a_strides = if ta { (1, m) } else { (k, 1) };
+    let b_strides = if tb { (1, k) } else { (n, 1) };
     // SAFETY: the asserts above guarantee every index the strides reach is in bounds,
     // and `c` does not alias `a` or `b` (distinct borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            threads.parallelism(),
-        );
-    }
+    unsafe { strided(m, n, k, a, a_strides, b, b_strides, c, accumulate, threads) }
+}
+
+/// `c (M, N, row-major) (+)= A · B` with `A (M, K)` and `B (K, N)` given by
+/// (row, column) strides.
+///
+/// # Safety
+/// Every index the strides reach must lie in `a` and `b`, and `c` must hold
+/// `M · N` elements.
+#[allow(clippy::too_many_arguments)]
+unsafe fn strided<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    (a_rs, a_cs): (usize, usize),
+    b: &[T],
+    (b_rs, b_cs): (usize, usize),
+    c: &mut [T],
+    accumulate: bool,
+    threads: Threads,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c.as_mut_ptr(),
+        1,
+        n as isize,
+        accumulate,
+        a.as_ptr(),
+        a_cs as isize,
+        a_rs as isize,
+        b.as_ptr(),
+        b_cs as isize,
+        b_rs as isize,
+        T::one(),
+        T::one(),
+        false,
+        false,
+        false,
+        threads.parallelism(),
+    );
 }
 
 /// `c (M, N) += aᵀ · b` where `a` is stored `(K, lda)` and only its first
@@ -104,29 +124,7 @@ pub fn matmul_at_block<T: Real>(
     );
     // SAFETY: the assert bounds every index the strides reach, and `c` does
     // not alias `a` or `b` (distinct borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            a.as_ptr(),
-            lda as isize,
-            1,
-            b.as_ptr(),
-            1,
-            n as isize,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            threads.parallelism(),
-        );
-    }
+    unsafe { strided(m, n, k, a, (1, lda), b, (n, 1), c, true, threads) }
 }
 
 #[cfg(test)]
