@@ -38,7 +38,25 @@ impl PackedB {
     /// matrix stored PyTorch's way, `(out, in)`), or `None` without AVX-512F.
     pub fn from_transposed(bt: &[f32], k: usize, n: usize) -> Option<PackedB> {
         assert!(bt.len() >= k * n, "PackedB shape");
-        PackedB::pack(k, n, |kk, j| bt[j * k + kk])
+        if !available() || k == 0 || n == 0 {
+            return None;
+        }
+        // Each column of B is a contiguous row of `bt`: read it in order and
+        // scatter it down its panel (panels in parallel; a plain copy, so
+        // the result does not depend on the threads).
+        use rayon::prelude::*;
+        let mut data = vec![0f32; n.div_ceil(NR) * k * NR];
+        data.par_chunks_mut(k * NR)
+            .enumerate()
+            .for_each(|(p, panel)| {
+                for col in 0..NR.min(n - p * NR) {
+                    let src = &bt[(p * NR + col) * k..(p * NR + col + 1) * k];
+                    for (kk, &v) in src.iter().enumerate() {
+                        panel[kk * NR + col] = v;
+                    }
+                }
+            });
+        Some(PackedB { k, n, data })
     }
 
     /// Lay out `B[kk][j] = at(kk, j)` in panels (zero past N).

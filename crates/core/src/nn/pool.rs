@@ -55,8 +55,10 @@ pub fn forward<T: Real>(
     out.resize(b * d, T::zero());
     match kind {
         Pooling::Mean => {
-            for i in 0..b {
-                let o = &mut out[i * d..(i + 1) * d];
+            // Sequences in parallel: a gather over the whole (N, D) output,
+            // which one thread alone would leave the others waiting on.
+            use rayon::prelude::*;
+            out.par_chunks_mut(d).enumerate().for_each(|(i, o)| {
                 for r in rows(p, i) {
                     o.iter_mut()
                         .zip(&h[r * d..(r + 1) * d])
@@ -64,7 +66,7 @@ pub fn forward<T: Real>(
                 }
                 let inv = T::one() / T::f(p.lengths[i] as f64);
                 o.iter_mut().for_each(|x| *x *= inv);
-            }
+            });
         }
         Pooling::Max => {
             cache.argmax.clear();
