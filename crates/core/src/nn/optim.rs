@@ -122,7 +122,7 @@ impl<T: Real> Optimizer<T> {
         }
         let mut bad = None;
         model.visit(&mut |p: &mut Param<T>| {
-            if bad.is_none() && !all_finite(&p.grad) {
+            if bad.is_none() && !p.grad.par_chunks(1 << 16).all(all_finite) {
                 bad = Some(p.name.clone());
             }
         });

@@ -567,20 +567,25 @@ impl<T: Real> RnnLayer<T> {
                 threads,
             );
         }
-        for r in 0..n {
-            let d = &dgi[r * gh..(r + 1) * gh];
-            for (g, &v) in self.b_ih.grad.iter_mut().zip(d) {
-                *g += v;
-            }
-            for (g, &v) in self.b_hh.grad.iter_mut().zip(&d[..shared]) {
-                *g += v;
-            }
-            if !lstm {
-                let e = &dhn[r * hd..(r + 1) * hd];
-                for (g, &v) in self.b_hh.grad[shared..].iter_mut().zip(e) {
-                    *g += v;
+        // Bias gradients: column blocks in parallel, each summing its rows in
+        // order (the same sums as one thread).
+        let col_sums = |grad: &mut [T], src: &[T], width: usize| {
+            grad.par_chunks_mut(64).enumerate().for_each(|(ci, g)| {
+                let c0 = ci * 64;
+                for r in 0..n {
+                    let d = &src[r * width + c0..r * width + c0 + g.len()];
+                    g.iter_mut().zip(d).for_each(|(g, &v)| *g += v);
                 }
-            }
+            })
+        };
+        col_sums(&mut self.b_ih.grad, &dgi, gh);
+        if lstm {
+            col_sums(&mut self.b_hh.grad, &dgi, gh);
+        } else {
+            // r and z from dgi (its first 2H columns), n from dhn.
+            let (rz, nn) = self.b_hh.grad.split_at_mut(shared);
+            col_sums(rz, &dgi, gh);
+            col_sums(nn, &dhn, hd);
         }
         if let Some(dx) = dx {
             dx.clear();
