@@ -109,6 +109,48 @@ impl PackedB {
     }
 }
 
+impl PackedB {
+    /// `c (M, N) = bias + a1 (M, K1) · self + a2 (M, K2) · other`,
+    /// overwriting `c`: an LSTM step's gates (`x_t·W_ihᵀ + h·W_hhᵀ` plus
+    /// both biases) in one pass, with the bias as the accumulators' start
+    /// and one store per element instead of a bias fill and two
+    /// read-modify-writes. Both operands must have the same `N`.
+    pub fn matmul2_bias(
+        &self,
+        other: &PackedB,
+        m: usize,
+        a1: &[f32],
+        a2: &[f32],
+        bias: &[f32],
+        c: &mut [f32],
+    ) {
+        let (k1, k2, n) = (self.k, other.k, self.n);
+        assert!(
+            other.n == n
+                && a1.len() >= m * k1
+                && a2.len() >= m * k2
+                && bias.len() >= n
+                && c.len() >= m * n,
+            "PackedB::matmul2_bias shapes"
+        );
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: PackedB exists only with AVX-512F; the assert bounds every
+        // element read and written, and `c` is borrowed exclusively.
+        unsafe {
+            avx512::matmul2_bias(
+                m,
+                (k1, k2, n),
+                (a1, &self.data),
+                (a2, &other.data),
+                bias,
+                c.as_mut_ptr(),
+            )
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("PackedB is only built on x86-64")
+    }
+}
+
 /// Whether the packed kernel runs on this CPU (`TEXTRNN_NO_PACKED=1`
 /// turns it off, to compare with the gemm crate).
 pub fn available() -> bool {
@@ -171,6 +213,89 @@ mod avx512 {
                 2 => tile::<2>(k, ap, bp, cp, n, &masks),
                 1 => tile::<1>(k, ap, bp, cp, n, &masks),
                 _ => {}
+            }
+        }
+    }
+
+    /// Every panel of `c = bias + a1 · packed1 + a2 · packed2` (see
+    /// `PackedB::matmul2_bias`).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn matmul2_bias(
+        m: usize,
+        (k1, k2, n): (usize, usize, usize),
+        (a1, p1): (&[f32], &[f32]),
+        (a2, p2): (&[f32], &[f32]),
+        bias: &[f32],
+        c: *mut f32,
+    ) {
+        for p in 0..n.div_ceil(NR) {
+            let cols = NR.min(n - p * NR);
+            let mut masks = [0 as __mmask16; 4];
+            for (q, mk) in masks.iter_mut().enumerate() {
+                let w = cols.saturating_sub(q * 16).min(16);
+                *mk = if w == 16 {
+                    !0
+                } else {
+                    ((1u32 << w) - 1) as u16
+                };
+            }
+            let bv = [0, 1, 2, 3]
+                .map(|q| _mm512_maskz_loadu_ps(masks[q], bias.as_ptr().add(p * NR + q * 16)));
+            let (b1, b2) = (p1.as_ptr().add(p * k1 * NR), p2.as_ptr().add(p * k2 * NR));
+            let mut i = 0;
+            while i < m {
+                let r = MR.min(m - i);
+                let srcs = [
+                    (k1, a1.as_ptr().add(i * k1), b1),
+                    (k2, a2.as_ptr().add(i * k2), b2),
+                ];
+                let cp = c.add(i * n + p * NR);
+                match r {
+                    6 => tile_store::<6>(&srcs, &bv, cp, n, &masks),
+                    5 => tile_store::<5>(&srcs, &bv, cp, n, &masks),
+                    4 => tile_store::<4>(&srcs, &bv, cp, n, &masks),
+                    3 => tile_store::<3>(&srcs, &bv, cp, n, &masks),
+                    2 => tile_store::<2>(&srcs, &bv, cp, n, &masks),
+                    _ => tile_store::<1>(&srcs, &bv, cp, n, &masks),
+                }
+                i += r;
+            }
+        }
+    }
+
+    /// `C[R rows, 64 cols] = bias + Σ_s A_s[R rows, K_s] · Bpanel_s[K_s, 64]`
+    /// for each `(K_s, A_s, Bpanel_s)` in `srcs`, stored without reading C.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tile_store<const R: usize>(
+        srcs: &[(usize, *const f32, *const f32); 2],
+        bias: &[__m512; 4],
+        c: *mut f32,
+        ldc: usize,
+        masks: &[__mmask16; 4],
+    ) {
+        let mut acc = [*bias; R];
+        for &(k, a, bp) in srcs {
+            for kk in 0..k {
+                let b = bp.add(kk * NR);
+                let b0 = _mm512_loadu_ps(b);
+                let b1 = _mm512_loadu_ps(b.add(16));
+                let b2 = _mm512_loadu_ps(b.add(32));
+                let b3 = _mm512_loadu_ps(b.add(48));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = _mm512_set1_ps(*a.add(r * k + kk));
+                    row[0] = _mm512_fmadd_ps(av, b0, row[0]);
+                    row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+                    row[2] = _mm512_fmadd_ps(av, b2, row[2]);
+                    row[3] = _mm512_fmadd_ps(av, b3, row[3]);
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (q, x) in row.iter().enumerate() {
+                if masks[q] != 0 {
+                    _mm512_mask_storeu_ps(c.add(r * ldc + q * 16), masks[q], *x);
+                }
             }
         }
     }
@@ -247,6 +372,37 @@ mod tests {
                 .unwrap()
                 .matmul_acc_par(m, &a, &mut c2, 2);
             assert_eq!(c, c2);
+            // Two products and a bias in one pass: equal to the naive sum
+            // within rounding (a different summation order).
+            let k2 = k + 3;
+            let a2: Vec<f32> = (0..m * k2).map(|_| rng.normal() as f32).collect();
+            let b2: Vec<f32> = (0..k2 * n).map(|_| rng.normal() as f32).collect();
+            let bias: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+            let mut c4 = vec![f32::NAN; m * n];
+            PackedB::new(&b, k, n).unwrap().matmul2_bias(
+                &PackedB::new(&b2, k2, n).unwrap(),
+                m,
+                &a,
+                &a2,
+                &bias,
+                &mut c4,
+            );
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f64 = bias[j] as f64
+                        + (0..k)
+                            .map(|x| a[i * k + x] as f64 * b[x * n + j] as f64)
+                            .sum::<f64>()
+                        + (0..k2)
+                            .map(|x| a2[i * k2 + x] as f64 * b2[x * n + j] as f64)
+                            .sum::<f64>();
+                    let got = c4[i * n + j] as f64;
+                    assert!(
+                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "2-product ({m},{k},{n}) [{i},{j}]: {got} vs {want}"
+                    );
+                }
+            }
             for i in 0..m {
                 for j in 0..n {
                     let want: f64 = c0[i * n + j] as f64

@@ -408,30 +408,54 @@ impl<T: Real> RnnLayer<T> {
             } else {
                 &mut local[..bb * gh]
             };
-            for row in g.chunks_exact_mut(gh) {
-                row.copy_from_slice(si.bias);
-            }
             let xr = &si.x[at * si.dim..(at + bb) * si.dim];
-            match (si.packed, as_f32(xr), as_f32_mut(g)) {
-                (Some(pb), Some(a), Some(c)) => pb.matmul_acc(bb, a, c),
-                _ => matmul(
-                    bb,
-                    gh,
-                    si.dim,
-                    xr,
-                    false,
-                    si.w_t,
-                    false,
-                    g,
-                    true,
-                    Threads::One,
-                ),
+            // LSTM on the packed kernel: bias + x_t·W_ihᵀ + h·W_hhᵀ in one
+            // pass that stores each gate once. Otherwise bias fill, input
+            // projection, and (below) the hidden product added on top.
+            let fused = match (lstm, si.packed, packed) {
+                (true, Some(pi), Some(ph)) => {
+                    match (
+                        as_f32(xr),
+                        as_f32(&sh[..bb * hd]),
+                        as_f32(si.bias),
+                        as_f32_mut(g),
+                    ) {
+                        (Some(a1), Some(a2), Some(bias), Some(c)) => {
+                            pi.matmul2_bias(ph, bb, a1, a2, bias, c);
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                _ => false,
+            };
+            if !fused {
+                for row in g.chunks_exact_mut(gh) {
+                    row.copy_from_slice(si.bias);
+                }
+                match (si.packed, as_f32(xr), as_f32_mut(g)) {
+                    (Some(pb), Some(a), Some(c)) => pb.matmul_acc(bb, a, c),
+                    _ => matmul(
+                        bb,
+                        gh,
+                        si.dim,
+                        xr,
+                        false,
+                        si.w_t,
+                        false,
+                        g,
+                        true,
+                        Threads::One,
+                    ),
+                }
             }
             if keep {
                 unsafe { bufs[2].rows(at * hd, bb * hd) }.copy_from_slice(&sh[..bb * hd]);
             }
             if lstm {
-                step_product(packed, bb, gh, hd, &sh, w_hh_t, g);
+                if !fused {
+                    step_product(packed, bb, gh, hd, &sh, w_hh_t, g);
+                }
                 for i in 0..bb {
                     let gi = &mut g[i * gh..(i + 1) * gh];
                     T::sigmoid_slice(&mut gi[..2 * hd]);
