@@ -119,13 +119,13 @@ impl<T: Real> Encoder<T> {
         packed: &Packed,
         mut x: Vec<T>,
         mut rng: Option<&mut Rng>,
-        mut cache: Option<&mut EncoderCache<T>>,
+        mut cache: Option<(&mut EncoderCache<T>, &mut Vec<Vec<RnnCache<T>>>)>,
         threads: Threads,
     ) -> Vec<T> {
         let n = packed.n();
         let (hd, dirs) = (self.config.hidden, self.layers[0].len());
         let p = self.config.dropout;
-        for layer in &self.layers {
+        for (li, layer) in self.layers.iter().enumerate() {
             let mut mask = Vec::new();
             if let Some(r) = rng.as_deref_mut() {
                 if p > 0.0 {
@@ -144,7 +144,10 @@ impl<T: Real> Encoder<T> {
             let mut caches = Vec::with_capacity(dirs);
             for (d, dir) in layer.iter().enumerate() {
                 let mut h = Vec::new();
-                let mut c = RnnCache::default();
+                let mut c = cache
+                    .as_mut()
+                    .and_then(|(_, old)| old.get_mut(li)?.get_mut(d).map(std::mem::take))
+                    .unwrap_or_default();
                 dir.forward(
                     &x,
                     packed,
@@ -162,7 +165,7 @@ impl<T: Real> Encoder<T> {
                 }
                 caches.push(c);
             }
-            if let Some(c) = cache.as_deref_mut() {
+            if let Some((c, _)) = cache.as_mut() {
                 c.inputs.push(std::mem::take(&mut x));
                 c.masks.push(mask);
                 c.rnn.push(caches);
@@ -187,8 +190,9 @@ impl<T: Real> Encoder<T> {
         self.embedding.forward(&ids, &mut x);
         cache.inputs.clear();
         cache.masks.clear();
-        cache.rnn.clear();
-        cache.top = self.run_layers(&packed, x, rng, Some(cache), threads);
+        // The previous pass's RNN caches lend their buffers to this one.
+        let mut old = std::mem::take(&mut cache.rnn);
+        cache.top = self.run_layers(&packed, x, rng, Some((cache, &mut old)), threads);
         cache.ids = ids;
         cache.packed = Some(packed);
         &cache.top

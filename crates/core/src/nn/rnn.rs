@@ -82,6 +82,9 @@ pub struct RnnCache<T> {
     pub tanh_c: Vec<T>,
     /// GRU: `W_hn h + b_hn` `(N, H)`.
     pub ghn: Vec<T>,
+    /// The gate buffer after backward consumed it (it then holds gradients,
+    /// not gates): kept so the next forward reuses the allocation.
+    pub spare: Vec<T>,
 }
 
 /// A raw view of a buffer that several threads write in disjoint row blocks.
@@ -285,7 +288,10 @@ impl<T: Real> RnnLayer<T> {
                 .as_deref_mut()
                 .map(|c| std::mem::take(f(c)))
                 .unwrap_or_default();
-            v.clear();
+            // Every element of these buffers is written by the recurrence
+            // before anything reads it, so the previous contents may stay:
+            // only growth is zero-filled (a full fill was 2% of a step).
+            v.truncate(len);
             v.resize(len, T::zero());
             v
         };
@@ -294,7 +300,16 @@ impl<T: Real> RnnLayer<T> {
         // rows are then still in cache for the step's h·W_hhᵀ and the
         // element-wise pass, instead of being written for all steps up front
         // and read back from memory twice.
-        let mut pre = take(|c| &mut c.gates, if keep { n * gh } else { 0 });
+        let mut pre = take(
+            |c| {
+                if c.gates.is_empty() {
+                    &mut c.spare
+                } else {
+                    &mut c.gates
+                }
+            },
+            if keep { n * gh } else { 0 },
+        );
         let bias: Vec<T> = if lstm {
             self.b_ih
                 .value
@@ -518,7 +533,7 @@ impl<T: Real> RnnLayer<T> {
         &mut self,
         x: &[T],
         p: &Packed,
-        cache: &mut RnnCache<T>,
+        owner: &mut RnnCache<T>,
         dh: &[T],
         dx: Option<&mut Vec<T>>,
         threads: Threads,
@@ -533,7 +548,7 @@ impl<T: Real> RnnLayer<T> {
         // dgi: gradient w.r.t. the input-side pre-activations. The hidden
         // side's equals it for LSTM and for GRU's r and z; GRU's n gate has
         // its own, `dhn = dn * r` (N, H), kept instead of a second (N, G·H).
-        let mut dgi = std::mem::take(&mut cache.gates);
+        let mut dgi = std::mem::take(&mut owner.gates);
         assert_eq!(
             dgi.len(),
             n * gh,
@@ -542,7 +557,7 @@ impl<T: Real> RnnLayer<T> {
         let mut dhn = vec![T::zero(); if lstm { 0 } else { n * hd }];
         let bufs = [Shared::new(&mut dgi), Shared::new(&mut dhn)];
         let ranges = row_ranges(p, threads);
-        let cache = &*cache;
+        let cache = &*owner;
         // f32 on AVX-512: W_hh packed once for every step's dh_{t-1} product.
         let packed = as_f32(&self.w_hh.value).and_then(|b| PackedB::new(b, gh, hd));
         let run = |&(r0, r1): &(usize, usize)| {
@@ -627,6 +642,7 @@ impl<T: Real> RnnLayer<T> {
                 threads,
             );
         }
+        owner.spare = dgi;
     }
 
     /// Backward through time for rows `r0..r1`, writing only their rows of
