@@ -55,6 +55,9 @@ pub struct Encoder<T> {
     pub query: Option<Param<T>>,
 }
 
+/// Per layer, per direction: what that RNN layer's backward needs.
+type LayerCaches<T> = Vec<Vec<RnnCache<T>>>;
+
 /// Everything backward needs from one training forward.
 #[derive(Clone, Debug, Default)]
 pub struct EncoderCache<T> {
@@ -65,7 +68,7 @@ pub struct EncoderCache<T> {
     inputs: Vec<Vec<T>>,
     /// Dropout mask (already scaled) of each layer's input; empty when off.
     masks: Vec<Vec<T>>,
-    rnn: Vec<Vec<RnnCache<T>>>,
+    rnn: LayerCaches<T>,
     /// Output of the last layer `(N, D)`.
     top: Vec<T>,
     pool: PoolCache<T>,
@@ -119,7 +122,7 @@ impl<T: Real> Encoder<T> {
         packed: &Packed,
         mut x: Vec<T>,
         mut rng: Option<&mut Rng>,
-        mut cache: Option<(&mut EncoderCache<T>, &mut Vec<Vec<RnnCache<T>>>)>,
+        mut cache: Option<(&mut EncoderCache<T>, &mut LayerCaches<T>)>,
         threads: Threads,
     ) -> Vec<T> {
         let n = packed.n();
