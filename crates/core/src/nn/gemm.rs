@@ -56,25 +56,41 @@ pub fn matmul<T: Real>(
     let b_strides = if tb { (1, k) } else { (n, 1) };
     // SAFETY: the asserts above guarantee every index the strides reach is in bounds,
     // and `c` does not alias `a` or `b` (distinct borrows).
-    unsafe { strided(m, n, k, a, a_strides, b, b_strides, c, accumulate, threads) }
+    unsafe {
+        strided(
+            m,
+            n,
+            k,
+            a.as_ptr(),
+            a_strides,
+            b.as_ptr(),
+            b_strides,
+            c.as_mut_ptr(),
+            n,
+            accumulate,
+            threads,
+        )
+    }
 }
 
-/// `c (M, N, row-major) (+)= A · B` with `A (M, K)` and `B (K, N)` given by
-/// (row, column) strides.
+/// `c (M, N) (+)= A · B` with `A (M, K)` and `B (K, N)` given by (row,
+/// column) strides and `c` row-major with leading dimension `ldc`.
 ///
 /// # Safety
-/// Every index the strides reach must lie in `a` and `b`, and `c` must hold
-/// `M · N` elements.
+/// Every index the strides reach must lie in `a`'s and `b`'s buffers, `c`
+/// must be valid for `M` rows of `ldc` elements, and no one else may touch
+/// its `M x N` block meanwhile.
 #[allow(clippy::too_many_arguments)]
 unsafe fn strided<T: Real>(
     m: usize,
     n: usize,
     k: usize,
-    a: &[T],
+    a: *const T,
     (a_rs, a_cs): (usize, usize),
-    b: &[T],
+    b: *const T,
     (b_rs, b_cs): (usize, usize),
-    c: &mut [T],
+    c: *mut T,
+    ldc: usize,
     accumulate: bool,
     threads: Threads,
 ) {
@@ -82,14 +98,14 @@ unsafe fn strided<T: Real>(
         m,
         n,
         k,
-        c.as_mut_ptr(),
+        c,
         1,
-        n as isize,
+        ldc as isize,
         accumulate,
-        a.as_ptr(),
+        a,
         a_cs as isize,
         a_rs as isize,
-        b.as_ptr(),
+        b,
         b_cs as isize,
         b_rs as isize,
         T::one(),
@@ -103,7 +119,14 @@ unsafe fn strided<T: Real>(
 
 /// `c (M, N) += aᵀ · b` where `a` is stored `(K, lda)` and only its first
 /// `M` columns take part (a column block of a wider matrix, e.g. some gates
-/// of a gate-gradient buffer) and `b` is `(K, N)` row-major.
+/// of a gate-gradient buffer) and `b` is `(K, N)` row-major: the weight
+/// gradients `dgatesᵀ · x` over all tokens (K = tokens).
+///
+/// Computed as independent 64-column blocks of `b` and `c` (spread over the
+/// threads): the gemm crate runs these long-K, transposed-A products at
+/// 95-103 GFLOP/s in 64-column blocks against 80-96 in one call (measured
+/// for K = 2048 and 8192, M = 1024 and 2048, N = 256 and 512). Each block's
+/// result does not depend on the thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_at_block<T: Real>(
     m: usize,
@@ -122,9 +145,43 @@ pub fn matmul_at_block<T: Real>(
         lda >= m && a.len() >= (k - 1) * lda + m && b.len() >= k * n && c.len() >= m * n,
         "matmul_at_block shapes"
     );
-    // SAFETY: the assert bounds every index the strides reach, and `c` does
-    // not alias `a` or `b` (distinct borrows).
-    unsafe { strided(m, n, k, a, (1, lda), b, (n, 1), c, true, threads) }
+    const BLOCK: usize = 64;
+    /// `c`'s base pointer, shared by the blocks (each writes its own columns).
+    #[derive(Clone, Copy)]
+    struct Out<T>(*mut T);
+    // SAFETY: the blocks write disjoint columns of `c`.
+    unsafe impl<T> Send for Out<T> {}
+    unsafe impl<T> Sync for Out<T> {}
+    let out = Out(c.as_mut_ptr());
+    let block = |c0: usize| {
+        let out = out;
+        // SAFETY: the assert bounds every index the strides reach; `c` does
+        // not alias `a` or `b` (distinct borrows), and this block alone
+        // writes columns c0.. of it.
+        unsafe {
+            strided(
+                m,
+                BLOCK.min(n - c0),
+                k,
+                a.as_ptr(),
+                (1, lda),
+                b.as_ptr().add(c0),
+                (n, 1),
+                out.0.add(c0),
+                n,
+                true,
+                Threads::One,
+            )
+        }
+    };
+    let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
+    match threads {
+        Threads::Many(t) if t > 1 && starts.len() > 1 => {
+            use rayon::prelude::*;
+            starts.par_iter().for_each(|&c0| block(c0));
+        }
+        _ => starts.iter().for_each(|&c0| block(c0)),
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +197,26 @@ mod tests {
         let mut c = [1.0, 1.0f64];
         matmul_at_block(2, 1, 2, &a, 3, &b, &mut c, Threads::One);
         assert_eq!(c, [32.0, 43.0]);
+    }
+
+    #[test]
+    fn transposed_column_block_over_several_column_blocks() {
+        // N = 150 spans three 64-column blocks; one and two threads agree
+        // with the naive sum exactly (f64, small integers).
+        let (m, n, k, lda) = (5, 150, 7, 9);
+        let a: Vec<f64> = (0..k * lda).map(|i| (i % 5) as f64 - 2.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i % 7) as f64 - 3.0).collect();
+        let mut want = vec![1.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                want[i * n + j] += (0..k).map(|x| a[x * lda + i] * b[x * n + j]).sum::<f64>();
+            }
+        }
+        for threads in [Threads::One, Threads::Many(2)] {
+            let mut c = vec![1.0; m * n];
+            matmul_at_block(m, n, k, &a, lda, &b, &mut c, threads);
+            assert_eq!(c, want, "{threads:?}");
+        }
     }
 
     #[test]

@@ -568,18 +568,7 @@ impl<T: Real> RnnLayer<T> {
         } else {
             ranges.par_iter().for_each(run);
         }
-        matmul(
-            gh,
-            inp,
-            n,
-            &dgi,
-            true,
-            x,
-            false,
-            &mut self.w_ih.grad,
-            true,
-            threads,
-        );
+        matmul_at_block(gh, inp, n, &dgi, gh, x, &mut self.w_ih.grad, threads);
         // Rows of W_hh whose gradient comes from dgi: all for LSTM, r and z for GRU.
         let shared = if lstm { gh } else { 2 * hd };
         matmul_at_block(
@@ -593,16 +582,14 @@ impl<T: Real> RnnLayer<T> {
             threads,
         );
         if !lstm {
-            matmul(
+            matmul_at_block(
                 hd,
                 hd,
                 n,
                 &dhn,
-                true,
+                hd,
                 &cache.hprev,
-                false,
                 &mut self.w_hh.grad[shared * hd..],
-                true,
                 threads,
             );
         }
