@@ -152,9 +152,15 @@ pub fn matmul_at_block<T: Real>(
     // SAFETY: the blocks write disjoint columns of `c`.
     unsafe impl<T> Send for Out<T> {}
     unsafe impl<T> Sync for Out<T> {}
+    impl<T> Out<T> {
+        // A method, so closures capture the whole (Send) wrapper.
+        fn at(self, offset: usize) -> *mut T {
+            // SAFETY: callers stay inside `c` (see `block`).
+            unsafe { self.0.add(offset) }
+        }
+    }
     let out = Out(c.as_mut_ptr());
     let block = |c0: usize| {
-        let out = out;
         // SAFETY: the assert bounds every index the strides reach; `c` does
         // not alias `a` or `b` (distinct borrows), and this block alone
         // writes columns c0.. of it.
@@ -167,7 +173,7 @@ pub fn matmul_at_block<T: Real>(
                 (1, lda),
                 b.as_ptr().add(c0),
                 (n, 1),
-                out.0.add(c0),
+                out.at(c0),
                 n,
                 true,
                 Threads::One,
