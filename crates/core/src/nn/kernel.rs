@@ -31,64 +31,42 @@ impl PackedB {
     /// Pack row-major `b (K, N)`, or `None` when the CPU lacks AVX-512F.
     pub fn new(b: &[f32], k: usize, n: usize) -> Option<PackedB> {
         assert!(b.len() >= k * n, "PackedB shape");
-        PackedB::pack(k, n, |kk, j| b[kk * n + j])
+        PackedB::pack(k, n, |p, cols, panel| {
+            for (kk, row) in panel.chunks_mut(NR).enumerate() {
+                row[..cols].copy_from_slice(&b[kk * n + p * NR..kk * n + p * NR + cols]);
+            }
+        })
     }
 
     /// Pack `B (K, N)` given as its transpose `bt (N, K)` row-major (a weight
     /// matrix stored PyTorch's way, `(out, in)`), or `None` without AVX-512F.
     pub fn from_transposed(bt: &[f32], k: usize, n: usize) -> Option<PackedB> {
         assert!(bt.len() >= k * n, "PackedB shape");
+        // Each column of B is a contiguous row of `bt`: read it in order and
+        // scatter it down its panel.
+        PackedB::pack(k, n, |p, cols, panel| {
+            for col in 0..cols {
+                let src = &bt[(p * NR + col) * k..(p * NR + col + 1) * k];
+                for (kk, &v) in src.iter().enumerate() {
+                    panel[kk * NR + col] = v;
+                }
+            }
+        })
+    }
+
+    /// Allocate the zeroed panels and let `fill(p, cols, panel)` write the
+    /// `cols` real columns of panel `p` (`K x 64`), panels in parallel (a
+    /// plain copy: the result does not depend on the threads).
+    fn pack(k: usize, n: usize, fill: impl Fn(usize, usize, &mut [f32]) + Sync) -> Option<PackedB> {
         if !available() || k == 0 || n == 0 {
             return None;
         }
-        // Each column of B is a contiguous row of `bt`: read it in order and
-        // scatter it down its panel (panels in parallel; a plain copy, so
-        // the result does not depend on the threads).
         use rayon::prelude::*;
         let mut data = vec![0f32; n.div_ceil(NR) * k * NR];
         data.par_chunks_mut(k * NR)
             .enumerate()
-            .for_each(|(p, panel)| {
-                for col in 0..NR.min(n - p * NR) {
-                    let src = &bt[(p * NR + col) * k..(p * NR + col + 1) * k];
-                    for (kk, &v) in src.iter().enumerate() {
-                        panel[kk * NR + col] = v;
-                    }
-                }
-            });
+            .for_each(|(p, panel)| fill(p, NR.min(n - p * NR), panel));
         Some(PackedB { k, n, data })
-    }
-
-    /// Lay out `B[kk][j] = at(kk, j)` in panels (zero past N).
-    fn pack(k: usize, n: usize, at: impl Fn(usize, usize) -> f32) -> Option<PackedB> {
-        if !available() || k == 0 || n == 0 {
-            return None;
-        }
-        let panels = n.div_ceil(NR);
-        let mut data = vec![0f32; panels * k * NR];
-        for (p, panel) in data.chunks_mut(k * NR).enumerate() {
-            for (kk, row) in panel.chunks_mut(NR).enumerate() {
-                for (col, v) in row.iter_mut().enumerate().take(n.saturating_sub(p * NR)) {
-                    *v = at(kk, p * NR + col);
-                }
-            }
-        }
-        Some(PackedB { k, n, data })
-    }
-
-    /// As [`PackedB::matmul_acc`], with the rows of `a` and `c` split over
-    /// `threads` rayon threads (each row's result is the same either way).
-    pub fn matmul_acc_par(&self, m: usize, a: &[f32], c: &mut [f32], threads: usize) {
-        use rayon::prelude::*;
-        let (k, n) = (self.k, self.n);
-        if threads <= 1 || m < 64 {
-            return self.matmul_acc(m, a, c);
-        }
-        let rows = m.div_ceil(threads).next_multiple_of(6);
-        c[..m * n]
-            .par_chunks_mut(rows * n)
-            .zip(a[..m * k].par_chunks(rows * k))
-            .for_each(|(c, a)| self.matmul_acc(a.len() / k, a, c));
     }
 
     /// `c (M, N) += a (M, K) · B`, all row-major with leading dimensions K and N.
@@ -176,6 +154,33 @@ mod avx512 {
     /// Rows per micro-kernel call.
     const MR: usize = 6;
 
+    /// `$tile::<R>(args)` for the row count `$r` in `1..=MR` (const generic).
+    macro_rules! rows {
+        ($r:expr, $tile:ident($($arg:expr),*)) => {
+            match $r {
+                6 => $tile::<6>($($arg),*),
+                5 => $tile::<5>($($arg),*),
+                4 => $tile::<4>($($arg),*),
+                3 => $tile::<3>($($arg),*),
+                2 => $tile::<2>($($arg),*),
+                _ => $tile::<1>($($arg),*),
+            }
+        };
+    }
+
+    /// One mask per 16-column register of a panel with `cols` real columns.
+    fn panel_masks(cols: usize) -> [__mmask16; 4] {
+        [0, 1, 2, 3].map(|q| {
+            let w = cols.saturating_sub(q * 16).min(16);
+            if w == 16 {
+                !0
+            } else {
+                ((1u32 << w) - 1) as u16
+            }
+        })
+    }
+
+    /// `c (M, N) += a (M, K) · packed`, all row-major.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn matmul_acc(
         m: usize,
@@ -185,34 +190,15 @@ mod avx512 {
         packed: &[f32],
         c: &mut [f32],
     ) {
-        let panels = n.div_ceil(NR);
-        for p in 0..panels {
-            let cols = NR.min(n - p * NR);
-            // One mask per 16-column register of the panel.
-            let mut masks = [0 as __mmask16; 4];
-            for (q, mk) in masks.iter_mut().enumerate() {
-                let w = cols.saturating_sub(q * 16).min(16);
-                *mk = if w == 16 {
-                    !0
-                } else {
-                    ((1u32 << w) - 1) as u16
-                };
-            }
+        for p in 0..n.div_ceil(NR) {
+            let masks = panel_masks(NR.min(n - p * NR));
             let bp = packed.as_ptr().add(p * k * NR);
             let mut i = 0;
-            while i + MR <= m {
+            while i < m {
+                let r = MR.min(m - i);
                 let (ap, cp) = (a.as_ptr().add(i * k), c.as_mut_ptr().add(i * n + p * NR));
-                tile::<MR>(k, ap, bp, cp, n, &masks);
-                i += MR;
-            }
-            let (ap, cp) = (a.as_ptr().add(i * k), c.as_mut_ptr().add(i * n + p * NR));
-            match m - i {
-                5 => tile::<5>(k, ap, bp, cp, n, &masks),
-                4 => tile::<4>(k, ap, bp, cp, n, &masks),
-                3 => tile::<3>(k, ap, bp, cp, n, &masks),
-                2 => tile::<2>(k, ap, bp, cp, n, &masks),
-                1 => tile::<1>(k, ap, bp, cp, n, &masks),
-                _ => {}
+                rows!(r, tile(k, ap, bp, cp, n, &masks));
+                i += r;
             }
         }
     }
@@ -229,16 +215,7 @@ mod avx512 {
         c: *mut f32,
     ) {
         for p in 0..n.div_ceil(NR) {
-            let cols = NR.min(n - p * NR);
-            let mut masks = [0 as __mmask16; 4];
-            for (q, mk) in masks.iter_mut().enumerate() {
-                let w = cols.saturating_sub(q * 16).min(16);
-                *mk = if w == 16 {
-                    !0
-                } else {
-                    ((1u32 << w) - 1) as u16
-                };
-            }
+            let masks = panel_masks(NR.min(n - p * NR));
             let bv = [0, 1, 2, 3]
                 .map(|q| _mm512_maskz_loadu_ps(masks[q], bias.as_ptr().add(p * NR + q * 16)));
             let (b1, b2) = (p1.as_ptr().add(p * k1 * NR), p2.as_ptr().add(p * k2 * NR));
@@ -250,15 +227,34 @@ mod avx512 {
                     (k2, a2.as_ptr().add(i * k2), b2),
                 ];
                 let cp = c.add(i * n + p * NR);
-                match r {
-                    6 => tile_store::<6>(&srcs, &bv, cp, n, &masks),
-                    5 => tile_store::<5>(&srcs, &bv, cp, n, &masks),
-                    4 => tile_store::<4>(&srcs, &bv, cp, n, &masks),
-                    3 => tile_store::<3>(&srcs, &bv, cp, n, &masks),
-                    2 => tile_store::<2>(&srcs, &bv, cp, n, &masks),
-                    _ => tile_store::<1>(&srcs, &bv, cp, n, &masks),
-                }
+                rows!(r, tile_store(&srcs, &bv, cp, n, &masks));
                 i += r;
+            }
+        }
+    }
+
+    /// `acc[R rows, 64 cols] += A[R rows, K] · Bpanel[K, 64]` (`A` has
+    /// leading dimension K): the FMA loop of every tile.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn accumulate<const R: usize>(
+        acc: &mut [[__m512; 4]; R],
+        k: usize,
+        a: *const f32,
+        bp: *const f32,
+    ) {
+        for kk in 0..k {
+            let b = bp.add(kk * NR);
+            let b0 = _mm512_loadu_ps(b);
+            let b1 = _mm512_loadu_ps(b.add(16));
+            let b2 = _mm512_loadu_ps(b.add(32));
+            let b3 = _mm512_loadu_ps(b.add(48));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*a.add(r * k + kk));
+                row[0] = _mm512_fmadd_ps(av, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+                row[2] = _mm512_fmadd_ps(av, b2, row[2]);
+                row[3] = _mm512_fmadd_ps(av, b3, row[3]);
             }
         }
     }
@@ -276,20 +272,7 @@ mod avx512 {
     ) {
         let mut acc = [*bias; R];
         for &(k, a, bp) in srcs {
-            for kk in 0..k {
-                let b = bp.add(kk * NR);
-                let b0 = _mm512_loadu_ps(b);
-                let b1 = _mm512_loadu_ps(b.add(16));
-                let b2 = _mm512_loadu_ps(b.add(32));
-                let b3 = _mm512_loadu_ps(b.add(48));
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let av = _mm512_set1_ps(*a.add(r * k + kk));
-                    row[0] = _mm512_fmadd_ps(av, b0, row[0]);
-                    row[1] = _mm512_fmadd_ps(av, b1, row[1]);
-                    row[2] = _mm512_fmadd_ps(av, b2, row[2]);
-                    row[3] = _mm512_fmadd_ps(av, b3, row[3]);
-                }
-            }
+            accumulate(&mut acc, k, a, bp);
         }
         for (r, row) in acc.iter().enumerate() {
             for (q, x) in row.iter().enumerate() {
@@ -313,20 +296,7 @@ mod avx512 {
         masks: &[__mmask16; 4],
     ) {
         let mut acc = [[_mm512_setzero_ps(); 4]; R];
-        for kk in 0..k {
-            let b = bp.add(kk * NR);
-            let b0 = _mm512_loadu_ps(b);
-            let b1 = _mm512_loadu_ps(b.add(16));
-            let b2 = _mm512_loadu_ps(b.add(32));
-            let b3 = _mm512_loadu_ps(b.add(48));
-            for (r, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_ps(*a.add(r * k + kk));
-                row[0] = _mm512_fmadd_ps(av, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(av, b1, row[1]);
-                row[2] = _mm512_fmadd_ps(av, b2, row[2]);
-                row[3] = _mm512_fmadd_ps(av, b3, row[3]);
-            }
-        }
+        accumulate(&mut acc, k, a, bp);
         for (r, row) in acc.iter().enumerate() {
             for (q, x) in row.iter().enumerate() {
                 if masks[q] == 0 {
@@ -365,12 +335,12 @@ mod tests {
             let c0: Vec<f32> = (0..m * n).map(|_| rng.normal() as f32).collect();
             let mut c = c0.clone();
             PackedB::new(&b, k, n).unwrap().matmul_acc(m, &a, &mut c);
-            // Packing from the transpose, and splitting rows over threads, give the same.
+            // Packing from the transpose gives the same.
             let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
             let mut c2 = c0.clone();
             PackedB::from_transposed(&bt, k, n)
                 .unwrap()
-                .matmul_acc_par(m, &a, &mut c2, 2);
+                .matmul_acc(m, &a, &mut c2);
             assert_eq!(c, c2);
             // Two products and a bias in one pass: equal to the naive sum
             // within rounding (a different summation order).
