@@ -38,6 +38,14 @@ fn config(cell: Cell, pooling: Pooling) -> EncoderConfig {
     }
 }
 
+/// A pool of two threads, for the two-thread side of each comparison.
+fn two_threads() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+}
+
 /// Three Adam steps; returns the final parameters and every pooled output.
 fn train(cell: Cell, threads: Threads) -> (Vec<f32>, Vec<f32>) {
     let mut enc = Encoder::<f32>::new(config(cell, Pooling::Attention), &mut Rng::new(1));
@@ -62,10 +70,7 @@ fn train(cell: Cell, threads: Threads) -> (Vec<f32>, Vec<f32>) {
 
 #[test]
 fn fixed_thread_count_is_bit_identical_and_counts_agree() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = two_threads();
     for cell in [Cell::Lstm, Cell::Gru] {
         let one = train(cell, Threads::One);
         assert_eq!(
@@ -133,10 +138,7 @@ fn padding_never_changes_a_result() {
 /// kernel, within rounding in f64 (gemm crate), at one and two threads.
 #[test]
 fn inference_path_equals_training_forward() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = two_threads();
     for cell in [Cell::Lstm, Cell::Gru] {
         let cfg = config(cell, Pooling::Mean);
         let b = batch();

@@ -55,9 +55,6 @@ pub struct Encoder<T> {
     pub query: Option<Param<T>>,
 }
 
-/// Per layer, per direction: what that RNN layer's backward needs.
-type LayerCaches<T> = Vec<Vec<RnnCache<T>>>;
-
 /// Everything backward needs from one training forward.
 #[derive(Clone, Debug, Default)]
 pub struct EncoderCache<T> {
@@ -68,7 +65,9 @@ pub struct EncoderCache<T> {
     inputs: Vec<Vec<T>>,
     /// Dropout mask (already scaled) of each layer's input; empty when off.
     masks: Vec<Vec<T>>,
-    rnn: LayerCaches<T>,
+    /// Per layer, per direction: what that RNN layer's backward needs (its
+    /// buffers are reused by the next forward).
+    rnn: Vec<Vec<RnnCache<T>>>,
     /// Output of the last layer `(N, D)`.
     top: Vec<T>,
     pool: PoolCache<T>,
@@ -122,12 +121,20 @@ impl<T: Real> Encoder<T> {
         packed: &Packed,
         mut x: Vec<T>,
         mut rng: Option<&mut Rng>,
-        mut cache: Option<(&mut EncoderCache<T>, &mut LayerCaches<T>)>,
+        mut cache: Option<&mut EncoderCache<T>>,
         threads: Threads,
     ) -> Vec<T> {
         let n = packed.n();
         let (hd, dirs) = (self.config.hidden, self.layers[0].len());
         let p = self.config.dropout;
+        // One RNN cache slot per layer and direction, kept from the previous
+        // pass: each layer's forward reuses its buffers.
+        if let Some(c) = cache.as_deref_mut() {
+            c.rnn.resize_with(self.layers.len(), Vec::new);
+            c.rnn
+                .iter_mut()
+                .for_each(|l| l.resize_with(dirs, RnnCache::default));
+        }
         for (li, layer) in self.layers.iter().enumerate() {
             let mut mask = Vec::new();
             if let Some(r) = rng.as_deref_mut() {
@@ -144,18 +151,13 @@ impl<T: Real> Encoder<T> {
             } else {
                 vec![T::zero(); n * hd * dirs]
             };
-            let mut caches = Vec::with_capacity(dirs);
             for (d, dir) in layer.iter().enumerate() {
                 let mut h = Vec::new();
-                let mut c = cache
-                    .as_mut()
-                    .and_then(|(_, old)| old.get_mut(li)?.get_mut(d).map(std::mem::take))
-                    .unwrap_or_default();
                 dir.forward(
                     &x,
                     packed,
                     &mut h,
-                    cache.is_some().then_some(&mut c),
+                    cache.as_deref_mut().map(|c| &mut c.rnn[li][d]),
                     threads,
                 );
                 if dirs == 1 {
@@ -166,12 +168,10 @@ impl<T: Real> Encoder<T> {
                             .copy_from_slice(&h[r * hd..(r + 1) * hd]);
                     }
                 }
-                caches.push(c);
             }
-            if let Some((c, _)) = cache.as_mut() {
+            if let Some(c) = cache.as_deref_mut() {
                 c.inputs.push(std::mem::take(&mut x));
                 c.masks.push(mask);
-                c.rnn.push(caches);
             }
             x = out;
         }
@@ -193,9 +193,7 @@ impl<T: Real> Encoder<T> {
         self.embedding.forward(&ids, &mut x);
         cache.inputs.clear();
         cache.masks.clear();
-        // The previous pass's RNN caches lend their buffers to this one.
-        let mut old = std::mem::take(&mut cache.rnn);
-        cache.top = self.run_layers(&packed, x, rng, Some((cache, &mut old)), threads);
+        cache.top = self.run_layers(&packed, x, rng, Some(cache), threads);
         cache.ids = ids;
         cache.packed = Some(packed);
         &cache.top

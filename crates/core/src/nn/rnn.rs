@@ -276,9 +276,7 @@ impl<T: Real> RnnLayer<T> {
             self.input(),
         );
         let lstm = self.cell == Cell::Lstm;
-        // Input projection for all steps at once; LSTM folds both biases in,
-        // GRU keeps b_hh for the hidden side (the reset gate multiplies it).
-        // Training calls reuse the previous step's cache buffers: fresh
+        // Training calls reuse the previous pass's cache buffers: fresh
         // allocations of this size are fresh pages, and their page faults
         // cost more than the fill (and serialize threads in the kernel).
         let mut cache = cache;
@@ -310,6 +308,8 @@ impl<T: Real> RnnLayer<T> {
             },
             if keep { n * gh } else { 0 },
         );
+        // The input side's bias: LSTM folds both biases in, GRU keeps b_hh
+        // for the hidden side (the reset gate multiplies it).
         let bias: Vec<T> = if lstm {
             self.b_ih
                 .value
