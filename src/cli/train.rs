@@ -141,6 +141,13 @@ pub struct TrainArgs {
     /// Fraction of each cluster used as pseudo-labels in self-training.
     #[arg(long, default_value_t = 0.5)]
     self_train_fraction: f64,
+    /// Neighbours per text in the k-NN graph whose spectral coordinates join the
+    /// representation before k-means (0: plain k-means).
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    graph_neighbors: usize,
+    /// Length of the spectral coordinates beside the representation's unit rows.
+    #[arg(long, default_value_t = 0.5)]
+    graph_weight: f32,
     /// Minimum token count for the vocabulary.
     #[arg(long, default_value_t = 2)]
     min_count: u64,
@@ -252,7 +259,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         "--dropout must be in [0, 1)"
     );
     anyhow::ensure!(
-        a.sif_weight >= 0.0 && a.rnn_weight >= 0.0 && a.lsa_weight.unwrap_or(0.0) >= 0.0,
+        a.sif_weight >= 0.0
+            && a.rnn_weight >= 0.0
+            && a.lsa_weight.unwrap_or(0.0) >= 0.0
+            && a.graph_weight >= 0.0,
         "feature weights must not be negative"
     );
     anyhow::ensure!(
@@ -338,6 +348,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
             confident_fraction: a.seed_fraction.clamp(0.01, 1.0),
             lr: a.seed_lr,
             ..textrnn::learn::weak::WeakConfig::default()
+        },
+        graph: textrnn::cluster::graph::GraphConfig {
+            neighbors: a.graph_neighbors,
+            weight: a.graph_weight,
+            ..textrnn::cluster::graph::GraphConfig::shipped()
         },
     };
     let ckpt_path = checkpoint_path(Path::new(&a.out));

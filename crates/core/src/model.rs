@@ -18,6 +18,7 @@ use safetensors::tensor::SafeTensors;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cluster::graph::{self, GraphConfig};
 use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 pub use crate::learn::StepLog;
@@ -76,6 +77,9 @@ pub struct ModelConfig {
     /// Settings of the weak supervision from seed words.
     #[serde(default)]
     pub weak: crate::learn::weak::WeakConfig,
+    /// The k-NN graph step before k-means (off in models saved before it existed).
+    #[serde(default)]
+    pub graph: GraphConfig,
 }
 
 impl ModelConfig {
@@ -136,6 +140,7 @@ impl ModelConfig {
             self_train_fraction: 0.5,
             seeds: None,
             weak: crate::learn::weak::WeakConfig::default(),
+            graph: GraphConfig::shipped(),
         }
     }
 }
@@ -311,6 +316,46 @@ fn class_means(z: &[f32], d: usize, labels: &[usize], k: usize) -> Vec<f32> {
         }
     }
     sum
+}
+
+/// Centroids `(K, dim)` of `z (N, dim)`: k-means' own, or with the graph
+/// step, the mean of each cluster that k-means finds on `z` joined with the
+/// spectral coordinates of its k-NN graph. Either way texts are then assigned
+/// to the nearest centroid in `z`, the rule that prediction uses, so a
+/// training text and the same text predicted later get the same cluster.
+fn cluster_centroids(
+    z: &[f32],
+    dim: usize,
+    k: usize,
+    cfg: &ModelConfig,
+    threads: Threads,
+) -> Result<Vec<f32>, String> {
+    let km_cfg = KMeansConfig {
+        n_init: cfg.n_init,
+        ..KMeansConfig::new(k, cfg.train.seed)
+    };
+    if !cfg.graph.enabled() {
+        return KMeans::fit(Points::Dense { x: z, d: dim }, &km_cfg)
+            .map(|km| km.centroids)
+            .map_err(|e| e.to_string());
+    }
+    let t0 = std::time::Instant::now();
+    let u = graph::spectral_embedding(z, dim, k, &cfg.graph, cfg.train.seed, threads);
+    let fused = graph::fuse(z, dim, &u, k, cfg.graph.weight);
+    let km = KMeans::fit(
+        Points::Dense {
+            x: &fused,
+            d: dim + k,
+        },
+        &km_cfg,
+    )
+    .map_err(|e| e.to_string())?;
+    tracing::info!(
+        seconds = t0.elapsed().as_secs_f64(),
+        neighbors = cfg.graph.neighbors,
+        "graph step"
+    );
+    Ok(class_means(z, dim, &km.labels, k))
 }
 
 /// Nearest centroid and its Student-t soft-assignment probability, per row of `z (N, D)`.
@@ -581,14 +626,9 @@ impl Model {
                 weight_selection = evidence;
                 z = blocks(&r, w);
             }
-            let km_cfg = KMeansConfig {
-                n_init: cfg.n_init,
-                ..KMeansConfig::new(k, cfg.train.seed)
-            };
-            let mut km =
-                KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
+            let mut centroids = cluster_centroids(&z, dim, k, cfg, threads)?;
             for _ in 0..cfg.self_train_rounds {
-                let (labels, scores) = assign(&z, dim, &km.centroids);
+                let (labels, scores) = assign(&z, dim, &centroids);
                 let pseudo = crate::learn::self_train::confident(
                     &labels,
                     &scores,
@@ -607,11 +647,10 @@ impl Model {
                 .map_err(|e| e.to_string())?;
                 r = encode(&encoder);
                 z = blocks(&r, w);
-                km = KMeans::fit(Points::Dense { x: &z, d: dim }, &km_cfg)
-                    .map_err(|e| e.to_string())?;
+                centroids = cluster_centroids(&z, dim, k, cfg, threads)?;
             }
-            let (labels, scores) = assign(&z, dim, &km.centroids);
-            (k, km.centroids, labels, scores)
+            let (labels, scores) = assign(&z, dim, &centroids);
+            (k, centroids, labels, scores)
         };
         mark(Stage::Describe, progress);
         let tops = crate::describe::class_tfidf(&words, &labels, k, 10);
