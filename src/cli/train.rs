@@ -471,6 +471,19 @@ pub fn run(a: TrainArgs) -> Result<()> {
             if kept { "  <- kept" } else { "" }
         )?;
     }
+    if let Some(g) = &m.graph {
+        writeln!(
+            out,
+            "graph step: cluster size balance {:.3} with the k-NN graph, {:.3} with k-means alone: {}",
+            g.graph_balance,
+            g.kmeans_balance,
+            if g.used {
+                "graph partition kept"
+            } else {
+                "graph partition dropped (far less balanced)"
+            }
+        )?;
+    }
     for c in &m.selection {
         writeln!(
             out,

@@ -18,7 +18,7 @@ use safetensors::tensor::SafeTensors;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cluster::graph::{self, GraphConfig};
+use crate::cluster::graph::{self, GraphConfig, GraphLog};
 use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 pub use crate::learn::StepLog;
@@ -238,6 +238,9 @@ pub struct Manifest {
     /// With `weights_auto`: each candidate weighting and its consensus score.
     #[serde(default)]
     pub weight_selection: Vec<(FeatureWeights, f64)>,
+    /// With the graph step: cluster balances and whether its partition was kept.
+    #[serde(default)]
+    pub graph: Option<GraphLog>,
     /// With seed words: what the weak supervision did.
     #[serde(default)]
     pub weak: Option<crate::learn::weak::WeakLog>,
@@ -320,24 +323,25 @@ fn class_means(z: &[f32], d: usize, labels: &[usize], k: usize) -> Vec<f32> {
 
 /// Centroids `(K, dim)` of `z (N, dim)`: k-means' own, or with the graph
 /// step, the mean of each cluster that k-means finds on `z` joined with the
-/// spectral coordinates of its k-NN graph. Either way texts are then assigned
-/// to the nearest centroid in `z`, the rule that prediction uses, so a
-/// training text and the same text predicted later get the same cluster.
+/// spectral coordinates of its k-NN graph, unless those clusters are far less
+/// balanced than plain k-means' (see [`graph::MAX_BALANCE_DROP`]). Either way
+/// texts are then assigned to the nearest centroid in `z`, the rule that
+/// prediction uses, so a training text and the same text predicted later
+/// get the same cluster.
 fn cluster_centroids(
     z: &[f32],
     dim: usize,
     k: usize,
     cfg: &ModelConfig,
     threads: Threads,
-) -> Result<Vec<f32>, String> {
+) -> Result<(Vec<f32>, Option<GraphLog>), String> {
     let km_cfg = KMeansConfig {
         n_init: cfg.n_init,
         ..KMeansConfig::new(k, cfg.train.seed)
     };
+    let plain = KMeans::fit(Points::Dense { x: z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
     if !cfg.graph.enabled() {
-        return KMeans::fit(Points::Dense { x: z, d: dim }, &km_cfg)
-            .map(|km| km.centroids)
-            .map_err(|e| e.to_string());
+        return Ok((plain.centroids, None));
     }
     let t0 = std::time::Instant::now();
     let u = graph::spectral_embedding(z, dim, k, &cfg.graph, cfg.train.seed, threads);
@@ -350,12 +354,27 @@ fn cluster_centroids(
         &km_cfg,
     )
     .map_err(|e| e.to_string())?;
+    let kmeans_balance = graph::balance(&plain.labels, k);
+    let graph_balance = graph::balance(&km.labels, k);
+    let log = GraphLog {
+        kmeans_balance,
+        graph_balance,
+        used: graph_balance >= kmeans_balance - graph::MAX_BALANCE_DROP,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
     tracing::info!(
-        seconds = t0.elapsed().as_secs_f64(),
-        neighbors = cfg.graph.neighbors,
+        seconds = log.seconds,
+        kmeans_balance,
+        graph_balance,
+        used = log.used,
         "graph step"
     );
-    Ok(class_means(z, dim, &km.labels, k))
+    let centroids = if log.used {
+        class_means(z, dim, &km.labels, k)
+    } else {
+        plain.centroids
+    };
+    Ok((centroids, Some(log)))
 }
 
 /// Nearest centroid and its Student-t soft-assignment probability, per row of `z (N, D)`.
@@ -582,6 +601,7 @@ impl Model {
         mark(Stage::Cluster, progress);
         let mut k_selection = Vec::new();
         let mut weight_selection = Vec::new();
+        let mut graph_log = None;
         let mut head = None;
         let mut weak_log = None;
         let (k, centroids, labels, scores) = if let Some((k, seed, mut wlog)) = seeded {
@@ -626,7 +646,7 @@ impl Model {
                 weight_selection = evidence;
                 z = blocks(&r, w);
             }
-            let mut centroids = cluster_centroids(&z, dim, k, cfg, threads)?;
+            let (mut centroids, mut log) = cluster_centroids(&z, dim, k, cfg, threads)?;
             for _ in 0..cfg.self_train_rounds {
                 let (labels, scores) = assign(&z, dim, &centroids);
                 let pseudo = crate::learn::self_train::confident(
@@ -647,8 +667,9 @@ impl Model {
                 .map_err(|e| e.to_string())?;
                 r = encode(&encoder);
                 z = blocks(&r, w);
-                centroids = cluster_centroids(&z, dim, k, cfg, threads)?;
+                (centroids, log) = cluster_centroids(&z, dim, k, cfg, threads)?;
             }
+            graph_log = log;
             let (labels, scores) = assign(&z, dim, &centroids);
             (k, centroids, labels, scores)
         };
@@ -689,6 +710,7 @@ impl Model {
             k_selection,
             selection: Vec::new(),
             weight_selection,
+            graph: graph_log,
             weak: weak_log,
             files: BTreeMap::new(),
         };
