@@ -1,7 +1,8 @@
 //! Stage 7: clustering document representations.
 //!
 //! Owns k-means (Euclidean and cosine, k-means++ seeding, restarts) over
-//! dense or sparse points. Later stages add choosing k automatically.
+//! dense or sparse points; [`graph`] adds spectral coordinates from the
+//! k-nearest-neighbour graph; [`select`] chooses k.
 
 pub mod graph;
 pub mod kmeans;
