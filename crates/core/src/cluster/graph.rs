@@ -298,7 +298,9 @@ fn top_eigenvectors(
     let random_block = |rng: &mut Rng| -> Vec<f64> { (0..b * n).map(|_| rng.normal()).collect() };
     let mut v: Vec<f64> = Vec::with_capacity(m_cap * n);
     let mut first = random_block(&mut rng);
-    orthonormalize_rows(&mut first, b, n, threads);
+    // Four random Gaussian vectors of length > 256 are independent.
+    let independent = orthonormalize_rows(&mut first, b, n, threads);
+    debug_assert!(independent, "random start block is rank-deficient");
     v.extend_from_slice(&first);
     let mut t = vec![0f64; m_cap * m_cap];
     let mut w = vec![0f64; b * n];
@@ -427,18 +429,9 @@ pub fn balance(labels: &[usize], k: usize) -> f64 {
     if k < 2 || labels.is_empty() {
         return 1.0;
     }
-    let mut sizes = vec![0usize; k];
+    let mut sizes = vec![0u64; k];
     labels.iter().for_each(|&l| sizes[l] += 1);
-    let n = labels.len() as f64;
-    let h: f64 = sizes
-        .iter()
-        .filter(|&&s| s > 0)
-        .map(|&s| {
-            let p = s as f64 / n;
-            -p * p.ln()
-        })
-        .sum();
-    h / (k as f64).ln()
+    crate::eval::metrics::entropy(&sizes, labels.len() as f64) / (k as f64).ln()
 }
 
 /// The graph partition is kept unless its size balance falls this far

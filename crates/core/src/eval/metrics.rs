@@ -86,7 +86,8 @@ fn acc(table: &[Vec<u64>]) -> f64 {
     matched as f64 / n as f64
 }
 
-fn entropy(counts: &[u64], n: f64) -> f64 {
+/// Entropy (nats) of the distribution `counts / n`; empty counts add nothing.
+pub(crate) fn entropy(counts: &[u64], n: f64) -> f64 {
     counts
         .iter()
         .filter(|&&c| c > 0)
