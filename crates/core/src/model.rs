@@ -572,8 +572,12 @@ impl Model {
         mark(Stage::Represent, progress);
         let d = encoder.config.output_dim();
         let (mut l, lsa) = if cfg.lsa_dims > 0 && !tfidf.terms.is_empty() {
-            let (l, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
-            (l, comps)
+            // The training texts are projected exactly as `represent` projects
+            // new ones (x · V), not taken from the SVD's own U·S: the two differ
+            // by the randomized SVD's residual, which put training texts and
+            // the same texts predicted later in different clusters.
+            let (_, _, comps) = truncated_svd_full(&x, cfg.lsa_dims, 5, cfg.train.seed);
+            (project(&x, &comps, cfg.lsa_dims), comps)
         } else {
             (
                 vec![0f32; texts.len() * cfg.lsa_dims],
@@ -832,7 +836,7 @@ impl Model {
             ("pipeline.json", cfg.pipeline.to_json().into_bytes()),
             ("vocab.json", self.vocab.to_json().into_bytes()),
             ("tfidf.json", self.tfidf.to_json().into_bytes()),
-            ("wordvec.json", serde_json::to_vec(&serde_json::json!({"terms": self.wordvec.terms, "weights": self.wordvec.weights, "dim": self.wordvec.dim, "mean": self.wordvec.mean})).expect("serializes")),
+            ("wordvec.json", serde_json::to_vec(&serde_json::json!({"terms": self.wordvec.terms, "weights": self.wordvec.weights, "dim": self.wordvec.dim, "mean": self.wordvec.mean, "normalize_first": self.wordvec.normalize_first})).expect("serializes")),
         ];
         let dim = cfg.wordvec_dims + self.encoder.config.output_dim() + cfg.lsa_dims;
         let mut extra: Vec<(&str, Vec<usize>, &[f32])> = vec![
