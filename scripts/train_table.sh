@@ -3,6 +3,8 @@
 # shared corpora (k = the true number of classes; labels only score).
 # usage: scripts/train_table.sh [SEEDS] [DATA_DIR] [-- extra train flags]
 #   SEEDS defaults to "0 1 2 3 4"; DATA_DIR to ../shared/data.
+#   BIN=path runs that binary instead of building target/release/textrnn
+#   (copy it first when building other versions while the table runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-"0 1 2 3 4"}
@@ -10,8 +12,7 @@ data=${2:-../shared/data}
 shift $(( $# > 2 ? 2 : $# )) || true
 [ "${1:-}" = "--" ] && shift
 extra=("$@")
-cargo build --release -q
-bin=target/release/textrnn
+if [ -n "${BIN:-}" ]; then bin=$BIN; else cargo build --release -q; bin=target/release/textrnn; fi
 out=$(mktemp -d)
 printf '| corpus | k | ACC | NMI | ARI | s/run |\n|---|---|---|---|---|---|\n'
 for spec in searchsnippets:8 stackoverflow:20 agnews:4 trec:6 thucnews_titles:10; do

@@ -148,6 +148,19 @@ pub struct TrainArgs {
     /// Length of the spectral coordinates beside the representation's unit rows.
     #[arg(long, default_value_t = 0.5)]
     graph_weight: f32,
+    /// The weight instead when plain k-means' clusters agree with the graph
+    /// at least --graph-trust (chance-corrected share of neighbour pairs in one
+    /// cluster); equal to --graph-weight: always --graph-weight.
+    #[arg(long, default_value_t = 0.75, value_name = "W")]
+    graph_trusted_weight: f32,
+    /// Agreement from which --graph-trusted-weight is used.
+    #[arg(long, default_value_t = 0.76, value_name = "A")]
+    graph_trust: f64,
+    /// Inverse L2 strength of the softmax classifier that learns the clusters'
+    /// boundaries and assigns texts, in training and in predict (0: nearest
+    /// cluster mean instead).
+    #[arg(long, default_value_t = 1.0, value_name = "C")]
+    head_c: f64,
     /// Minimum token count for the vocabulary.
     #[arg(long, default_value_t = 2)]
     min_count: u64,
@@ -262,8 +275,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
         a.sif_weight >= 0.0
             && a.rnn_weight >= 0.0
             && a.lsa_weight.unwrap_or(0.0) >= 0.0
-            && a.graph_weight >= 0.0,
-        "feature weights must not be negative"
+            && a.graph_weight >= 0.0
+            && a.graph_trusted_weight >= 0.0
+            && a.head_c >= 0.0
+            && a.head_c.is_finite(),
+        "feature weights and --head-c must be finite and not negative"
     );
     anyhow::ensure!(
         a.temperature > 0.0 && a.lr > 0.0,
@@ -352,7 +368,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
         graph: textrnn::cluster::graph::GraphConfig {
             neighbors: a.graph_neighbors,
             weight: a.graph_weight,
+            trust: Some(textrnn::cluster::graph::Trust {
+                agreement: a.graph_trust,
+                weight: a.graph_trusted_weight,
+            }),
             ..textrnn::cluster::graph::GraphConfig::shipped()
+        },
+        cluster_head: textrnn::cluster::head::HeadConfig {
+            c: a.head_c,
+            ..textrnn::cluster::head::HeadConfig::shipped()
         },
     };
     let ckpt_path = checkpoint_path(Path::new(&a.out));
@@ -474,7 +498,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(g) = &m.graph {
         writeln!(
             out,
-            "graph step: cluster size balance {:.3} with the k-NN graph, {:.3} with k-means alone: {}",
+            "graph step: k-means agrees {:.3} with the k-NN graph (chance-corrected), weight {}; cluster size balance {:.3} with the graph, {:.3} with k-means alone: {}",
+            g.agreement.unwrap_or(f64::NAN),
+            g.weight.map_or("?".to_string(), |w| w.to_string()),
             g.graph_balance,
             g.kmeans_balance,
             if g.used {
@@ -482,6 +508,14 @@ pub fn run(a: TrainArgs) -> Result<()> {
             } else {
                 "graph partition dropped (far less balanced)"
             }
+        )?;
+    }
+    if let Some(h) = &m.cluster_head {
+        writeln!(
+            out,
+            "cluster classifier: agrees with {:.1}% of the partition's labels ({} iterations)",
+            100.0 * h.agreement,
+            h.iterations
         )?;
     }
     for c in &m.selection {

@@ -2,12 +2,15 @@
 //! saves, loads and predicts with.
 //!
 //! `fit` runs the main job: text pipeline -> vocabulary -> contrastive RNN
-//! training -> representations `[RNN ; LSA]` -> k-means. The model directory
-//! holds `model.json` (format version, every hyper-parameter, training log,
-//! clusters, SHA-256 of every other file), `pipeline.json`, `vocab.json`,
-//! `tfidf.json` and `weights.safetensors` (encoder weights under PyTorch's
-//! names, the LSA components and the centroids). It is written to a temporary
-//! directory and renamed into place, so a failure never leaves half a model.
+//! training -> representations `[SIF ; RNN ; LSA]` -> k-means with the k-NN
+//! graph step -> the cluster classifier that assigns texts, in training and
+//! in `predict` alike. The model directory holds `model.json` (format
+//! version, every hyper-parameter, training log, clusters, SHA-256 of every
+//! other file), `pipeline.json`, `vocab.json`, `tfidf.json`, `wordvec.json`
+//! and `weights.safetensors` (encoder weights under PyTorch's names, word
+//! vectors, the LSA components, the centroids and the cluster classifier).
+//! It is written to a temporary directory and renamed into place, so a
+//! failure never leaves half a model.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -19,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cluster::graph::{self, GraphConfig, GraphLog};
+use crate::cluster::head::{self, HeadConfig, HeadLog};
 use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 pub use crate::learn::StepLog;
@@ -33,8 +37,10 @@ use crate::nn::weights;
 use crate::text::TextPipeline;
 use crate::vocab::{Vocab, VocabConfig};
 
-/// The model directory format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The model directory format this build writes and reads. Version 2 added
+/// the cluster classifier (`clusters.head.*`); version 1 models still load
+/// and assign texts to the nearest centroid.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Everything that decides a model besides the corpus.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,6 +86,10 @@ pub struct ModelConfig {
     /// The k-NN graph step before k-means (off in models saved before it existed).
     #[serde(default)]
     pub graph: GraphConfig,
+    /// The softmax classifier that learns the clusters' boundaries, which
+    /// `predict` uses (off in models saved before it existed: nearest centroid).
+    #[serde(default)]
+    pub cluster_head: HeadConfig,
 }
 
 impl ModelConfig {
@@ -141,6 +151,7 @@ impl ModelConfig {
             seeds: None,
             weak: crate::learn::weak::WeakConfig::default(),
             graph: GraphConfig::shipped(),
+            cluster_head: HeadConfig::shipped(),
         }
     }
 }
@@ -241,6 +252,9 @@ pub struct Manifest {
     /// With the graph step: cluster balances and whether its partition was kept.
     #[serde(default)]
     pub graph: Option<GraphLog>,
+    /// With the cluster classifier: how its fit went.
+    #[serde(default)]
+    pub cluster_head: Option<HeadLog>,
     /// With seed words: what the weak supervision did.
     #[serde(default)]
     pub weak: Option<crate::learn::weak::WeakLog>,
@@ -262,8 +276,11 @@ pub struct Model {
     pub lsa: Vec<f32>,
     /// Word vectors of the SIF block.
     pub wordvec: WordVectors,
-    /// Centroids `(K, D + lsa_dims)` (with seed words: each class's mean).
+    /// Centroids `(K, D + lsa_dims)`: each cluster's (or seed class's) mean.
     pub centroids: Vec<f32>,
+    /// The classifier over the representation that assigns clusters (without
+    /// it, the nearest centroid does).
+    pub cluster_head: Option<crate::nn::linear::Linear<f32>>,
     /// With seed words: the classifier head over the RNN representation.
     pub head: Option<crate::nn::linear::Linear<f32>>,
 }
@@ -321,31 +338,50 @@ fn class_means(z: &[f32], d: usize, labels: &[usize], k: usize) -> Vec<f32> {
     sum
 }
 
-/// Centroids `(K, dim)` of `z (N, dim)`: k-means' own, or with the graph
-/// step, the mean of each cluster that k-means finds on `z` joined with the
-/// spectral coordinates of its k-NN graph, unless those clusters are far less
-/// balanced than plain k-means' (see [`graph::MAX_BALANCE_DROP`]). Either way
-/// texts are then assigned to the nearest centroid in `z`, the rule that
-/// prediction uses, so a training text and the same text predicted later
-/// get the same cluster.
-fn cluster_centroids(
+/// Clusters of the training texts before the assignment rule is fitted.
+struct Partition {
+    /// Mean of each cluster `(K, dim)`.
+    centroids: Vec<f32>,
+    /// Cluster of each text.
+    labels: Vec<usize>,
+    /// With the graph step: what it did.
+    log: Option<GraphLog>,
+}
+
+/// A partition of `z (N, dim)` and its centroids `(K, dim)`: k-means' own,
+/// or with the graph step, the clusters that k-means finds on `z` joined with
+/// the spectral coordinates of its k-NN graph and their means in `z`, unless
+/// those clusters are far less balanced than plain k-means' (see
+/// [`graph::MAX_BALANCE_DROP`]). The caller turns the partition into the
+/// rule that prediction uses (the cluster classifier or the nearest
+/// centroid), so a training text and the same text predicted later get the
+/// same cluster.
+fn cluster_partition(
     z: &[f32],
     dim: usize,
     k: usize,
     cfg: &ModelConfig,
     threads: Threads,
-) -> Result<(Vec<f32>, Option<GraphLog>), String> {
+) -> Result<Partition, String> {
     let km_cfg = KMeansConfig {
         n_init: cfg.n_init,
         ..KMeansConfig::new(k, cfg.train.seed)
     };
     let plain = KMeans::fit(Points::Dense { x: z, d: dim }, &km_cfg).map_err(|e| e.to_string())?;
     if !cfg.graph.enabled() {
-        return Ok((plain.centroids, None));
+        return Ok(Partition {
+            centroids: plain.centroids,
+            labels: plain.labels,
+            log: None,
+        });
     }
     let t0 = std::time::Instant::now();
-    let u = graph::spectral_embedding(z, dim, k, &cfg.graph, cfg.train.seed, threads);
-    let fused = graph::fuse(z, dim, &u, k, cfg.graph.weight);
+    let g = graph::Graph::build(z, dim, cfg.graph.neighbors, threads);
+    let agreement = g.agreement(&plain.labels, k);
+    let weight = cfg.graph.weight_for(agreement);
+    let u = g.spectral(k, cfg.graph.tol, cfg.train.seed, threads);
+    drop(g);
+    let fused = graph::fuse(z, dim, &u, k, weight);
     let km = KMeans::fit(
         Points::Dense {
             x: &fused,
@@ -360,21 +396,32 @@ fn cluster_centroids(
         kmeans_balance,
         graph_balance,
         used: graph_balance >= kmeans_balance - graph::MAX_BALANCE_DROP,
+        agreement: Some(agreement),
+        weight: Some(weight),
         seconds: t0.elapsed().as_secs_f64(),
     };
     tracing::info!(
         seconds = log.seconds,
+        agreement,
+        weight,
         kmeans_balance,
         graph_balance,
         used = log.used,
         "graph step"
     );
-    let centroids = if log.used {
-        class_means(z, dim, &km.labels, k)
+    Ok(if log.used {
+        Partition {
+            centroids: class_means(z, dim, &km.labels, k),
+            labels: km.labels,
+            log: Some(log),
+        }
     } else {
-        plain.centroids
-    };
-    Ok((centroids, Some(log)))
+        Partition {
+            centroids: plain.centroids,
+            labels: plain.labels,
+            log: Some(log),
+        }
+    })
 }
 
 /// Nearest centroid and its Student-t soft-assignment probability, per row of `z (N, D)`.
@@ -431,22 +478,24 @@ impl Model {
     pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
         match &self.head {
             Some(head) => self.predict_head(head, texts, threads),
-            None => assign(&self.represent(texts, threads), self.dim(), &self.centroids),
+            None => self.predict_represented(texts, &self.represent(texts, threads), threads),
         }
     }
 
     /// As [`Model::predict`] for texts whose representations `z` (from
-    /// [`Model::represent`]) the caller already has: nearest centroid of `z`,
-    /// or the seed-word classifier, whichever the model uses.
+    /// [`Model::represent`]) the caller already has: the cluster classifier
+    /// over `z`, the nearest centroid of `z`, or the seed-word classifier,
+    /// whichever the model uses.
     pub fn predict_represented(
         &self,
         texts: &[&str],
         z: &[f32],
         threads: Threads,
     ) -> (Vec<usize>, Vec<f32>) {
-        match &self.head {
-            Some(head) => self.predict_head(head, texts, threads),
-            None => assign(z, self.dim(), &self.centroids),
+        match (&self.head, &self.cluster_head) {
+            (Some(head), _) => self.predict_head(head, texts, threads),
+            (None, Some(h)) => head::predict(h, z, self.dim(), threads),
+            (None, None) => assign(z, self.dim(), &self.centroids),
         }
     }
 
@@ -608,6 +657,8 @@ impl Model {
         let mut graph_log = None;
         let mut head = None;
         let mut weak_log = None;
+        let mut cluster_head = None;
+        let mut head_log = None;
         let (k, centroids, labels, scores) = if let Some((k, seed, mut wlog)) = seeded {
             // Weak supervision: classes from seed words, the RNN classifier decides.
             let (h, probs) = crate::learn::weak::self_train(
@@ -650,9 +701,9 @@ impl Model {
                 weight_selection = evidence;
                 z = blocks(&r, w);
             }
-            let (mut centroids, mut log) = cluster_centroids(&z, dim, k, cfg, threads)?;
+            let mut part = cluster_partition(&z, dim, k, cfg, threads)?;
             for _ in 0..cfg.self_train_rounds {
-                let (labels, scores) = assign(&z, dim, &centroids);
+                let (labels, scores) = assign(&z, dim, &part.centroids);
                 let pseudo = crate::learn::self_train::confident(
                     &labels,
                     &scores,
@@ -671,10 +722,24 @@ impl Model {
                 .map_err(|e| e.to_string())?;
                 r = encode(&encoder);
                 z = blocks(&r, w);
-                (centroids, log) = cluster_centroids(&z, dim, k, cfg, threads)?;
+                part = cluster_partition(&z, dim, k, cfg, threads)?;
             }
-            graph_log = log;
-            let (labels, scores) = assign(&z, dim, &centroids);
+            graph_log = part.log;
+            let (centroids, labels, scores) = if cfg.cluster_head.enabled() {
+                let (h, hlog) = head::fit(&z, dim, &part.labels, k, &cfg.cluster_head, threads);
+                tracing::info!(
+                    iterations = hlog.iterations,
+                    agreement = hlog.agreement,
+                    "cluster classifier"
+                );
+                let (labels, scores) = head::predict(&h, &z, dim, threads);
+                cluster_head = Some(h);
+                head_log = Some(hlog);
+                (class_means(&z, dim, &labels, k), labels, scores)
+            } else {
+                let (labels, scores) = assign(&z, dim, &part.centroids);
+                (part.centroids, labels, scores)
+            };
             (k, centroids, labels, scores)
         };
         mark(Stage::Describe, progress);
@@ -715,6 +780,7 @@ impl Model {
             selection: Vec::new(),
             weight_selection,
             graph: graph_log,
+            cluster_head: head_log,
             weak: weak_log,
             files: BTreeMap::new(),
         };
@@ -726,6 +792,7 @@ impl Model {
             lsa,
             wordvec,
             centroids,
+            cluster_head,
             head,
         };
         Ok(Fitted {
@@ -758,7 +825,7 @@ impl Model {
             let fitted = Model::fit(&fit_texts, &c, threads, progress)?;
             let m = &fitted.model;
             let z = m.represent(&held, threads);
-            let (labels, _) = assign(&z, m.dim(), &m.centroids);
+            let (labels, _) = m.predict_represented(&held, &z, threads);
             let all: Vec<usize> = (0..held.len()).collect();
             let score =
                 crate::cluster::select::silhouette(&z, m.dim(), &labels, m.manifest.config.k, &all);
@@ -855,6 +922,14 @@ impl Model {
         if let Some(h) = &self.head {
             extra.push(("head.weight", h.weight.shape.clone(), &h.weight.value));
             extra.push(("head.bias", h.bias.shape.clone(), &h.bias.value));
+        }
+        if let Some(h) = &self.cluster_head {
+            extra.push((
+                "clusters.head.weight",
+                h.weight.shape.clone(),
+                &h.weight.value,
+            ));
+            extra.push(("clusters.head.bias", h.bias.shape.clone(), &h.bias.value));
         }
         let mut tensors = weights::to_bytes_with(&mut self.encoder, &extra);
         files.push(("weights.safetensors", std::mem::take(&mut tensors)));
@@ -1021,6 +1096,23 @@ impl Model {
             }
             None => None,
         };
+        let cluster_head = if cfg.seeds.is_none() && cfg.cluster_head.enabled() {
+            let (k, d) = (
+                cfg.k,
+                cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims,
+            );
+            let mut h = crate::nn::linear::Linear::<f32>::new(
+                "clusters.head.",
+                d,
+                k,
+                &mut crate::rng::Rng::new(0),
+            );
+            h.weight.value = get("clusters.head.weight", k * d)?;
+            h.bias.value = get("clusters.head.bias", k)?;
+            Some(h)
+        } else {
+            None
+        };
         Ok(Model {
             manifest,
             vocab,
@@ -1029,6 +1121,7 @@ impl Model {
             lsa,
             wordvec,
             centroids,
+            cluster_head,
             head,
         })
     }

@@ -126,6 +126,10 @@ fn a_loaded_model_reproduces_training() {
     let m = dir.path().join("m");
     fitted.model.save(&m).unwrap();
     let loaded = Model::load(&m).unwrap();
+    assert!(
+        loaded.cluster_head.is_some(),
+        "the shipped config trains the cluster classifier"
+    );
     let z = loaded.represent(&texts, Threads::One);
     let d = loaded.dim();
     for (i, (a, b)) in z.chunks(d).zip(trained_z.chunks(d)).enumerate() {

@@ -288,8 +288,9 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
         if jobs.is_empty() {
             continue;
         }
-        // One call per task for the whole batch: predict (centroids, or the
-        // seed-word classifier) for classify jobs, represent for embed jobs.
+        // One call per task for the whole batch: predict (cluster classifier,
+        // centroids, or seed-word classifier) for classify jobs, represent
+        // for embed jobs.
         let texts_of = |task: Task| -> Vec<&str> {
             jobs.iter()
                 .filter(|j| j.task == task)

@@ -2,9 +2,11 @@
 //!
 //! Owns k-means (Euclidean and cosine, k-means++ seeding, restarts) over
 //! dense or sparse points; [`graph`] adds spectral coordinates from the
-//! k-nearest-neighbour graph; [`select`] chooses k.
+//! k-nearest-neighbour graph; [`head`] learns a partition's boundaries as a
+//! softmax classifier over the representation; [`select`] chooses k.
 
 pub mod graph;
+pub mod head;
 pub mod kmeans;
 pub mod select;
 

@@ -58,7 +58,7 @@ pub fn documents(
     let d = model.dim();
     let k = model.manifest.config.k;
     let z = model.represent(texts, threads);
-    // The model's own classes (centroids, or the seed-word classifier).
+    // The model's own classes (cluster classifier, centroids, or seed-word classifier).
     let (pred, _) = model.predict_represented(texts, &z, threads);
     let mut sizes = vec![0usize; k];
     pred.iter().for_each(|&c| sizes[c] += 1);
