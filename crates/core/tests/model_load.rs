@@ -139,3 +139,47 @@ fn a_loaded_model_reproduces_training() {
     assert_eq!(labels, fitted.labels);
     assert_eq!(scores, fitted.scores);
 }
+
+/// A format-1 manifest (before the cluster classifier: no `cluster_head` in
+/// the config) still loads, and its texts go to the nearest centroid; a
+/// manifest that asks for the classifier without its tensors is an error.
+#[test]
+fn format_1_models_load_and_use_the_nearest_centroid() {
+    let files = small_model_files();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
+    assert_eq!(manifest["version"], 2);
+    manifest["version"] = 1.into();
+    manifest["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cluster_head");
+    manifest.as_object_mut().unwrap().remove("cluster_head");
+    let mut old = files.clone();
+    old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
+    let read = |n: &str| {
+        old.get(n)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    };
+    let m = Model::load_with(Path::new("m"), &read).unwrap();
+    assert!(m.cluster_head.is_none());
+    let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
+    let z = m.represent(&texts, Threads::One);
+    let (labels, _) = m.predict(&texts, Threads::One);
+    let (nearest, _) = textrnn::model::assign(&z, m.dim(), &m.centroids);
+    assert_eq!(labels, nearest);
+
+    // The classifier asked for but its tensors missing: a clear error.
+    let weights = files["weights.safetensors"].clone();
+    let tensors = safetensors::SafeTensors::deserialize(&weights).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("clusters.head."))
+        .collect();
+    let stripped = safetensors::serialize(kept, None).unwrap();
+    let err = load_with_replaced(&files, "weights.safetensors", &stripped)
+        .err()
+        .expect("a model without its classifier must not load");
+    assert!(err.contains("clusters.head"), "{err}");
+}
