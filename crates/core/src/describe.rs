@@ -5,7 +5,8 @@
 //! cluster times `ln(1 + A / f_t)`, with `A` the mean number of words per
 //! cluster and `f_t` the term's frequency over all clusters, so words common
 //! everywhere sink. The suggested name joins the top three terms. The most
-//! representative texts are those with the highest soft-assignment score.
+//! representative texts are those with the highest score (the cluster
+//! classifier's probability, or the soft assignment to the centroid).
 
 use std::collections::HashMap;
 
