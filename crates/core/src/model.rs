@@ -1075,6 +1075,17 @@ impl Model {
             return Err(bad("wordvec.json", "inconsistent sizes".into()));
         }
         wordvec.rebuild_index();
+        // A linear layer `(k, d)` saved under `{prefix}weight` / `{prefix}bias`.
+        let linear = |prefix: &str,
+                      d: usize,
+                      k: usize|
+         -> Result<crate::nn::linear::Linear<f32>, ModelError> {
+            let mut h =
+                crate::nn::linear::Linear::<f32>::new(prefix, d, k, &mut crate::rng::Rng::new(0));
+            h.weight.value = get(&format!("{prefix}weight"), k * d)?;
+            h.bias.value = get(&format!("{prefix}bias"), k)?;
+            Ok(h)
+        };
         let head = match &cfg.seeds {
             Some(seeds) => {
                 let (k, d) = (seeds.classes.len(), encoder.config.output_dim());
@@ -1084,15 +1095,7 @@ impl Model {
                         format!("{k} seed classes but k = {}", cfg.k),
                     ));
                 }
-                let mut h = crate::nn::linear::Linear::<f32>::new(
-                    "head.",
-                    d,
-                    k,
-                    &mut crate::rng::Rng::new(0),
-                );
-                h.weight.value = get("head.weight", k * d)?;
-                h.bias.value = get("head.bias", k)?;
-                Some(h)
+                Some(linear("head.", d, k)?)
             }
             None => None,
         };
@@ -1101,15 +1104,7 @@ impl Model {
                 cfg.k,
                 cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims,
             );
-            let mut h = crate::nn::linear::Linear::<f32>::new(
-                "clusters.head.",
-                d,
-                k,
-                &mut crate::rng::Rng::new(0),
-            );
-            h.weight.value = get("clusters.head.weight", k * d)?;
-            h.bias.value = get("clusters.head.bias", k)?;
-            Some(h)
+            Some(linear("clusters.head.", d, k)?)
         } else {
             None
         };

@@ -19,17 +19,24 @@ const FILES: [&str; 6] = [
     "weights.safetensors",
 ];
 
+/// Three clusters, one epoch, `width` for the embedding, hidden state and
+/// word vectors, `lsa` LSA dimensions: a model that trains in milliseconds.
+fn tiny_config(width: usize, lsa: usize) -> ModelConfig {
+    let mut cfg = ModelConfig::new(3, 0);
+    cfg.vocab.min_count = 1;
+    cfg.train.encoder.embed = width;
+    cfg.train.encoder.hidden = width;
+    cfg.train.epochs = 1;
+    cfg.wordvec_dims = width;
+    cfg.lsa_dims = lsa;
+    cfg
+}
+
 fn small_model_files() -> HashMap<String, Vec<u8>> {
     let texts: Vec<&str> = (0..60)
         .map(|i| ["goal match team", "bank stock loan", "rain cloud wind"][i % 3])
         .collect();
-    let mut cfg = ModelConfig::new(3, 0);
-    cfg.vocab.min_count = 1;
-    cfg.train.encoder.embed = 4;
-    cfg.train.encoder.hidden = 4;
-    cfg.train.epochs = 1;
-    cfg.wordvec_dims = 4;
-    cfg.lsa_dims = 2;
+    let cfg = tiny_config(4, 2);
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m");
@@ -113,13 +120,7 @@ fn a_loaded_model_reproduces_training() {
         })
         .collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut cfg = ModelConfig::new(3, 0);
-    cfg.vocab.min_count = 1;
-    cfg.train.encoder.embed = 6;
-    cfg.train.encoder.hidden = 6;
-    cfg.train.epochs = 1;
-    cfg.wordvec_dims = 6;
-    cfg.lsa_dims = 3;
+    let cfg = tiny_config(6, 3);
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
     let trained_z = fitted.model.represent(&texts, Threads::One);
     let dir = tempfile::tempdir().unwrap();
