@@ -362,9 +362,24 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
         .collect();
     assert_eq!(pred.len(), 150);
     for (p, t) in pred.iter().zip(&trained) {
+        // Same cluster and same score: the loaded model represents the
+        // texts exactly as training did.
         assert_eq!(p["cluster"], t["cluster"]);
+        assert_eq!(p["score"], t["score"]);
         assert!(p["name"].is_string() && p["score"].as_f64().unwrap() > 0.0);
     }
+    // Training said what the graph step and the cluster classifier did, and saved it.
+    assert!(out.contains("graph step: k-means agrees"), "{out}");
+    assert!(out.contains("cluster classifier: agrees with"), "{out}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
+    assert!(
+        manifest["graph"]["agreement"].is_number(),
+        "{}",
+        manifest["graph"]
+    );
+    assert!(manifest["cluster_head"]["agreement"].as_f64().unwrap() > 0.9);
+    assert_eq!(manifest["version"], 2);
 
     // describe, rename, eval.
     let m = model.to_str().unwrap();
