@@ -726,13 +726,13 @@ impl Model {
             }
             graph_log = part.log;
             let (centroids, labels, scores) = if cfg.cluster_head.enabled() {
-                let (h, hlog) = head::fit(&z, dim, &part.labels, k, &cfg.cluster_head, threads);
+                let (h, hlog, (labels, scores)) =
+                    head::fit(&z, dim, &part.labels, k, &cfg.cluster_head, threads);
                 tracing::info!(
                     iterations = hlog.iterations,
                     agreement = hlog.agreement,
                     "cluster classifier"
                 );
-                let (labels, scores) = head::predict(&h, &z, dim, threads);
                 cluster_head = Some(h);
                 head_log = Some(hlog);
                 (class_means(&z, dim, &labels, k), labels, scores)

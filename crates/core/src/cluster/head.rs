@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::learn::{argmax_rows, softmax_rows};
 use crate::nn::gemm::{matmul, Threads};
 use crate::nn::linear::Linear;
 
@@ -101,15 +102,7 @@ impl Problem<'_> {
             p.extend_from_slice(b);
         }
         matmul(n, k, d, self.x, false, w, true, &mut p, true, self.threads);
-        for row in p.chunks_mut(k) {
-            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let mut sum = 0.0;
-            for v in row.iter_mut() {
-                *v = (*v - max).exp();
-                sum += *v;
-            }
-            row.iter_mut().for_each(|v| *v /= sum);
-        }
+        softmax_rows(&mut p, k);
         p
     }
 
@@ -146,7 +139,8 @@ fn max_abs(a: &[f64]) -> f64 {
 }
 
 /// Train the classifier of `labels` (each `< k`) over `z (N, d)`; the layer
-/// is named `clusters.head.` (`weight (K, d)`, `bias (K)`).
+/// is named `clusters.head.` (`weight (K, d)`, `bias (K)`). Also returns its
+/// prediction for each training row (cluster and probability, as [`predict`]).
 pub fn fit(
     z: &[f32],
     d: usize,
@@ -154,7 +148,7 @@ pub fn fit(
     k: usize,
     cfg: &HeadConfig,
     threads: Threads,
-) -> (Linear<f32>, HeadLog) {
+) -> (Linear<f32>, HeadLog, (Vec<usize>, Vec<f32>)) {
     let n = labels.len();
     assert_eq!(z.len(), n * d, "z is (N, d)");
     assert!(
@@ -243,7 +237,7 @@ pub fn fit(
     let mut head = Linear::<f32>::new("clusters.head.", d, k, &mut crate::rng::Rng::new(0));
     head.weight.value = theta[..k * d].iter().map(|&v| v as f32).collect();
     head.bias.value = theta[k * d..].iter().map(|&v| v as f32).collect();
-    let (pred, _) = predict(&head, z, d, threads);
+    let (pred, scores) = predict(&head, z, d, threads);
     let agreement = pred.iter().zip(labels).filter(|(a, b)| a == b).count() as f64 / n as f64;
     let log = HeadLog {
         iterations,
@@ -251,7 +245,7 @@ pub fn fit(
         grad_max: max_abs(&grad),
         agreement,
     };
-    (head, log)
+    (head, log, (pred, scores))
 }
 
 /// Cluster (the most probable class) and its softmax probability, per row of `z (N, d)`.
@@ -266,24 +260,10 @@ pub fn predict(
         d,
         "the classifier's input width is the representation's"
     );
-    let n = z.len() / d.max(1);
-    let mut logits = Vec::new();
-    head.forward(z, n, &mut logits, threads);
-    let k = head.output_dim();
-    logits
-        .chunks(k)
-        .map(|row| {
-            let (best, &top) = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, &f32::NEG_INFINITY),
-                    |b, (i, v)| if *v > *b.1 { (i, v) } else { b },
-                );
-            let sum: f32 = row.iter().map(|v| (v - top).exp()).sum();
-            (best, 1.0 / sum)
-        })
-        .unzip()
+    let mut p = Vec::new();
+    head.forward(z, z.len() / d.max(1), &mut p, threads);
+    softmax_rows(&mut p, head.output_dim());
+    argmax_rows(&p, head.output_dim())
 }
 
 #[cfg(test)]
@@ -310,7 +290,7 @@ mod tests {
     #[test]
     fn learns_separable_labels_and_converges() {
         let (z, y) = blobs(60, 0.3, 1);
-        let (head, log) = fit(&z, 5, &y, 3, &HeadConfig::shipped(), Threads::One);
+        let (head, log, _) = fit(&z, 5, &y, 3, &HeadConfig::shipped(), Threads::One);
         assert_eq!(log.agreement, 1.0, "{log:?}");
         assert!(log.grad_max <= 1e-4 && log.iterations < 200, "{log:?}");
         let (pred, p) = predict(&head, &z, 5, Threads::One);
@@ -328,7 +308,7 @@ mod tests {
             max_iter: 1000,
             ..HeadConfig::shipped()
         };
-        let (head, log) = fit(&z, 5, &y, 3, &cfg, Threads::One);
+        let (head, log, _) = fit(&z, 5, &y, 3, &cfg, Threads::One);
         assert!(log.grad_max <= 1e-9, "{log:?}");
         let mut logits = Vec::new();
         head.forward(&z, y.len(), &mut logits, Threads::One);
@@ -365,7 +345,7 @@ mod tests {
             max_iter: 1000,
             ..HeadConfig::shipped()
         };
-        let (head, _) = fit(&z, 3, &y, 3, &cfg, Threads::One);
+        let (head, _, _) = fit(&z, 3, &y, 3, &cfg, Threads::One);
         let coef = [
             [1.60201297, -0.8629205, -0.79123163],
             [-0.87414248, 1.69714428, -0.85596995],
@@ -388,7 +368,7 @@ mod tests {
         // One point of blob 0 labelled 1: a smooth classifier keeps it in blob 0.
         let (z, mut y) = blobs(60, 0.3, 3);
         y[0] = 1;
-        let (head, log) = fit(&z, 5, &y, 3, &HeadConfig::shipped(), Threads::One);
+        let (head, log, _) = fit(&z, 5, &y, 3, &HeadConfig::shipped(), Threads::One);
         let (pred, _) = predict(&head, &z, 5, Threads::One);
         assert_eq!(pred[0], 0, "{log:?}");
         assert!(pred[1..].iter().zip(&y[1..]).all(|(a, b)| a == b));
@@ -412,7 +392,7 @@ mod tests {
     #[test]
     fn an_empty_class_is_never_predicted() {
         let (z, y) = blobs(30, 0.3, 5);
-        let (head, _) = fit(&z, 5, &y, 4, &HeadConfig::shipped(), Threads::One);
+        let (head, _, _) = fit(&z, 5, &y, 4, &HeadConfig::shipped(), Threads::One);
         let (pred, _) = predict(&head, &z, 5, Threads::One);
         assert!(pred.iter().all(|&c| c < 3));
     }

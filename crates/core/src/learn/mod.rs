@@ -34,6 +34,19 @@ pub fn argmax_rows(p: &[f32], k: usize) -> (Vec<usize>, Vec<f32>) {
         .unzip()
 }
 
+/// Softmax of each row of `x (N, K)` in place.
+pub fn softmax_rows<T: crate::nn::Real>(x: &mut [T], k: usize) {
+    for row in x.chunks_mut(k.max(1)) {
+        let m = row.iter().copied().fold(T::neg_infinity(), T::max);
+        let mut sum = T::zero();
+        for v in row.iter_mut() {
+            *v = (*v - m).exp();
+            sum += *v;
+        }
+        row.iter_mut().for_each(|v| *v /= sum);
+    }
+}
+
 /// Scale each row of `x (N, D)` to unit L2 norm (zero rows stay zero).
 pub fn l2_normalize_rows(x: &mut [f32], d: usize) {
     for row in x.chunks_mut(d.max(1)) {

@@ -119,19 +119,6 @@ pub fn classify(
     let z = super::encode_all(enc, seqs, max_len, threads);
     let mut logits = Vec::new();
     head.forward(&z, seqs.len(), &mut logits, threads);
-    softmax_rows(&mut logits, head.output_dim());
+    super::softmax_rows(&mut logits, head.output_dim());
     logits
-}
-
-/// Softmax of each row of `x (N, K)` in place.
-pub fn softmax_rows(x: &mut [f32], k: usize) {
-    for row in x.chunks_mut(k.max(1)) {
-        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for v in row.iter_mut() {
-            *v = (*v - m).exp();
-            sum += *v;
-        }
-        row.iter_mut().for_each(|v| *v /= sum);
-    }
 }
