@@ -903,7 +903,13 @@ impl Model {
             ("pipeline.json", cfg.pipeline.to_json().into_bytes()),
             ("vocab.json", self.vocab.to_json().into_bytes()),
             ("tfidf.json", self.tfidf.to_json().into_bytes()),
-            ("wordvec.json", serde_json::to_vec(&serde_json::json!({"terms": self.wordvec.terms, "weights": self.wordvec.weights, "dim": self.wordvec.dim, "mean": self.wordvec.mean, "normalize_first": self.wordvec.normalize_first})).expect("serializes")),
+            // Every field but the vectors (a tensor below): serializing the
+            // struct itself, not a hand-made list of its fields, so a new field
+            // cannot be left out again (the normalize-first flag once was).
+            (
+                "wordvec.json",
+                serde_json::to_vec(&self.wordvec).expect("serializes"),
+            ),
         ];
         let dim = cfg.wordvec_dims + self.encoder.config.output_dim() + cfg.lsa_dims;
         let mut extra: Vec<(&str, Vec<usize>, &[f32])> = vec![
@@ -1058,18 +1064,8 @@ impl Model {
             "clusters.centroids",
             cfg.k * (cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims),
         )?;
-        let mut wordvec: WordVectors =
-            serde_json::from_slice::<serde_json::Value>(&contents["wordvec.json"])
-                .ok()
-                .and_then(|v| {
-                    // Only an object can take the vectors key (indexing any
-                    // other JSON value would panic: found by fuzzing).
-                    let mut v = v;
-                    v.as_object_mut()?
-                        .insert("vectors".into(), serde_json::json!([]));
-                    serde_json::from_value(v).ok()
-                })
-                .ok_or_else(|| bad("wordvec.json", "not valid word-vector metadata".into()))?;
+        let mut wordvec: WordVectors = serde_json::from_slice(&contents["wordvec.json"])
+            .map_err(|_| bad("wordvec.json", "not valid word-vector metadata".into()))?;
         wordvec.vectors = get("wordvec.vectors", wordvec.terms.len() * wordvec.dim)?;
         if wordvec.weights.len() != wordvec.terms.len() || wordvec.mean.len() != wordvec.dim {
             return Err(bad("wordvec.json", "inconsistent sizes".into()));
