@@ -185,9 +185,13 @@ pub fn encode_all(
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len().min(max_len)));
     let mut out = vec![0f32; seqs.len() * d];
+    // Enough tokens to pay for folding the input projection into per-token
+    // tables (bit-identical results, fewer FLOPs; see `InputTables`).
+    let tokens: usize = seqs.iter().map(|s| s.len().min(max_len)).sum();
+    let tables = enc.fold_pays(tokens).then(|| enc.input_tables(threads));
     for chunk in order.chunks(256) {
         let b = Batch::new(seqs, chunk, max_len);
-        let z = enc.encode(&b, threads);
+        let z = enc.encode_with(&b, tables.as_ref(), threads);
         for (r, &doc) in b.doc_index.iter().enumerate() {
             out[doc * d..(doc + 1) * d].copy_from_slice(&z[r * d..(r + 1) * d]);
         }

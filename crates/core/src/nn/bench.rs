@@ -3,7 +3,7 @@
 //! Embedding(20000, 128) -> LSTM/GRU(128, H), one layer -> mean over time ->
 //! Linear(H, 64); loss = mean(out^2); Adam lr 1e-3; float32.
 
-use super::encoder::{Encoder, EncoderCache, EncoderConfig};
+use super::encoder::{Encoder, EncoderCache, EncoderConfig, InputTables};
 use super::gemm::Threads;
 use super::linear::Linear;
 use super::optim::{NonFinite, Optimizer, OptimizerKind};
@@ -27,6 +27,7 @@ pub struct BenchModel {
     opt: Optimizer<f32>,
     cache: EncoderCache<f32>,
     threads: Threads,
+    tables: Option<InputTables<f32>>,
 }
 
 struct Params<'a>(&'a mut Encoder<f32>, &'a mut Linear<f32>);
@@ -58,11 +59,13 @@ impl BenchModel {
             opt: Optimizer::new(OptimizerKind::adam()),
             cache: EncoderCache::default(),
             threads: Threads::Many(threads),
+            tables: None,
         }
     }
 
     /// One Adam step on `batch`; returns the loss before the step.
     pub fn train_step(&mut self, batch: &Batch, lr: f64) -> Result<f32, NonFinite> {
+        self.tables = None;
         let mut params = Params(&mut self.enc, &mut self.proj);
         params.zero_grad();
         let pooled = self.enc.forward(batch, None, &mut self.cache, self.threads);
@@ -86,9 +89,23 @@ impl BenchModel {
         Ok(l)
     }
 
+    /// Fold the input projection into per-token tables for the following
+    /// [`BenchModel::infer`] calls, when [`Encoder::fold_pays`] for a long
+    /// run (within the memory cap, on the packed kernel); returns whether it
+    /// did. Any training step drops the tables.
+    pub fn fold(&mut self) -> bool {
+        self.tables = self
+            .enc
+            .fold_pays(usize::MAX)
+            .then(|| self.enc.input_tables(self.threads));
+        self.tables.is_some()
+    }
+
     /// Inference only (no caches); returns the loss.
     pub fn infer(&self, batch: &Batch) -> f32 {
-        let pooled = self.enc.encode(batch, self.threads);
+        let pooled = self
+            .enc
+            .encode_with(batch, self.tables.as_ref(), self.threads);
         let mut out = Vec::new();
         self.proj.forward(&pooled, batch.b, &mut out, self.threads);
         out.iter().map(|x| x * x).sum::<f32>() / out.len().max(1) as f32

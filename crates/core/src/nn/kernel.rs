@@ -284,7 +284,11 @@ mod avx512 {
     }
 
     /// `C[R rows, 64 cols] += A[R rows, K] · Bpanel[K, 64]` (`A` has
-    /// leading dimension K, `C` has `ldc`).
+    /// leading dimension K, `C` has `ldc`). The accumulators start at C's
+    /// values, so each element is one FMA chain `c + a_0 b_0 + a_1 b_1 + ...`:
+    /// continuing a product in a second call (first `bias + x·W_ih`, stored,
+    /// then `+ h·W_hh`) gives bit for bit what one `tile_store` over both
+    /// sources gives, which the folded input tables of the RNN rely on.
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn tile<const R: usize>(
@@ -296,15 +300,19 @@ mod avx512 {
         masks: &[__mmask16; 4],
     ) {
         let mut acc = [[_mm512_setzero_ps(); 4]; R];
+        for (r, row) in acc.iter_mut().enumerate() {
+            for (q, x) in row.iter_mut().enumerate() {
+                if masks[q] != 0 {
+                    *x = _mm512_maskz_loadu_ps(masks[q], c.add(r * ldc + q * 16));
+                }
+            }
+        }
         accumulate(&mut acc, k, a, bp);
         for (r, row) in acc.iter().enumerate() {
             for (q, x) in row.iter().enumerate() {
-                if masks[q] == 0 {
-                    continue;
+                if masks[q] != 0 {
+                    _mm512_mask_storeu_ps(c.add(r * ldc + q * 16), masks[q], *x);
                 }
-                let cp = c.add(r * ldc + q * 16);
-                let old = _mm512_maskz_loadu_ps(masks[q], cp);
-                _mm512_mask_storeu_ps(cp, masks[q], _mm512_add_ps(old, *x));
             }
         }
     }
@@ -357,6 +365,16 @@ mod tests {
                 &bias,
                 &mut c4,
             );
+            // The same sum in two calls, continuing from the stored partial
+            // result (bias rows, += a·b, += a2·b2), is the same FMA chain:
+            // bit for bit what the one-pass kernel gives. The RNN's folded
+            // input tables rely on this.
+            let mut c5: Vec<f32> = (0..m).flat_map(|_| bias.iter().copied()).collect();
+            PackedB::new(&b, k, n).unwrap().matmul_acc(m, &a, &mut c5);
+            PackedB::new(&b2, k2, n)
+                .unwrap()
+                .matmul_acc(m, &a2, &mut c5);
+            assert_eq!(c4, c5, "two calls vs one pass ({m},{k},{n})");
             for i in 0..m {
                 for j in 0..n {
                     let want: f64 = bias[j] as f64

@@ -134,6 +134,10 @@ struct StepInput<'a, T> {
     packed: Option<&'a PackedB>,
     /// `W_ihᵀ` `(I, G·H)` for the gemm crate otherwise (empty when packed).
     w_t: &'a [T],
+    /// Folded input: each packed row's token id and the layer's
+    /// [`RnnLayer::input_table`]; when set, a row's projection is its
+    /// token's table row and `x` is not read.
+    table: Option<(&'a [u32], &'a [T])>,
 }
 
 /// `a` as f32 when `T` is f32 (for the f32-only packed kernel).
@@ -269,6 +273,93 @@ impl<T: Real> RnnLayer<T> {
         cache: Option<&mut RnnCache<T>>,
         threads: Threads,
     ) {
+        self.run(x, None, p, h, cache, threads)
+    }
+
+    /// Inference over token ids instead of their embeddings: `ids (N)` in
+    /// packed order and `table` from [`RnnLayer::input_table`] of the
+    /// embedding that would have produced `x`. With the packed kernel the
+    /// result equals `forward`'s bit for bit (each gate is the same FMA
+    /// chain, `bias + x·W_ihᵀ` continued by `h·W_hhᵀ`), at `H / (I + H)` of
+    /// its per-token FLOPs.
+    pub fn forward_folded(
+        &self,
+        ids: &[u32],
+        table: &[T],
+        p: &Packed,
+        h: &mut Vec<T>,
+        threads: Threads,
+    ) {
+        assert_eq!(ids.len(), p.n(), "one id per packed row");
+        self.run(&[], Some((ids, table)), p, h, None, threads)
+    }
+
+    /// The bias added to the input projection: LSTM folds both biases in,
+    /// GRU keeps `b_hh` for the hidden side (the reset gate multiplies it).
+    fn input_bias(&self) -> Vec<T> {
+        if self.cell == Cell::Lstm {
+            self.b_ih
+                .value
+                .iter()
+                .zip(&self.b_hh.value)
+                .map(|(&a, &b)| a + b)
+                .collect()
+        } else {
+            self.b_ih.value.clone()
+        }
+    }
+
+    /// The input projection of every row of an embedding table `emb (V, I)`:
+    /// row `v` is `bias + emb[v]·W_ihᵀ`, `(V, G·H)`. A first layer fed by an
+    /// embedding can look its projection up instead of computing it per
+    /// token ([`RnnLayer::forward_folded`]); building the table costs what
+    /// projecting `V` tokens costs, so it pays once more than `V` tokens
+    /// are encoded.
+    pub fn input_table(&self, emb: &[T], threads: Threads) -> Vec<T> {
+        let (inp, gh) = (self.input(), self.cell.gates() * self.hidden());
+        let v = emb.len() / inp.max(1);
+        let bias = self.input_bias();
+        let packed = as_f32(&self.w_ih.value).and_then(|w| PackedB::from_transposed(w, inp, gh));
+        let w_t = if packed.is_none() {
+            transpose(&self.w_ih.value, gh, inp)
+        } else {
+            Vec::new()
+        };
+        let mut out = vec![T::zero(); v * gh];
+        const CHUNK: usize = 256;
+        let project = |(c, a): (&mut [T], &[T])| {
+            let m = a.len() / inp.max(1);
+            for row in c.chunks_exact_mut(gh) {
+                row.copy_from_slice(&bias);
+            }
+            match (packed.as_ref(), as_f32(a), as_f32_mut(c)) {
+                (Some(pb), Some(a), Some(c)) => pb.matmul_acc(m, a, c),
+                _ => matmul(m, gh, inp, a, false, &w_t, false, c, true, Threads::One),
+            }
+        };
+        let emb = &emb[..v * inp];
+        match threads {
+            Threads::One => out
+                .chunks_mut(CHUNK * gh)
+                .zip(emb.chunks(CHUNK * inp))
+                .for_each(project),
+            Threads::Many(_) => out
+                .par_chunks_mut(CHUNK * gh)
+                .zip(emb.par_chunks(CHUNK * inp))
+                .for_each(project),
+        }
+        out
+    }
+
+    fn run(
+        &self,
+        x: &[T],
+        table: Option<(&[u32], &[T])>,
+        p: &Packed,
+        h: &mut Vec<T>,
+        cache: Option<&mut RnnCache<T>>,
+        threads: Threads,
+    ) {
         let (hd, gh, n, inp) = (
             self.hidden(),
             self.cell.gates() * self.hidden(),
@@ -308,18 +399,7 @@ impl<T: Real> RnnLayer<T> {
             },
             if keep { n * gh } else { 0 },
         );
-        // The input side's bias: LSTM folds both biases in, GRU keeps b_hh
-        // for the hidden side (the reset gate multiplies it).
-        let bias: Vec<T> = if lstm {
-            self.b_ih
-                .value
-                .iter()
-                .zip(&self.b_hh.value)
-                .map(|(&a, &b)| a + b)
-                .collect()
-        } else {
-            self.b_ih.value.clone()
-        };
+        let bias = self.input_bias();
         // The gemm crate is ~1.6x faster when the right operand is row-major
         // (K, N) than when it is a transposed view (measured at B=64, H=256:
         // 103 vs 66 GFLOP/s), so the weights are transposed once per call.
@@ -327,13 +407,15 @@ impl<T: Real> RnnLayer<T> {
         // layout, once per call (see nn::kernel); otherwise transposed for
         // the gemm crate.
         let packed = as_f32(&self.w_hh.value).and_then(|w| PackedB::from_transposed(w, hd, gh));
-        let packed_ih = as_f32(&self.w_ih.value).and_then(|w| PackedB::from_transposed(w, inp, gh));
+        let packed_ih = as_f32(&self.w_ih.value)
+            .filter(|_| table.is_none())
+            .and_then(|w| PackedB::from_transposed(w, inp, gh));
         let w_hh_t = if packed.is_some() {
             Vec::new()
         } else {
             transpose(&self.w_hh.value, gh, hd)
         };
-        let w_ih_t = if packed_ih.is_none() {
+        let w_ih_t = if packed_ih.is_none() && table.is_none() {
             transpose(&self.w_ih.value, gh, inp)
         } else {
             Vec::new()
@@ -346,6 +428,7 @@ impl<T: Real> RnnLayer<T> {
             bias: &bias,
             packed: packed_ih.as_ref(),
             w_t: &w_ih_t,
+            table,
         };
         let mut hprev = take(|c| &mut c.hprev, if keep { n * hd } else { 0 });
         let mut cprev = take(|c| &mut c.cprev, if keep && lstm { n * hd } else { 0 });
@@ -423,11 +506,21 @@ impl<T: Real> RnnLayer<T> {
             } else {
                 &mut local[..bb * gh]
             };
-            let xr = &si.x[at * si.dim..(at + bb) * si.dim];
+            if let Some((ids, table)) = si.table {
+                for (row, &id) in g.chunks_exact_mut(gh).zip(&ids[at..at + bb]) {
+                    let id = id as usize;
+                    row.copy_from_slice(&table[id * gh..(id + 1) * gh]);
+                }
+            }
+            let xr = if si.table.is_some() {
+                &[][..]
+            } else {
+                &si.x[at * si.dim..(at + bb) * si.dim]
+            };
             // LSTM on the packed kernel: bias + x_t·W_ihᵀ + h·W_hhᵀ in one
             // pass that stores each gate once. Otherwise bias fill, input
             // projection, and (below) the hidden product added on top.
-            let fused = match (lstm, si.packed, packed) {
+            let fused = match (lstm && si.table.is_none(), si.packed, packed) {
                 (true, Some(pi), Some(ph)) => {
                     match (
                         as_f32(xr),
@@ -444,7 +537,7 @@ impl<T: Real> RnnLayer<T> {
                 }
                 _ => false,
             };
-            if !fused {
+            if !fused && si.table.is_none() {
                 for row in g.chunks_exact_mut(gh) {
                     row.copy_from_slice(si.bias);
                 }
