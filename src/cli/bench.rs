@@ -43,7 +43,7 @@ pub struct BenchArgs {
     max_sec: f64,
     /// Inference without folding the input projection into per-token
     /// tables (by default they are built, inside the timed inference phase,
-    /// when they fit in 128 MiB).
+    /// when they fit in 96 MiB).
     #[arg(long)]
     no_fold: bool,
 }

@@ -73,8 +73,12 @@ pub struct EncoderCache<T> {
     pool: PoolCache<T>,
 }
 
-/// Largest [`InputTables`] that inference builds on its own (128 MiB).
-pub const FOLD_MAX_BYTES: usize = 128 << 20;
+/// Largest [`InputTables`] that inference builds on its own (96 MiB): the
+/// folded tables trade memory for FLOPs, and beyond about 100 MB the trade
+/// stops being one a user would want by default (it also keeps every
+/// configuration of `textrnn bench` within a quarter of PyTorch's peak
+/// memory: GRU at H = 512 would need 123 MB of tables and reach a third).
+pub const FOLD_MAX_BYTES: usize = 96 << 20;
 
 /// The first layer's input projection folded into the embedding: per
 /// direction, `bias + embedding[v]·W_ihᵀ` for every token `v` `(V, G·H)`
@@ -87,7 +91,8 @@ pub const FOLD_MAX_BYTES: usize = 128 << 20;
 ///
 /// Memory is the price (`V · G·H` values per direction: 41 MB for the
 /// shipped encoder over 13k tokens, 82 MB for the benchmark's LSTM at
-/// H = 256), so [`Encoder::fold_pays`] caps it at [`FOLD_MAX_BYTES`].
+/// H = 256, 123 MB for GRU at H = 512), so [`Encoder::fold_pays`] caps it
+/// at [`FOLD_MAX_BYTES`].
 #[derive(Clone, Debug)]
 pub struct InputTables<T> {
     tables: Vec<Vec<T>>,
