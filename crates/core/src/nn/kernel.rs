@@ -88,6 +88,25 @@ impl PackedB {
 }
 
 impl PackedB {
+    /// `c (M, N) = bias + a (M, K) · self`, overwriting `c`: the
+    /// accumulators start at the bias, so this is bit for bit a bias fill
+    /// followed by `matmul_acc`, without writing and re-reading the fill.
+    pub fn matmul_bias(&self, m: usize, a: &[f32], bias: &[f32], c: &mut [f32]) {
+        let (k, n) = (self.k, self.n);
+        assert!(
+            a.len() >= m * k && bias.len() >= n && c.len() >= m * n,
+            "PackedB::matmul_bias shapes"
+        );
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: PackedB exists only with AVX-512F; the assert bounds every
+        // element read and written, and `c` is borrowed exclusively.
+        unsafe {
+            avx512::matmul_bias(m, (k, n), a, &self.data, bias, c.as_mut_ptr())
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("PackedB is only built on x86-64")
+    }
+
     /// `c (M, N) = bias + a1 (M, K1) · self + a2 (M, K2) · other`,
     /// overwriting `c`: an LSTM step's gates (`x_t·W_ihᵀ + h·W_hhᵀ` plus
     /// both biases) in one pass, with the bias as the accumulators' start
@@ -198,6 +217,34 @@ mod avx512 {
                 let r = MR.min(m - i);
                 let (ap, cp) = (a.as_ptr().add(i * k), c.as_mut_ptr().add(i * n + p * NR));
                 rows!(r, tile(k, ap, bp, cp, n, &masks));
+                i += r;
+            }
+        }
+    }
+
+    /// Every panel of `c = bias + a · packed` (see `PackedB::matmul_bias`).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn matmul_bias(
+        m: usize,
+        (k, n): (usize, usize),
+        a: &[f32],
+        packed: &[f32],
+        bias: &[f32],
+        c: *mut f32,
+    ) {
+        for p in 0..n.div_ceil(NR) {
+            let masks = panel_masks(NR.min(n - p * NR));
+            let bv = [0, 1, 2, 3]
+                .map(|q| _mm512_maskz_loadu_ps(masks[q], bias.as_ptr().add(p * NR + q * 16)));
+            let bp = packed.as_ptr().add(p * k * NR);
+            let mut i = 0;
+            while i < m {
+                let r = MR.min(m - i);
+                // The second source has no columns of K: nothing to add.
+                let ap = a.as_ptr().add(i * k);
+                let srcs = [(k, ap, bp), (0, ap, bp)];
+                let cp = c.add(i * n + p * NR);
+                rows!(r, tile_store(&srcs, &bv, cp, n, &masks));
                 i += r;
             }
         }
@@ -375,6 +422,14 @@ mod tests {
                 .unwrap()
                 .matmul_acc(m, &a2, &mut c5);
             assert_eq!(c4, c5, "two calls vs one pass ({m},{k},{n})");
+            // The bias as the accumulators' start = a bias fill + matmul_acc.
+            let mut c6 = vec![f32::NAN; m * n];
+            PackedB::new(&b, k, n)
+                .unwrap()
+                .matmul_bias(m, &a, &bias, &mut c6);
+            let mut c7: Vec<f32> = (0..m).flat_map(|_| bias.iter().copied()).collect();
+            PackedB::new(&b, k, n).unwrap().matmul_acc(m, &a, &mut c7);
+            assert_eq!(c6, c7, "bias start ({m},{k},{n})");
             for i in 0..m {
                 for j in 0..n {
                     let want: f64 = bias[j] as f64

@@ -538,23 +538,26 @@ impl<T: Real> RnnLayer<T> {
                 _ => false,
             };
             if !fused && si.table.is_none() {
-                for row in g.chunks_exact_mut(gh) {
-                    row.copy_from_slice(si.bias);
-                }
-                match (si.packed, as_f32(xr), as_f32_mut(g)) {
-                    (Some(pb), Some(a), Some(c)) => pb.matmul_acc(bb, a, c),
-                    _ => matmul(
-                        bb,
-                        gh,
-                        si.dim,
-                        xr,
-                        false,
-                        si.w_t,
-                        false,
-                        g,
-                        true,
-                        Threads::One,
-                    ),
+                match (si.packed, as_f32(xr), as_f32(si.bias), as_f32_mut(g)) {
+                    // The accumulators start at the bias: no fill pass.
+                    (Some(pb), Some(a), Some(bias), Some(c)) => pb.matmul_bias(bb, a, bias, c),
+                    _ => {
+                        for row in g.chunks_exact_mut(gh) {
+                            row.copy_from_slice(si.bias);
+                        }
+                        matmul(
+                            bb,
+                            gh,
+                            si.dim,
+                            xr,
+                            false,
+                            si.w_t,
+                            false,
+                            g,
+                            true,
+                            Threads::One,
+                        )
+                    }
                 }
             }
             if keep {
@@ -589,10 +592,24 @@ impl<T: Real> RnnLayer<T> {
                 }
             } else {
                 let r = &mut rec[..bb * gh];
-                for i in 0..bb {
-                    r[i * gh..(i + 1) * gh].copy_from_slice(&self.b_hh.value);
+                // b_hh + h·W_hhᵀ: on the packed kernel the accumulators
+                // start at the bias (no fill pass); otherwise fill, then add.
+                let done = match (packed, as_f32(&sh[..bb * hd]), as_f32(&self.b_hh.value)) {
+                    (Some(ph), Some(a), Some(bias)) => match as_f32_mut(r) {
+                        Some(c) => {
+                            ph.matmul_bias(bb, a, bias, c);
+                            true
+                        }
+                        None => false,
+                    },
+                    _ => false,
+                };
+                if !done {
+                    for i in 0..bb {
+                        r[i * gh..(i + 1) * gh].copy_from_slice(&self.b_hh.value);
+                    }
+                    step_product(packed, bb, gh, hd, &sh, w_hh_t, r);
                 }
-                step_product(packed, bb, gh, hd, &sh, w_hh_t, r);
                 for i in 0..bb {
                     let gi = &mut g[i * gh..(i + 1) * gh];
                     let ri = &r[i * gh..(i + 1) * gh];
