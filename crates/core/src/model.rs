@@ -27,10 +27,10 @@ use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 pub use crate::learn::StepLog;
 use crate::learn::{
-    argmax_rows, concat_blocks, encode_all, l2_normalize_rows, train_contrastive, EpochLog,
-    Progress, Stage, TrainConfig,
+    argmax_rows, concat_blocks, encode_all, encode_all_with, l2_normalize_rows, train_contrastive,
+    EpochLog, Progress, Stage, TrainConfig,
 };
-use crate::nn::encoder::Encoder;
+use crate::nn::encoder::{Encoder, InputTables};
 use crate::nn::gemm::Threads;
 use crate::nn::loss::dec_soft_assign;
 use crate::nn::weights;
@@ -283,6 +283,10 @@ pub struct Model {
     pub cluster_head: Option<crate::nn::linear::Linear<f32>>,
     /// With seed words: the classifier head over the RNN representation.
     pub head: Option<crate::nn::linear::Linear<f32>>,
+    /// The encoder's folded input tables, built once by the first call that
+    /// pays for them (or by [`Model::fold_inputs`]) and kept: `encoder` must
+    /// not change after a model starts predicting.
+    folded: std::sync::OnceLock<InputTables<f32>>,
 }
 
 /// Errors from saving or loading a model.
@@ -450,7 +454,8 @@ impl Model {
             })
             .unzip();
         let d = self.encoder.config.output_dim();
-        let mut r = encode_all(&self.encoder, &seqs, cfg.train.max_len, threads);
+        let tables = self.tables_for(&seqs, threads);
+        let mut r = encode_all_with(&self.encoder, &seqs, cfg.train.max_len, tables, threads);
         l2_normalize_rows(&mut r, d);
         let sif = if cfg.wordvec_dims > 0 {
             self.wordvec.transform(&words)
@@ -472,6 +477,31 @@ impl Model {
             ],
             texts.len(),
         )
+    }
+
+    /// The kept folded input tables, built now if encoding `seqs` pays for
+    /// them (see [`Encoder::fold_pays`]); results are the same either way.
+    fn tables_for(&self, seqs: &[Vec<u32>], threads: Threads) -> Option<&InputTables<f32>> {
+        if let Some(t) = self.folded.get() {
+            return Some(t);
+        }
+        let max_len = self.manifest.config.train.max_len;
+        let tokens: usize = seqs.iter().map(|s| s.len().min(max_len)).sum();
+        self.encoder.fold_pays(tokens).then(|| {
+            self.folded
+                .get_or_init(|| self.encoder.input_tables(threads))
+        })
+    }
+
+    /// Build and keep the folded input tables now, for a process that will
+    /// encode many texts a few at a time (the server), when they are exact
+    /// and fit the memory cap; returns whether it did.
+    pub fn fold_inputs(&self, threads: Threads) -> bool {
+        self.encoder.fold_pays(usize::MAX) && {
+            self.folded
+                .get_or_init(|| self.encoder.input_tables(threads));
+            true
+        }
     }
 
     /// Cluster (or seed class) and probability of each text.
@@ -522,6 +552,7 @@ impl Model {
             head,
             &seqs,
             cfg.train.max_len,
+            self.tables_for(&seqs, threads),
             threads,
         );
         argmax_rows(&p, head.output_dim())
@@ -794,6 +825,7 @@ impl Model {
             centroids,
             cluster_head,
             head,
+            folded: std::sync::OnceLock::new(),
         };
         Ok(Fitted {
             model,
@@ -1114,6 +1146,7 @@ impl Model {
             centroids,
             cluster_head,
             head,
+            folded: std::sync::OnceLock::new(),
         })
     }
 }

@@ -139,6 +139,27 @@ fn a_loaded_model_reproduces_training() {
     let (labels, scores) = loaded.predict(&texts, Threads::One);
     assert_eq!(labels, fitted.labels);
     assert_eq!(scores, fitted.scores);
+    // Texts one at a time (too few tokens to fold the encoder's input
+    // projection) on a fresh load, then with the tables folded and kept (as
+    // the server does): the same bits either way on the packed kernel.
+    let fresh = Model::load(&m).unwrap();
+    let one_by_one: Vec<f32> = texts[..20]
+        .iter()
+        .flat_map(|t| fresh.represent(&[*t], Threads::One))
+        .collect();
+    let folded = fresh.fold_inputs(Threads::One);
+    assert_eq!(folded, textrnn::nn::kernel::available());
+    let after: Vec<f32> = texts[..20]
+        .iter()
+        .flat_map(|t| fresh.represent(&[*t], Threads::One))
+        .collect();
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    assert!(close(&one_by_one, &trained_z[..20 * d]));
+    assert!(close(&after, &trained_z[..20 * d]));
+    if folded {
+        assert!(one_by_one == trained_z[..20 * d], "unfolded != training");
+        assert!(after == trained_z[..20 * d], "folded != training");
+    }
 }
 
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::{augment, AugmentConfig};
 use crate::batch::{train_val_split, Batch, Batcher};
-use crate::nn::encoder::{Encoder, EncoderCache, EncoderConfig};
+use crate::nn::encoder::{Encoder, EncoderCache, EncoderConfig, InputTables};
 use crate::nn::gemm::Threads;
 use crate::nn::loss::info_nce;
 use crate::nn::optim::{clip_grad_norm, LrSchedule, NonFinite, Optimizer, OptimizerKind, Schedule};
@@ -174,24 +174,47 @@ impl Progress {
 }
 
 /// Pooled representations of `seqs (N)` in input order, `(N, D)`, in batches
-/// sorted by length (inference path: no dropout, no caches).
+/// sorted by length (inference path: no dropout, no caches). Folds the
+/// input projection when `seqs` have enough tokens to pay for it
+/// ([`folding_for`]).
 pub fn encode_all(
     enc: &Encoder<f32>,
     seqs: &[Vec<u32>],
     max_len: usize,
     threads: Threads,
 ) -> Vec<f32> {
+    let tables = folding_for(enc, seqs, max_len, threads);
+    encode_all_with(enc, seqs, max_len, tables.as_ref(), threads)
+}
+
+/// The encoder's [`InputTables`] when encoding `seqs` pays for building
+/// them ([`Encoder::fold_pays`]: bit-identical results, fewer FLOPs).
+pub fn folding_for(
+    enc: &Encoder<f32>,
+    seqs: &[Vec<u32>],
+    max_len: usize,
+    threads: Threads,
+) -> Option<InputTables<f32>> {
+    let tokens: usize = seqs.iter().map(|s| s.len().min(max_len)).sum();
+    enc.fold_pays(tokens).then(|| enc.input_tables(threads))
+}
+
+/// [`encode_all`] with the caller's tables (built from `enc`'s current
+/// weights) or none.
+pub fn encode_all_with(
+    enc: &Encoder<f32>,
+    seqs: &[Vec<u32>],
+    max_len: usize,
+    tables: Option<&InputTables<f32>>,
+    threads: Threads,
+) -> Vec<f32> {
     let d = enc.config.output_dim();
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len().min(max_len)));
     let mut out = vec![0f32; seqs.len() * d];
-    // Enough tokens to pay for folding the input projection into per-token
-    // tables (bit-identical results, fewer FLOPs; see `InputTables`).
-    let tokens: usize = seqs.iter().map(|s| s.len().min(max_len)).sum();
-    let tables = enc.fold_pays(tokens).then(|| enc.input_tables(threads));
     for chunk in order.chunks(256) {
         let b = Batch::new(seqs, chunk, max_len);
-        let z = enc.encode_with(&b, tables.as_ref(), threads);
+        let z = enc.encode_with(&b, tables, threads);
         for (r, &doc) in b.doc_index.iter().enumerate() {
             out[doc * d..(doc + 1) * d].copy_from_slice(&z[r * d..(r + 1) * d]);
         }

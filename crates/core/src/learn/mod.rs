@@ -19,7 +19,8 @@ pub mod weak;
 
 pub use augment::AugmentConfig;
 pub use contrastive::{
-    encode_all, train_contrastive, EpochLog, Progress, Stage, StepLog, TrainConfig, TrainError,
+    encode_all, encode_all_with, folding_for, train_contrastive, EpochLog, Progress, Stage,
+    StepLog, TrainConfig, TrainError,
 };
 
 /// Argmax and its value, per row of `p (N, K)` (the first on ties).

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::contrastive::folding_for;
 use super::contrastive::{Progress, Stage, TrainConfig};
 use super::seeds::{pseudo_label, Matcher};
 use super::self_train::{classify, train_classifier};
@@ -251,7 +252,8 @@ pub fn self_train(
             round as u64,
             threads,
         )?;
-        let rnn = classify(enc, &head, seqs, train.max_len, threads);
+        let tables = folding_for(enc, seqs, train.max_len, threads);
+        let rnn = classify(enc, &head, seqs, train.max_len, tables.as_ref(), threads);
         let kept = agreement(&rnn, seed, k);
         log.rounds
             .push((targets.iter().filter(|t| t.is_some()).count(), kept));
@@ -267,7 +269,8 @@ pub fn self_train(
         }
     }
     if cfg.rounds == 0 {
-        probs = classify(enc, &head, seqs, train.max_len, threads);
+        let tables = folding_for(enc, seqs, train.max_len, threads);
+        probs = classify(enc, &head, seqs, train.max_len, tables.as_ref(), threads);
     }
     Ok((head, probs))
 }
