@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::embedding::Embedding;
 use super::gemm::Threads;
+use super::kernel::PackedB;
 use super::packed::Packed;
 use super::pool::{self, PoolCache, Pooling};
 use super::rnn::{Cell, RnnCache, RnnLayer};
@@ -96,6 +97,10 @@ pub const FOLD_MAX_BYTES: usize = 96 << 20;
 #[derive(Clone, Debug)]
 pub struct InputTables<T> {
     tables: Vec<Vec<T>>,
+    /// The first layer's `W_hhᵀ` per direction, packed once for the f32
+    /// kernel (a forward call packs it otherwise: 6% of one-thread
+    /// inference with short, variable-length batches).
+    w_hh: Vec<Option<PackedB>>,
 }
 
 impl<T: Real> Encoder<T> {
@@ -131,6 +136,7 @@ impl<T: Real> Encoder<T> {
                 .iter()
                 .map(|d| d.input_table(&self.embedding.weight.value, threads))
                 .collect(),
+            w_hh: self.layers[0].iter().map(|d| d.pack_hh()).collect(),
         }
     }
 
@@ -220,7 +226,8 @@ impl<T: Real> Encoder<T> {
                 let mut h = Vec::new();
                 match folded {
                     Some((ids, t)) if li == 0 => {
-                        dir.forward_folded(ids, &t.tables[d], packed, &mut h, threads)
+                        let w_hh = t.w_hh[d].as_ref();
+                        dir.forward_folded(ids, &t.tables[d], w_hh, packed, &mut h, threads)
                     }
                     _ => dir.forward(
                         &x,

@@ -21,6 +21,7 @@ const NR: usize = 64;
 
 /// `B (K, N)` in column panels of 64 floats: panel `p` holds `B[kk][p·NR + j]`
 /// at `p·K·64 + kk·64 + j`, zero-padded past `N`.
+#[derive(Clone, Debug)]
 pub struct PackedB {
     k: usize,
     n: usize,

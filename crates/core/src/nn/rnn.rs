@@ -273,7 +273,7 @@ impl<T: Real> RnnLayer<T> {
         cache: Option<&mut RnnCache<T>>,
         threads: Threads,
     ) {
-        self.run(x, None, p, h, cache, threads)
+        self.run(x, None, None, p, h, cache, threads)
     }
 
     /// Inference over token ids instead of their embeddings: `ids (N)` in
@@ -282,16 +282,28 @@ impl<T: Real> RnnLayer<T> {
     /// result equals `forward`'s bit for bit (each gate is the same FMA
     /// chain, `bias + x·W_ihᵀ` continued by `h·W_hhᵀ`), at `H / (I + H)` of
     /// its per-token FLOPs.
+    /// `w_hh` is [`RnnLayer::pack_hh`] of this layer when the caller keeps
+    /// it across calls (packing otherwise happens per call).
+    #[allow(clippy::too_many_arguments)]
     pub fn forward_folded(
         &self,
         ids: &[u32],
         table: &[T],
+        w_hh: Option<&PackedB>,
         p: &Packed,
         h: &mut Vec<T>,
         threads: Threads,
     ) {
         assert_eq!(ids.len(), p.n(), "one id per packed row");
-        self.run(&[], Some((ids, table)), p, h, None, threads)
+        self.run(&[], Some((ids, table)), w_hh, p, h, None, threads)
+    }
+
+    /// `W_hhᵀ` packed for the f32 kernel (None off f32 or without AVX-512):
+    /// what every forward call packs, for callers that run many inference
+    /// calls with the same weights.
+    pub fn pack_hh(&self) -> Option<PackedB> {
+        let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
+        as_f32(&self.w_hh.value).and_then(|w| PackedB::from_transposed(w, hd, gh))
     }
 
     /// The bias added to the input projection: LSTM folds both biases in,
@@ -351,10 +363,12 @@ impl<T: Real> RnnLayer<T> {
         out
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         x: &[T],
         table: Option<(&[u32], &[T])>,
+        w_hh: Option<&PackedB>,
         p: &Packed,
         h: &mut Vec<T>,
         cache: Option<&mut RnnCache<T>>,
@@ -406,7 +420,11 @@ impl<T: Real> RnnLayer<T> {
         // f32 on AVX-512: W_ih and W_hh packed straight from their (out, in)
         // layout, once per call (see nn::kernel); otherwise transposed for
         // the gemm crate.
-        let packed = as_f32(&self.w_hh.value).and_then(|w| PackedB::from_transposed(w, hd, gh));
+        let packed_own = match w_hh {
+            Some(_) => None,
+            None => self.pack_hh(),
+        };
+        let packed = w_hh.or(packed_own.as_ref());
         let packed_ih = as_f32(&self.w_ih.value)
             .filter(|_| table.is_none())
             .and_then(|w| PackedB::from_transposed(w, inp, gh));
@@ -444,16 +462,7 @@ impl<T: Real> RnnLayer<T> {
         ];
         let ranges = row_ranges(p, threads);
         let run = |&(r0, r1): &(usize, usize)| {
-            self.forward_rows(
-                p,
-                r0,
-                r1,
-                &w_hh_t,
-                packed.as_ref(),
-                &bufs,
-                &step_input,
-                keep,
-            )
+            self.forward_rows(p, r0, r1, &w_hh_t, packed, &bufs, &step_input, keep)
         };
         if ranges.len() == 1 {
             run(&ranges[0]);
