@@ -30,7 +30,7 @@ use crate::learn::{
     argmax_rows, concat_blocks, encode_all, encode_all_with, l2_normalize_rows, train_contrastive,
     EpochLog, Progress, Stage, TrainConfig,
 };
-use crate::nn::encoder::{Encoder, InputTables};
+use crate::nn::encoder::{Encoder, Prepared};
 use crate::nn::gemm::Threads;
 use crate::nn::loss::dec_soft_assign;
 use crate::nn::weights;
@@ -283,10 +283,11 @@ pub struct Model {
     pub cluster_head: Option<crate::nn::linear::Linear<f32>>,
     /// With seed words: the classifier head over the RNN representation.
     pub head: Option<crate::nn::linear::Linear<f32>>,
-    /// The encoder's folded input tables, built once by the first call that
-    /// pays for them (or by [`Model::fold_inputs`]) and kept: `encoder` must
-    /// not change after a model starts predicting.
-    folded: std::sync::OnceLock<InputTables<f32>>,
+    /// The encoder's prepared inference state (packed weights, folded input
+    /// tables), built once by the first call whose size pays for the tables
+    /// (or by [`Model::prepare_inference`]) and kept: `encoder` must not
+    /// change after a model starts predicting.
+    prepared: std::sync::OnceLock<Prepared<f32>>,
 }
 
 /// Errors from saving or loading a model.
@@ -454,8 +455,8 @@ impl Model {
             })
             .unzip();
         let d = self.encoder.config.output_dim();
-        let tables = self.tables_for(&seqs, threads);
-        let mut r = encode_all_with(&self.encoder, &seqs, cfg.train.max_len, tables, threads);
+        let prepared = self.prepared_for(&seqs, threads);
+        let mut r = encode_all_with(&self.encoder, &seqs, cfg.train.max_len, prepared, threads);
         l2_normalize_rows(&mut r, d);
         let sif = if cfg.wordvec_dims > 0 {
             self.wordvec.transform(&words)
@@ -479,29 +480,32 @@ impl Model {
         )
     }
 
-    /// The kept folded input tables, built now if encoding `seqs` pays for
-    /// them (see [`Encoder::fold_pays`]); results are the same either way.
-    fn tables_for(&self, seqs: &[Vec<u32>], threads: Threads) -> Option<&InputTables<f32>> {
-        if let Some(t) = self.folded.get() {
-            return Some(t);
+    /// The kept prepared state, built now (with the folded tables) if
+    /// encoding `seqs` pays for the tables (see [`Encoder::fold_pays`]);
+    /// results are the same either way.
+    fn prepared_for(&self, seqs: &[Vec<u32>], threads: Threads) -> Option<&Prepared<f32>> {
+        if let Some(p) = self.prepared.get() {
+            return Some(p);
         }
         let max_len = self.manifest.config.train.max_len;
         let tokens: usize = seqs.iter().map(|s| s.len().min(max_len)).sum();
         self.encoder.fold_pays(tokens).then(|| {
-            self.folded
-                .get_or_init(|| self.encoder.input_tables(threads))
+            self.prepared
+                .get_or_init(|| self.encoder.prepare(true, threads))
         })
     }
 
-    /// Build and keep the folded input tables now, for a process that will
-    /// encode many texts a few at a time (the server), when they are exact
-    /// and fit the memory cap; returns whether it did.
-    pub fn fold_inputs(&self, threads: Threads) -> bool {
-        self.encoder.fold_pays(usize::MAX) && {
-            self.folded
-                .get_or_init(|| self.encoder.input_tables(threads));
-            true
-        }
+    /// Build and keep the prepared inference state now, for a process that
+    /// will encode many texts a few at a time (the server): weights packed
+    /// once, and the input projection folded when that is exact and fits
+    /// the memory cap; returns whether it folded.
+    pub fn prepare_inference(&self, threads: Threads) -> bool {
+        self.prepared
+            .get_or_init(|| {
+                let fold = self.encoder.fold_pays(usize::MAX);
+                self.encoder.prepare(fold, threads)
+            })
+            .folded()
     }
 
     /// Cluster (or seed class) and probability of each text.
@@ -552,7 +556,7 @@ impl Model {
             head,
             &seqs,
             cfg.train.max_len,
-            self.tables_for(&seqs, threads),
+            self.prepared_for(&seqs, threads),
             threads,
         );
         argmax_rows(&p, head.output_dim())
@@ -825,7 +829,7 @@ impl Model {
             centroids,
             cluster_head,
             head,
-            folded: std::sync::OnceLock::new(),
+            prepared: std::sync::OnceLock::new(),
         };
         Ok(Fitted {
             model,
@@ -1146,7 +1150,7 @@ impl Model {
             centroids,
             cluster_head,
             head,
-            folded: std::sync::OnceLock::new(),
+            prepared: std::sync::OnceLock::new(),
         })
     }
 }

@@ -147,7 +147,7 @@ fn a_loaded_model_reproduces_training() {
         .iter()
         .flat_map(|t| fresh.represent(&[*t], Threads::One))
         .collect();
-    let folded = fresh.fold_inputs(Threads::One);
+    let folded = fresh.prepare_inference(Threads::One);
     assert_eq!(folded, textrnn::nn::kernel::available());
     let after: Vec<f32> = texts[..20]
         .iter()

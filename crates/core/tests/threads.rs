@@ -164,12 +164,13 @@ fn inference_path_equals_training_forward() {
     }
 }
 
-/// Inference with the input projection folded into per-token tables gives
-/// what the unfolded path gives: bit for bit on the packed f32 kernel (the
-/// same FMA chain per gate), within rounding elsewhere; for both cells, one
-/// or two directions, one or two threads, and a second layer on top.
+/// Inference with a prepared state (weights packed once; with or without
+/// the input projection folded into per-token tables) gives what the plain
+/// path gives: bit for bit on the packed f32 kernel (the same FMA chain per
+/// gate), within rounding elsewhere; for both cells, one or two directions,
+/// one or two threads, and a second layer on top.
 #[test]
-fn folded_inference_equals_unfolded() {
+fn prepared_inference_equals_plain() {
     let pool = two_threads();
     let b = batch();
     for cell in [Cell::Lstm, Cell::Gru] {
@@ -179,31 +180,35 @@ fn folded_inference_equals_unfolded() {
                 ..config(cell, Pooling::Mean)
             };
             for threads in [Threads::One, Threads::Many(2)] {
-                pool.install(|| {
-                    let enc = Encoder::<f32>::new(cfg.clone(), &mut Rng::new(2));
-                    let tables = enc.input_tables(threads);
-                    let plain = enc.encode(&b, threads);
-                    let folded = enc.encode_with(&b, Some(&tables), threads);
-                    if textrnn::nn::kernel::available() {
-                        assert_eq!(plain, folded, "{cell:?} bi={bidirectional} {threads:?}");
-                    }
-                    for (x, y) in plain.iter().zip(&folded) {
-                        assert!((x - y).abs() < 1e-5, "{cell:?} f32: {x} vs {y}");
-                    }
-                    let enc = Encoder::<f64>::new(cfg.clone(), &mut Rng::new(2));
-                    let tables = enc.input_tables(threads);
-                    let plain = enc.encode(&b, threads);
-                    let folded = enc.encode_with(&b, Some(&tables), threads);
-                    for (x, y) in plain.iter().zip(&folded) {
-                        assert!((x - y).abs() < 1e-12, "{cell:?} f64: {x} vs {y}");
-                    }
-                    // Folding is only chosen where it reproduces the plain
-                    // path exactly, and only once it pays for itself.
-                    assert!(!enc.fold_pays(usize::MAX), "f64 never folds");
-                    let enc = Encoder::<f32>::new(cfg.clone(), &mut Rng::new(2));
-                    assert!(!enc.fold_pays(cfg.vocab - 1));
-                    assert_eq!(enc.fold_pays(cfg.vocab), textrnn::nn::kernel::available());
-                });
+                for fold in [false, true] {
+                    pool.install(|| {
+                        let what = format!("{cell:?} bi={bidirectional} {threads:?} fold={fold}");
+                        let enc = Encoder::<f32>::new(cfg.clone(), &mut Rng::new(2));
+                        let prepared = enc.prepare(fold, threads);
+                        assert_eq!(prepared.folded(), fold);
+                        let plain = enc.encode(&b, threads);
+                        let fast = enc.encode_with(&b, Some(&prepared), threads);
+                        if textrnn::nn::kernel::available() {
+                            assert_eq!(plain, fast, "{what}");
+                        }
+                        for (x, y) in plain.iter().zip(&fast) {
+                            assert!((x - y).abs() < 1e-5, "{what} f32: {x} vs {y}");
+                        }
+                        let enc = Encoder::<f64>::new(cfg.clone(), &mut Rng::new(2));
+                        let prepared = enc.prepare(fold, threads);
+                        let plain = enc.encode(&b, threads);
+                        let fast = enc.encode_with(&b, Some(&prepared), threads);
+                        for (x, y) in plain.iter().zip(&fast) {
+                            assert!((x - y).abs() < 1e-12, "{what} f64: {x} vs {y}");
+                        }
+                        // Folding is only chosen where it reproduces the plain
+                        // path exactly, and only once it pays for itself.
+                        assert!(!enc.fold_pays(usize::MAX), "f64 never folds");
+                        let enc = Encoder::<f32>::new(cfg.clone(), &mut Rng::new(2));
+                        assert!(!enc.fold_pays(cfg.vocab - 1));
+                        assert_eq!(enc.fold_pays(cfg.vocab), textrnn::nn::kernel::available());
+                    });
+                }
             }
         }
     }

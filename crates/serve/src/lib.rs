@@ -131,11 +131,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
 pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<()>) {
     // Warm up: the first call loads lazily built state (jieba's dictionary).
     model.represent(&["warm up", "预热"], Threads::One);
-    // A server encodes many texts a few at a time: fold the encoder's input
-    // projection once now (exact, within the memory cap; 41 MB for the
-    // shipped encoder over a 13k-token vocabulary), so every request skips it.
-    let folded = model.fold_inputs(Threads::One);
-    tracing::info!(folded, "encoder input tables");
+    // A server encodes many texts a few at a time: pack the encoder's
+    // weights once now, and fold its input projection (exact, within the
+    // memory cap; 41 MB for the shipped encoder over a 13k-token
+    // vocabulary), so no request repacks or projects.
+    let folded = model.prepare_inference(Threads::One);
+    tracing::info!(folded, "encoder prepared for inference");
     let model = Arc::new(model);
     let stats = Arc::new(Stats::default());
     let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::{augment, AugmentConfig};
 use crate::batch::{train_val_split, Batch, Batcher};
-use crate::nn::encoder::{Encoder, EncoderCache, EncoderConfig, InputTables};
+use crate::nn::encoder::{Encoder, EncoderCache, EncoderConfig, Prepared};
 use crate::nn::gemm::Threads;
 use crate::nn::loss::info_nce;
 use crate::nn::optim::{clip_grad_norm, LrSchedule, NonFinite, Optimizer, OptimizerKind, Schedule};
@@ -176,45 +176,51 @@ impl Progress {
 /// Pooled representations of `seqs (N)` in input order, `(N, D)`, in batches
 /// sorted by length (inference path: no dropout, no caches). Folds the
 /// input projection when `seqs` have enough tokens to pay for it
-/// ([`folding_for`]).
+/// ([`prepare_for`]).
 pub fn encode_all(
     enc: &Encoder<f32>,
     seqs: &[Vec<u32>],
     max_len: usize,
     threads: Threads,
 ) -> Vec<f32> {
-    let tables = folding_for(enc, seqs, max_len, threads);
-    encode_all_with(enc, seqs, max_len, tables.as_ref(), threads)
+    let prepared = prepare_for(enc, seqs, max_len, threads);
+    encode_all_with(enc, seqs, max_len, prepared.as_ref(), threads)
 }
 
-/// The encoder's [`InputTables`] when encoding `seqs` pays for building
-/// them ([`Encoder::fold_pays`]: bit-identical results, fewer FLOPs).
-pub fn folding_for(
+/// The encoder's [`Prepared`] state for encoding `seqs` in more than one
+/// batch: weights packed once instead of per batch, and the input
+/// projection folded when that pays ([`Encoder::fold_pays`]); results are
+/// bit-identical either way. `None` for a single batch that would not fold.
+pub fn prepare_for(
     enc: &Encoder<f32>,
     seqs: &[Vec<u32>],
     max_len: usize,
     threads: Threads,
-) -> Option<InputTables<f32>> {
+) -> Option<Prepared<f32>> {
     let tokens: usize = seqs.iter().map(|s| s.len().min(max_len)).sum();
-    enc.fold_pays(tokens).then(|| enc.input_tables(threads))
+    let fold = enc.fold_pays(tokens);
+    (fold || seqs.len() > ENCODE_BATCH).then(|| enc.prepare(fold, threads))
 }
 
-/// [`encode_all`] with the caller's tables (built from `enc`'s current
-/// weights) or none.
+/// Rows per inference batch of [`encode_all`].
+const ENCODE_BATCH: usize = 256;
+
+/// [`encode_all`] with the caller's prepared state (built from `enc`'s
+/// current weights) or none.
 pub fn encode_all_with(
     enc: &Encoder<f32>,
     seqs: &[Vec<u32>],
     max_len: usize,
-    tables: Option<&InputTables<f32>>,
+    prepared: Option<&Prepared<f32>>,
     threads: Threads,
 ) -> Vec<f32> {
     let d = enc.config.output_dim();
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len().min(max_len)));
     let mut out = vec![0f32; seqs.len() * d];
-    for chunk in order.chunks(256) {
+    for chunk in order.chunks(ENCODE_BATCH) {
         let b = Batch::new(seqs, chunk, max_len);
-        let z = enc.encode_with(&b, tables, threads);
+        let z = enc.encode_with(&b, prepared, threads);
         for (r, &doc) in b.doc_index.iter().enumerate() {
             out[doc * d..(doc + 1) * d].copy_from_slice(&z[r * d..(r + 1) * d]);
         }

@@ -19,7 +19,7 @@ pub mod weak;
 
 pub use augment::AugmentConfig;
 pub use contrastive::{
-    encode_all, encode_all_with, folding_for, train_contrastive, EpochLog, Progress, Stage,
+    encode_all, encode_all_with, prepare_for, train_contrastive, EpochLog, Progress, Stage,
     StepLog, TrainConfig, TrainError,
 };
 

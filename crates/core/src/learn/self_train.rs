@@ -5,7 +5,7 @@
 
 use super::contrastive::TrainConfig;
 use crate::batch::Batcher;
-use crate::nn::encoder::{Encoder, EncoderCache, InputTables};
+use crate::nn::encoder::{Encoder, EncoderCache, Prepared};
 use crate::nn::gemm::Threads;
 use crate::nn::linear::Linear;
 use crate::nn::loss::cross_entropy;
@@ -109,16 +109,16 @@ pub fn train_classifier(
 }
 
 /// Class probabilities `(N, K)` of `seqs` under `enc` + `head` (inference
-/// path), with the caller's folded input tables of `enc` or none.
+/// path), with the caller's prepared state of `enc` or none.
 pub fn classify(
     enc: &Encoder<f32>,
     head: &Linear<f32>,
     seqs: &[Vec<u32>],
     max_len: usize,
-    tables: Option<&InputTables<f32>>,
+    prepared: Option<&Prepared<f32>>,
     threads: Threads,
 ) -> Vec<f32> {
-    let z = super::encode_all_with(enc, seqs, max_len, tables, threads);
+    let z = super::encode_all_with(enc, seqs, max_len, prepared, threads);
     let mut logits = Vec::new();
     head.forward(&z, seqs.len(), &mut logits, threads);
     super::softmax_rows(&mut logits, head.output_dim());

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::contrastive::folding_for;
+use super::contrastive::prepare_for;
 use super::contrastive::{Progress, Stage, TrainConfig};
 use super::seeds::{pseudo_label, Matcher};
 use super::self_train::{classify, train_classifier};
@@ -252,7 +252,7 @@ pub fn self_train(
             round as u64,
             threads,
         )?;
-        let tables = folding_for(enc, seqs, train.max_len, threads);
+        let tables = prepare_for(enc, seqs, train.max_len, threads);
         let rnn = classify(enc, &head, seqs, train.max_len, tables.as_ref(), threads);
         let kept = agreement(&rnn, seed, k);
         log.rounds
@@ -269,7 +269,7 @@ pub fn self_train(
         }
     }
     if cfg.rounds == 0 {
-        let tables = folding_for(enc, seqs, train.max_len, threads);
+        let tables = prepare_for(enc, seqs, train.max_len, threads);
         probs = classify(enc, &head, seqs, train.max_len, tables.as_ref(), threads);
     }
     Ok((head, probs))

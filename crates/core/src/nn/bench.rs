@@ -3,7 +3,7 @@
 //! Embedding(20000, 128) -> LSTM/GRU(128, H), one layer -> mean over time ->
 //! Linear(H, 64); loss = mean(out^2); Adam lr 1e-3; float32.
 
-use super::encoder::{Encoder, EncoderCache, EncoderConfig, InputTables};
+use super::encoder::{Encoder, EncoderCache, EncoderConfig, Prepared};
 use super::gemm::Threads;
 use super::linear::Linear;
 use super::optim::{NonFinite, Optimizer, OptimizerKind};
@@ -27,7 +27,7 @@ pub struct BenchModel {
     opt: Optimizer<f32>,
     cache: EncoderCache<f32>,
     threads: Threads,
-    tables: Option<InputTables<f32>>,
+    prepared: Option<Prepared<f32>>,
 }
 
 struct Params<'a>(&'a mut Encoder<f32>, &'a mut Linear<f32>);
@@ -59,13 +59,13 @@ impl BenchModel {
             opt: Optimizer::new(OptimizerKind::adam()),
             cache: EncoderCache::default(),
             threads: Threads::Many(threads),
-            tables: None,
+            prepared: None,
         }
     }
 
     /// One Adam step on `batch`; returns the loss before the step.
     pub fn train_step(&mut self, batch: &Batch, lr: f64) -> Result<f32, NonFinite> {
-        self.tables = None;
+        self.prepared = None;
         let mut params = Params(&mut self.enc, &mut self.proj);
         params.zero_grad();
         let pooled = self.enc.forward(batch, None, &mut self.cache, self.threads);
@@ -89,23 +89,23 @@ impl BenchModel {
         Ok(l)
     }
 
-    /// Fold the input projection into per-token tables for the following
-    /// [`BenchModel::infer`] calls, when [`Encoder::fold_pays`] for a long
-    /// run (within the memory cap, on the packed kernel); returns whether it
-    /// did. Any training step drops the tables.
-    pub fn fold(&mut self) -> bool {
-        self.tables = self
-            .enc
-            .fold_pays(usize::MAX)
-            .then(|| self.enc.input_tables(self.threads));
-        self.tables.is_some()
+    /// Prepare the encoder for the following [`BenchModel::infer`] calls
+    /// (weights packed once; with `fold`, and when [`Encoder::fold_pays`]
+    /// for a long run, the input projection folded into per-token tables);
+    /// returns whether it folded. Any training step drops the state.
+    pub fn prepare(&mut self, fold: bool) -> bool {
+        let fold = fold && self.enc.fold_pays(usize::MAX);
+        let prepared = self.enc.prepare(fold, self.threads);
+        let folded = prepared.folded();
+        self.prepared = Some(prepared);
+        folded
     }
 
     /// Inference only (no caches); returns the loss.
     pub fn infer(&self, batch: &Batch) -> f32 {
         let pooled = self
             .enc
-            .encode_with(batch, self.tables.as_ref(), self.threads);
+            .encode_with(batch, self.prepared.as_ref(), self.threads);
         let mut out = Vec::new();
         self.proj.forward(&pooled, batch.b, &mut out, self.threads);
         out.iter().map(|x| x * x).sum::<f32>() / out.len().max(1) as f32

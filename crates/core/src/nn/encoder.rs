@@ -74,38 +74,57 @@ pub struct EncoderCache<T> {
     pool: PoolCache<T>,
 }
 
-/// Largest [`InputTables`] that inference builds on its own (96 MiB): the
-/// folded tables trade memory for FLOPs, and beyond about 100 MB the trade
-/// stops being one a user would want by default (it also keeps every
-/// configuration of `textrnn bench` within a quarter of PyTorch's peak
-/// memory: GRU at H = 512 would need 123 MB of tables and reach a third).
+/// Largest folded input tables ([`Prepared`]) that inference builds on its
+/// own (96 MiB): the tables trade memory for FLOPs, and beyond about 100 MB
+/// the trade stops being one a user would want by default (it also keeps
+/// every configuration of `textrnn bench` within a quarter of PyTorch's
+/// peak memory: GRU at H = 512 would need 123 MB of tables and reach a
+/// third).
 pub const FOLD_MAX_BYTES: usize = 96 << 20;
 
-/// The first layer's input projection folded into the embedding: per
-/// direction, `bias + embedding[v]·W_ihᵀ` for every token `v` `(V, G·H)`
-/// ([`RnnLayer::input_table`]). Inference with the tables
-/// ([`Encoder::encode_with`]) skips the embedding lookup and the input
-/// projection: per token the first layer costs `2·G·H·H` FLOPs instead of
-/// `2·G·H·(E + H)` (a third less at E = 128, H = 256; 44% less for the
-/// shipped E = 100, H = 128). The tables are a snapshot of the weights:
-/// rebuild them after training changes the encoder.
+/// Inference state derived once from the weights, for callers that encode
+/// many batches with the same encoder (a loaded model, the server, the
+/// benchmark): every layer's `W_ihᵀ` and `W_hhᵀ` packed for the f32 kernel
+/// (a forward call packs them otherwise: 6% of one-thread inference with
+/// short batches, most of a small server request), and optionally the
+/// first layer's input projection folded into the embedding.
 ///
-/// Memory is the price (`V · G·H` values per direction: 41 MB for the
-/// shipped encoder over 13k tokens, 82 MB for the benchmark's LSTM at
-/// H = 256, 123 MB for GRU at H = 512), so [`Encoder::fold_pays`] caps it
-/// at [`FOLD_MAX_BYTES`].
+/// Folding: per direction, `bias + embedding[v]·W_ihᵀ` for every token `v`
+/// `(V, G·H)` ([`RnnLayer::input_table`]); the first layer then looks its
+/// input projection up instead of computing it: per token `2·G·H·H` FLOPs
+/// instead of `2·G·H·(E + H)` (a third less at E = 128, H = 256; 44% less
+/// for the shipped E = 100, H = 128). Memory is the price (`V · G·H` values
+/// per direction: 41 MB for the shipped encoder over 13k tokens, 82 MB for
+/// the benchmark's LSTM at H = 256, 123 MB for GRU at H = 512), so
+/// [`Encoder::fold_pays`] caps it at [`FOLD_MAX_BYTES`].
+///
+/// Results are bit-identical to [`Encoder::encode`]'s on the packed kernel.
+/// It is a snapshot of the weights: rebuild it after training changes them.
 #[derive(Clone, Debug)]
-pub struct InputTables<T> {
-    tables: Vec<Vec<T>>,
-    /// The first layer's `W_hhᵀ` per direction, packed once for the f32
-    /// kernel (a forward call packs it otherwise: 6% of one-thread
-    /// inference with short, variable-length batches).
-    w_hh: Vec<Option<PackedB>>,
+pub struct Prepared<T> {
+    /// Per layer, per direction.
+    layers: Vec<Vec<PreparedDir<T>>>,
+}
+
+#[derive(Clone, Debug)]
+struct PreparedDir<T> {
+    /// First layer only, when folded: `(V, G·H)`.
+    table: Option<Vec<T>>,
+    /// `None` when folded, or off the packed kernel.
+    w_ih: Option<PackedB>,
+    w_hh: Option<PackedB>,
+}
+
+impl<T> Prepared<T> {
+    /// Whether the first layer's input projection is folded into tables.
+    pub fn folded(&self) -> bool {
+        self.layers[0].iter().all(|d| d.table.is_some())
+    }
 }
 
 impl<T: Real> Encoder<T> {
-    /// Bytes the first layer's [`InputTables`] take: `V · G·H · directions`
-    /// values.
+    /// Bytes the first layer's folded input tables take: `V · G·H ·
+    /// directions` values.
     pub fn input_tables_bytes(&self) -> usize {
         self.layers[0]
             .iter()
@@ -116,7 +135,7 @@ impl<T: Real> Encoder<T> {
     }
 
     /// Whether encoding about `tokens` tokens should fold the input
-    /// projection ([`Encoder::input_tables`]): the tables pay for themselves
+    /// projection ([`Encoder::prepare`]): the tables pay for themselves
     /// once more than `V` tokens are encoded, must stay within
     /// [`FOLD_MAX_BYTES`], and are used only with the packed f32 kernel,
     /// where folded and unfolded results are bit-identical (so whether a
@@ -128,16 +147,30 @@ impl<T: Real> Encoder<T> {
             && self.input_tables_bytes() <= FOLD_MAX_BYTES
     }
 
-    /// Build the first layer's [`InputTables`] from the current weights
-    /// (costs what projecting `V` tokens per direction costs).
-    pub fn input_tables(&self, threads: Threads) -> InputTables<T> {
-        InputTables {
-            tables: self.layers[0]
-                .iter()
-                .map(|d| d.input_table(&self.embedding.weight.value, threads))
-                .collect(),
-            w_hh: self.layers[0].iter().map(|d| d.pack_hh()).collect(),
-        }
+    /// Derive the [`Prepared`] inference state from the current weights:
+    /// packed weights for every layer, and with `fold` the first layer's
+    /// input tables (costs what projecting `V` tokens per direction costs).
+    pub fn prepare(&self, fold: bool, threads: Threads) -> Prepared<T> {
+        let layers = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(li, layer)| {
+                layer
+                    .iter()
+                    .map(|d| {
+                        let folded = fold && li == 0;
+                        PreparedDir {
+                            table: folded
+                                .then(|| d.input_table(&self.embedding.weight.value, threads)),
+                            w_ih: if folded { None } else { d.pack_ih() },
+                            w_hh: d.pack_hh(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Prepared { layers }
     }
 
     /// A freshly initialized encoder.
@@ -182,19 +215,20 @@ impl<T: Real> Encoder<T> {
         }
     }
 
-    /// The RNN layers over `x`, the embedded tokens; with `folded` (packed
-    /// ids and tables, inference only) the first layer reads the tables and
-    /// `x` is empty.
+    /// The RNN layers over `x`, the embedded tokens; with `prepared`
+    /// (packed ids and the prepared state, inference only) the layers use
+    /// its packed weights, and a folded first layer reads its tables (`x`
+    /// is then empty).
     fn run_layers(
         &self,
         packed: &Packed,
         mut x: Vec<T>,
-        folded: Option<(&[u32], &InputTables<T>)>,
+        prepared: Option<(&[u32], &Prepared<T>)>,
         mut rng: Option<&mut Rng>,
         mut cache: Option<&mut EncoderCache<T>>,
         threads: Threads,
     ) -> Vec<T> {
-        debug_assert!(folded.is_none() || (rng.is_none() && cache.is_none()));
+        debug_assert!(prepared.is_none() || (rng.is_none() && cache.is_none()));
         let n = packed.n();
         let (hd, dirs) = (self.config.hidden, self.layers[0].len());
         let p = self.config.dropout;
@@ -224,12 +258,20 @@ impl<T: Real> Encoder<T> {
             };
             for (d, dir) in layer.iter().enumerate() {
                 let mut h = Vec::new();
-                match folded {
-                    Some((ids, t)) if li == 0 => {
-                        let w_hh = t.w_hh[d].as_ref();
-                        dir.forward_folded(ids, &t.tables[d], w_hh, packed, &mut h, threads)
-                    }
-                    _ => dir.forward(
+                match prepared.map(|(ids, pr)| (ids, &pr.layers[li][d])) {
+                    Some((ids, pd)) => match &pd.table {
+                        Some(t) => {
+                            dir.forward_folded(ids, t, pd.w_hh.as_ref(), packed, &mut h, threads)
+                        }
+                        None => dir.forward_packed(
+                            &x,
+                            (pd.w_ih.as_ref(), pd.w_hh.as_ref()),
+                            packed,
+                            &mut h,
+                            threads,
+                        ),
+                    },
+                    None => dir.forward(
                         &x,
                         packed,
                         &mut h,
@@ -308,23 +350,23 @@ impl<T: Real> Encoder<T> {
         self.encode_with(batch, None, threads)
     }
 
-    /// [`Encoder::encode`], with the first layer reading `tables` (built by
-    /// [`Encoder::input_tables`] from these weights) when given. With the
-    /// packed f32 kernel the result is bit-identical to `encode`'s.
+    /// [`Encoder::encode`] with a [`Prepared`] state (built by
+    /// [`Encoder::prepare`] from these weights) when given. With the packed
+    /// f32 kernel the result is bit-identical to `encode`'s.
     pub fn encode_with(
         &self,
         batch: &Batch,
-        tables: Option<&InputTables<T>>,
+        prepared: Option<&Prepared<T>>,
         threads: Threads,
     ) -> Vec<T> {
         let packed = Packed::of(batch);
         let ids = packed.pack_ids(batch);
         let mut x = Vec::new();
-        if tables.is_none() {
+        if !prepared.is_some_and(Prepared::folded) {
             self.embedding.forward(&ids, &mut x);
         }
-        let folded = tables.map(|t| (ids.as_slice(), t));
-        let top = self.run_layers(&packed, x, folded, None, None, threads);
+        let prepared = prepared.map(|pr| (ids.as_slice(), pr));
+        let top = self.run_layers(&packed, x, prepared, None, None, threads);
         let mut out = Vec::new();
         let q = self.query.as_ref().map(|q| q.value.as_slice());
         let mut pc = PoolCache::default();

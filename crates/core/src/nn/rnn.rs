@@ -273,7 +273,7 @@ impl<T: Real> RnnLayer<T> {
         cache: Option<&mut RnnCache<T>>,
         threads: Threads,
     ) {
-        self.run(x, None, None, p, h, cache, threads)
+        self.run(x, None, (None, None), p, h, cache, threads)
     }
 
     /// Inference over token ids instead of their embeddings: `ids (N)` in
@@ -295,7 +295,21 @@ impl<T: Real> RnnLayer<T> {
         threads: Threads,
     ) {
         assert_eq!(ids.len(), p.n(), "one id per packed row");
-        self.run(&[], Some((ids, table)), w_hh, p, h, None, threads)
+        self.run(&[], Some((ids, table)), (None, w_hh), p, h, None, threads)
+    }
+
+    /// Inference [`RnnLayer::forward`] with the weights already packed by
+    /// [`RnnLayer::pack_ih`] / [`RnnLayer::pack_hh`] (a `None` is packed
+    /// per call, as `forward` does); the same result bit for bit.
+    pub fn forward_packed(
+        &self,
+        x: &[T],
+        (w_ih, w_hh): (Option<&PackedB>, Option<&PackedB>),
+        p: &Packed,
+        h: &mut Vec<T>,
+        threads: Threads,
+    ) {
+        self.run(x, None, (w_ih, w_hh), p, h, None, threads)
     }
 
     /// `W_hhᵀ` packed for the f32 kernel (None off f32 or without AVX-512):
@@ -304,6 +318,12 @@ impl<T: Real> RnnLayer<T> {
     pub fn pack_hh(&self) -> Option<PackedB> {
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
         as_f32(&self.w_hh.value).and_then(|w| PackedB::from_transposed(w, hd, gh))
+    }
+
+    /// `W_ihᵀ` packed for the f32 kernel, as [`RnnLayer::pack_hh`].
+    pub fn pack_ih(&self) -> Option<PackedB> {
+        let (inp, gh) = (self.input(), self.cell.gates() * self.hidden());
+        as_f32(&self.w_ih.value).and_then(|w| PackedB::from_transposed(w, inp, gh))
     }
 
     /// The bias added to the input projection: LSTM folds both biases in,
@@ -331,7 +351,7 @@ impl<T: Real> RnnLayer<T> {
         let (inp, gh) = (self.input(), self.cell.gates() * self.hidden());
         let v = emb.len() / inp.max(1);
         let bias = self.input_bias();
-        let packed = as_f32(&self.w_ih.value).and_then(|w| PackedB::from_transposed(w, inp, gh));
+        let packed = self.pack_ih();
         let w_t = if packed.is_none() {
             transpose(&self.w_ih.value, gh, inp)
         } else {
@@ -368,7 +388,7 @@ impl<T: Real> RnnLayer<T> {
         &self,
         x: &[T],
         table: Option<(&[u32], &[T])>,
-        w_hh: Option<&PackedB>,
+        (w_ih, w_hh): (Option<&PackedB>, Option<&PackedB>),
         p: &Packed,
         h: &mut Vec<T>,
         cache: Option<&mut RnnCache<T>>,
@@ -425,9 +445,11 @@ impl<T: Real> RnnLayer<T> {
             None => self.pack_hh(),
         };
         let packed = w_hh.or(packed_own.as_ref());
-        let packed_ih = as_f32(&self.w_ih.value)
-            .filter(|_| table.is_none())
-            .and_then(|w| PackedB::from_transposed(w, inp, gh));
+        let packed_ih_own = match (w_ih, &table) {
+            (None, None) => self.pack_ih(),
+            _ => None,
+        };
+        let packed_ih = w_ih.filter(|_| table.is_none()).or(packed_ih_own.as_ref());
         let w_hh_t = if packed.is_some() {
             Vec::new()
         } else {
@@ -444,7 +466,7 @@ impl<T: Real> RnnLayer<T> {
             x,
             dim: inp,
             bias: &bias,
-            packed: packed_ih.as_ref(),
+            packed: packed_ih,
             w_t: &w_ih_t,
             table,
         };
