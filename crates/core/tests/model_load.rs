@@ -162,6 +162,48 @@ fn a_loaded_model_reproduces_training() {
     }
 }
 
+/// A Chinese corpus with the RNN reading characters (the shipped default)
+/// and SIF / LSA reading jieba words: the vocabulary holds single
+/// characters, and a loaded model reproduces training's representation bit
+/// for bit, because predict splits the words the same way.
+#[test]
+fn an_rnn_over_chinese_characters_reproduces_training() {
+    let words = [
+        ["足球", "比赛", "球队", "联赛", "进球", "球员"],
+        ["银行", "股票", "贷款", "市场", "股份", "交易"],
+        ["下雨", "云层", "大风", "暴雨", "下雪", "阳光"],
+    ];
+    let texts: Vec<String> = (0..120)
+        .map(|i| {
+            let topic = &words[i % 3];
+            (0..2 + (i * 7) % 3)
+                .map(|j| topic[(i * 5 + j * 3) % 6])
+                .collect::<Vec<_>>()
+                .join("")
+        })
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let cfg = tiny_config(6, 0);
+    assert!(cfg.rnn_han_chars, "the shipped config reads characters");
+    let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+    let vocab = &fitted.model.vocab;
+    assert!(
+        (0..vocab.len() as u32)
+            .map(|i| vocab.token(i))
+            .filter(|t| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+            .all(|t| t.chars().count() == 1),
+        "only single Han characters in the RNN's vocabulary"
+    );
+    let trained_z = fitted.model.represent(&texts, Threads::One);
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    fitted.model.save(&m).unwrap();
+    let loaded = Model::load(&m).unwrap();
+    assert!(loaded.manifest.config.rnn_han_chars);
+    assert!(loaded.represent(&texts, Threads::One) == trained_z);
+    assert_eq!(loaded.predict(&texts, Threads::One).0, fitted.labels);
+}
+
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in
 /// the config) still loads, and its texts go to the nearest centroid; a
 /// manifest that asks for the classifier without its tensors is an error.
