@@ -32,6 +32,7 @@ fn config(seed: u64, texts: &[&str]) -> ModelConfig {
     let mut c = ModelConfig::new(demo::DEMO_K, seed);
     c.vocab.min_count = 1;
     c.weights = FeatureWeights::defaults_for(texts);
+    c.rnn_han_chars = textrnn::features::tfidf::mostly_chinese(texts);
     c
 }
 

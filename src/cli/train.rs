@@ -168,8 +168,9 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t)]
     chinese: ChineseArg,
     /// How the RNN reads Chinese: single characters ("chars", the default
-    /// when clustering; the SIF and LSA blocks keep --chinese's cut) or as
-    /// --chinese cuts it ("words", the default with --seeds).
+    /// when clustering a mostly-Chinese corpus; the SIF and LSA blocks keep
+    /// --chinese's cut) or as --chinese cuts it ("words", the default with
+    /// --seeds or a corpus that is not mostly Chinese).
     #[arg(long, value_enum)]
     rnn_chinese: Option<ChineseArg>,
     /// Random seed.
@@ -385,10 +386,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
         // Measured (README): characters help the clustering of Chinese topics
         // (thucnews_titles +1.4 ACC) but cost the seed-word classifier, whose
-        // RNN decides alone (waimai_10k 84.8 -> 81.7).
+        // RNN decides alone (waimai_10k 84.8 -> 81.7). Only for mostly-Chinese
+        // corpora: a few stray Han tokens (searchsnippets has 16 texts of
+        // mis-decoded punctuation) must not change an English corpus's RNN.
         rnn_han_chars: match a.rnn_chinese {
             Some(c) => matches!(c, ChineseArg::Chars),
-            None => a.seeds.is_none(),
+            None => a.seeds.is_none() && textrnn::features::tfidf::mostly_chinese(&texts),
         },
     };
     let ckpt_path = checkpoint_path(Path::new(&a.out));

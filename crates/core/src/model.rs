@@ -96,7 +96,9 @@ pub struct ModelConfig {
     pub cluster_head: HeadConfig,
     /// The RNN reads Chinese (Han) words as their single characters, while
     /// the SIF and LSA blocks and seed matching keep the pipeline's words
-    /// (off in models saved before it existed). See [`rnn_tokens`].
+    /// (off in models saved before it existed; `textrnn train` turns it on
+    /// when most texts are Chinese and no seed words are given). See
+    /// [`rnn_tokens`].
     #[serde(default)]
     pub rnn_han_chars: bool,
 }
@@ -181,7 +183,7 @@ impl ModelConfig {
             self_train_rounds: 0,
             self_train_fraction: 0.5,
             seeds: None,
-            rnn_han_chars: true,
+            rnn_han_chars: false,
             weak: crate::learn::weak::WeakConfig::default(),
             graph: GraphConfig::shipped(),
             cluster_head: HeadConfig::shipped(),
