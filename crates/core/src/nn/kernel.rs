@@ -100,9 +100,18 @@ impl PackedB {
         );
         #[cfg(target_arch = "x86_64")]
         // SAFETY: PackedB exists only with AVX-512F; the assert bounds every
-        // element read and written, and `c` is borrowed exclusively.
+        // element read and written, and `c` is borrowed exclusively. The
+        // two-source kernel with an empty second source (K2 = 0: its loop
+        // adds nothing and reads nothing).
         unsafe {
-            avx512::matmul_bias(m, (k, n), a, &self.data, bias, c.as_mut_ptr())
+            avx512::matmul2_bias(
+                m,
+                (k, 0, n),
+                (a, &self.data),
+                (a, &self.data),
+                bias,
+                c.as_mut_ptr(),
+            )
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("PackedB is only built on x86-64")
@@ -218,34 +227,6 @@ mod avx512 {
                 let r = MR.min(m - i);
                 let (ap, cp) = (a.as_ptr().add(i * k), c.as_mut_ptr().add(i * n + p * NR));
                 rows!(r, tile(k, ap, bp, cp, n, &masks));
-                i += r;
-            }
-        }
-    }
-
-    /// Every panel of `c = bias + a · packed` (see `PackedB::matmul_bias`).
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn matmul_bias(
-        m: usize,
-        (k, n): (usize, usize),
-        a: &[f32],
-        packed: &[f32],
-        bias: &[f32],
-        c: *mut f32,
-    ) {
-        for p in 0..n.div_ceil(NR) {
-            let masks = panel_masks(NR.min(n - p * NR));
-            let bv = [0, 1, 2, 3]
-                .map(|q| _mm512_maskz_loadu_ps(masks[q], bias.as_ptr().add(p * NR + q * 16)));
-            let bp = packed.as_ptr().add(p * k * NR);
-            let mut i = 0;
-            while i < m {
-                let r = MR.min(m - i);
-                // The second source has no columns of K: nothing to add.
-                let ap = a.as_ptr().add(i * k);
-                let srcs = [(k, ap, bp), (0, ap, bp)];
-                let cp = c.add(i * n + p * NR);
-                rows!(r, tile_store(&srcs, &bv, cp, n, &masks));
                 i += r;
             }
         }

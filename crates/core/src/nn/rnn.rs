@@ -175,6 +175,31 @@ fn step_product<T: Real>(
     matmul(bb, gh, hd, h, false, w_hh_t, false, c, true, Threads::One);
 }
 
+/// `c (m, n) = bias + a (m, k) · W`: on the packed kernel the accumulators
+/// start at the bias (one pass, and bit for bit a bias fill followed by
+/// `matmul_acc`); otherwise a bias fill, then the gemm crate with `w_t`
+/// `(k, n)`. Every input projection and GRU's hidden product go through it.
+fn bias_product<T: Real>(
+    packed: Option<&PackedB>,
+    (m, k, n): (usize, usize, usize),
+    a: &[T],
+    w_t: &[T],
+    bias: &[T],
+    c: &mut [T],
+) {
+    let (a, c) = (&a[..m * k], &mut c[..m * n]);
+    if let (Some(pb), Some(a32), Some(b32)) = (packed, as_f32(a), as_f32(bias)) {
+        if let Some(c32) = as_f32_mut(c) {
+            pb.matmul_bias(m, a32, b32, c32);
+            return;
+        }
+    }
+    for row in c.chunks_exact_mut(n) {
+        row.copy_from_slice(bias);
+    }
+    matmul(m, n, k, a, false, w_t, false, c, true, Threads::One);
+}
+
 /// `(R, C)` row-major to `(C, R)` row-major, in cache-friendly 32x32 tiles.
 fn transpose<T: Real>(a: &[T], r: usize, c: usize) -> Vec<T> {
     const TILE: usize = 32;
@@ -361,13 +386,7 @@ impl<T: Real> RnnLayer<T> {
         const CHUNK: usize = 256;
         let project = |(c, a): (&mut [T], &[T])| {
             let m = a.len() / inp.max(1);
-            for row in c.chunks_exact_mut(gh) {
-                row.copy_from_slice(&bias);
-            }
-            match (packed.as_ref(), as_f32(a), as_f32_mut(c)) {
-                (Some(pb), Some(a), Some(c)) => pb.matmul_acc(m, a, c),
-                _ => matmul(m, gh, inp, a, false, &w_t, false, c, true, Threads::One),
-            }
+            bias_product(packed.as_ref(), (m, inp, gh), a, &w_t, &bias, c);
         };
         let emb = &emb[..v * inp];
         match threads {
@@ -569,27 +588,7 @@ impl<T: Real> RnnLayer<T> {
                 _ => false,
             };
             if !fused && si.table.is_none() {
-                match (si.packed, as_f32(xr), as_f32(si.bias), as_f32_mut(g)) {
-                    // The accumulators start at the bias: no fill pass.
-                    (Some(pb), Some(a), Some(bias), Some(c)) => pb.matmul_bias(bb, a, bias, c),
-                    _ => {
-                        for row in g.chunks_exact_mut(gh) {
-                            row.copy_from_slice(si.bias);
-                        }
-                        matmul(
-                            bb,
-                            gh,
-                            si.dim,
-                            xr,
-                            false,
-                            si.w_t,
-                            false,
-                            g,
-                            true,
-                            Threads::One,
-                        )
-                    }
-                }
+                bias_product(si.packed, (bb, si.dim, gh), xr, si.w_t, si.bias, g);
             }
             if keep {
                 unsafe { bufs[2].rows(at * hd, bb * hd) }.copy_from_slice(&sh[..bb * hd]);
@@ -623,24 +622,7 @@ impl<T: Real> RnnLayer<T> {
                 }
             } else {
                 let r = &mut rec[..bb * gh];
-                // b_hh + h·W_hhᵀ: on the packed kernel the accumulators
-                // start at the bias (no fill pass); otherwise fill, then add.
-                let done = match (packed, as_f32(&sh[..bb * hd]), as_f32(&self.b_hh.value)) {
-                    (Some(ph), Some(a), Some(bias)) => match as_f32_mut(r) {
-                        Some(c) => {
-                            ph.matmul_bias(bb, a, bias, c);
-                            true
-                        }
-                        None => false,
-                    },
-                    _ => false,
-                };
-                if !done {
-                    for i in 0..bb {
-                        r[i * gh..(i + 1) * gh].copy_from_slice(&self.b_hh.value);
-                    }
-                    step_product(packed, bb, gh, hd, &sh, w_hh_t, r);
-                }
+                bias_product(packed, (bb, hd, gh), &sh, w_hh_t, &self.b_hh.value, r);
                 for i in 0..bb {
                     let gi = &mut g[i * gh..(i + 1) * gh];
                     let ri = &r[i * gh..(i + 1) * gh];
