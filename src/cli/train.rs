@@ -161,6 +161,11 @@ pub struct TrainArgs {
     /// cluster mean instead).
     #[arg(long, default_value_t = 1.0, value_name = "C")]
     head_c: f64,
+    /// No lexical classifier: the cluster classifier over the representation
+    /// decides alone (by default a second one over the texts' TF-IDF words,
+    /// trained on the same clusters, multiplies its probabilities).
+    #[arg(long)]
+    no_lexical_head: bool,
     /// Minimum token count for the vocabulary.
     #[arg(long, default_value_t = 2)]
     min_count: u64,
@@ -382,6 +387,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
         cluster_head: textrnn::cluster::head::HeadConfig {
             c: a.head_c,
+            lexical: !a.no_lexical_head,
             ..textrnn::cluster::head::HeadConfig::shipped()
         },
         // Measured (README): characters help the clustering of Chinese topics
@@ -529,6 +535,14 @@ pub fn run(a: TrainArgs) -> Result<()> {
         writeln!(
             out,
             "cluster classifier: agrees with {:.1}% of the partition's labels ({} iterations)",
+            100.0 * h.agreement,
+            h.iterations
+        )?;
+    }
+    if let Some(h) = &m.lexical_head {
+        writeln!(
+            out,
+            "lexical classifier (TF-IDF words): agrees with {:.1}% of the partition's labels ({} iterations)",
             100.0 * h.agreement,
             h.iterations
         )?;

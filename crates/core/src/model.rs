@@ -38,9 +38,11 @@ use crate::text::TextPipeline;
 use crate::vocab::{Vocab, VocabConfig};
 
 /// The model directory format this build writes and reads. Version 2 added
-/// the cluster classifier (`clusters.head.*`); version 1 models still load
-/// and assign texts to the nearest centroid.
-pub const FORMAT_VERSION: u32 = 2;
+/// the cluster classifier (`clusters.head.*`), version 3 the lexical
+/// classifier (`clusters.lexical.*`); version 1 models still load and assign
+/// texts to the nearest centroid, version 2 models use the cluster
+/// classifier alone.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Everything that decides a model besides the corpus. Unknown fields are
 /// refused when a model loads: a setting this version does not know (from a
@@ -290,6 +292,9 @@ pub struct Manifest {
     /// With the cluster classifier: how its fit went.
     #[serde(default)]
     pub cluster_head: Option<HeadLog>,
+    /// With the lexical classifier: how its fit went.
+    #[serde(default)]
+    pub lexical_head: Option<HeadLog>,
     /// With seed words: what the weak supervision did.
     #[serde(default)]
     pub weak: Option<crate::learn::weak::WeakLog>,
@@ -316,6 +321,9 @@ pub struct Model {
     /// The classifier over the representation that assigns clusters (without
     /// it, the nearest centroid does).
     pub cluster_head: Option<crate::nn::linear::Linear<f32>>,
+    /// With the cluster classifier: its partner over the TF-IDF vectors,
+    /// whose probabilities multiply its own (see [`head::fit_lexical`]).
+    pub lexical_head: Option<crate::nn::linear::Linear<f32>>,
     /// With seed words: the classifier head over the RNN representation.
     pub head: Option<crate::nn::linear::Linear<f32>>,
     /// The encoder's prepared inference state (packed weights, folded input
@@ -479,6 +487,12 @@ impl Model {
 
     /// Representations `(N, D)` of texts.
     pub fn represent(&self, texts: &[&str], threads: Threads) -> Vec<f32> {
+        self.represent_parts(texts, threads).0
+    }
+
+    /// Representations `(N, D)` of texts, and their TF-IDF rows when the
+    /// lexical classifier needs them (tokenized once for both).
+    fn represent_parts(&self, texts: &[&str], threads: Threads) -> (Vec<f32>, Option<Csr>) {
         let cfg = &self.manifest.config;
         // Tokenize once (in parallel); ids and TF-IDF terms both come from these tokens.
         let (seqs, words): (Vec<Vec<u32>>, Vec<Vec<String>>) = texts
@@ -501,21 +515,23 @@ impl Model {
         } else {
             Vec::new()
         };
-        let mut l = if cfg.lsa_dims > 0 {
-            project(&self.tfidf.matrix(&words), &self.lsa, cfg.lsa_dims)
-        } else {
-            Vec::new()
+        let x =
+            (cfg.lsa_dims > 0 || self.lexical_head.is_some()).then(|| self.tfidf.matrix(&words));
+        let mut l = match &x {
+            Some(x) if cfg.lsa_dims > 0 => project(x, &self.lsa, cfg.lsa_dims),
+            _ => Vec::new(),
         };
         l2_normalize_rows(&mut l, cfg.lsa_dims);
         let w = cfg.weights;
-        concat_blocks(
+        let z = concat_blocks(
             &[
                 (&sif, cfg.wordvec_dims, w.sif),
                 (&r, d, w.rnn),
                 (&l, cfg.lsa_dims, w.lsa),
             ],
             texts.len(),
-        )
+        );
+        (z, x.filter(|_| self.lexical_head.is_some()))
     }
 
     /// The kept prepared state, built now (with the folded tables) if
@@ -550,13 +566,17 @@ impl Model {
     pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
         match &self.head {
             Some(head) => self.predict_head(head, texts, threads),
-            None => self.predict_represented(texts, &self.represent(texts, threads), threads),
+            None => {
+                let (z, x) = self.represent_parts(texts, threads);
+                self.classify(&z, x.as_ref(), threads)
+            }
         }
     }
 
     /// As [`Model::predict`] for texts whose representations `z` (from
     /// [`Model::represent`]) the caller already has: the cluster classifier
-    /// over `z`, the nearest centroid of `z`, or the seed-word classifier,
+    /// over `z` (times the lexical one over the texts' TF-IDF rows, computed
+    /// here), the nearest centroid of `z`, or the seed-word classifier,
     /// whichever the model uses.
     pub fn predict_represented(
         &self,
@@ -564,10 +584,32 @@ impl Model {
         z: &[f32],
         threads: Threads,
     ) -> (Vec<usize>, Vec<f32>) {
-        match (&self.head, &self.cluster_head) {
-            (Some(head), _) => self.predict_head(head, texts, threads),
-            (None, Some(h)) => head::predict(h, z, self.dim(), threads),
-            (None, None) => assign(z, self.dim(), &self.centroids),
+        match &self.head {
+            Some(head) => self.predict_head(head, texts, threads),
+            None => {
+                let x = self
+                    .lexical_head
+                    .as_ref()
+                    .map(|_| self.tfidf.transform(texts));
+                self.classify(z, x.as_ref(), threads)
+            }
+        }
+    }
+
+    /// Cluster and probability from representations `z` and, with a lexical
+    /// classifier, the same texts' TF-IDF rows `x`.
+    fn classify(&self, z: &[f32], x: Option<&Csr>, threads: Threads) -> (Vec<usize>, Vec<f32>) {
+        match &self.cluster_head {
+            Some(h) => {
+                let lexical = self.lexical_head.as_ref().zip(x);
+                assert_eq!(
+                    lexical.is_some(),
+                    self.lexical_head.is_some(),
+                    "the lexical classifier needs the texts' TF-IDF rows"
+                );
+                head::predict_with(h, z, self.dim(), lexical, threads)
+            }
+            None => assign(z, self.dim(), &self.centroids),
         }
     }
 
@@ -759,6 +801,8 @@ impl Model {
         let mut weak_log = None;
         let mut cluster_head = None;
         let mut head_log = None;
+        let mut lexical_head = None;
+        let mut lexical_log = None;
         let (k, centroids, labels, scores) = if let Some((k, seed, mut wlog)) = seeded {
             // Weak supervision: classes from seed words, the RNN classifier decides.
             let (h, probs) = crate::learn::weak::self_train(
@@ -833,6 +877,20 @@ impl Model {
                     agreement = hlog.agreement,
                     "cluster classifier"
                 );
+                let (labels, scores) = if cfg.cluster_head.lexical {
+                    let (lex, llog) = head::fit_lexical(&x, &part.labels, k, &cfg.cluster_head);
+                    tracing::info!(
+                        iterations = llog.iterations,
+                        agreement = llog.agreement,
+                        "lexical classifier"
+                    );
+                    let pred = head::predict_with(&h, &z, dim, Some((&lex, &x)), threads);
+                    lexical_head = Some(lex);
+                    lexical_log = Some(llog);
+                    pred
+                } else {
+                    (labels, scores)
+                };
                 cluster_head = Some(h);
                 head_log = Some(hlog);
                 (class_means(&z, dim, &labels, k), labels, scores)
@@ -881,6 +939,7 @@ impl Model {
             weight_selection,
             graph: graph_log,
             cluster_head: head_log,
+            lexical_head: lexical_log,
             weak: weak_log,
             files: BTreeMap::new(),
         };
@@ -893,6 +952,7 @@ impl Model {
             wordvec,
             centroids,
             cluster_head,
+            lexical_head,
             head,
             prepared: std::sync::OnceLock::new(),
         };
@@ -1037,6 +1097,14 @@ impl Model {
                 &h.weight.value,
             ));
             extra.push(("clusters.head.bias", h.bias.shape.clone(), &h.bias.value));
+        }
+        if let Some(h) = &self.lexical_head {
+            extra.push((
+                "clusters.lexical.weight",
+                h.weight.shape.clone(),
+                &h.weight.value,
+            ));
+            extra.push(("clusters.lexical.bias", h.bias.shape.clone(), &h.bias.value));
         }
         let mut tensors = weights::to_bytes_with(&mut self.encoder, &extra);
         files.push(("weights.safetensors", std::mem::take(&mut tensors)));
@@ -1205,6 +1273,11 @@ impl Model {
         } else {
             None
         };
+        let lexical_head = if cluster_head.is_some() && cfg.cluster_head.lexical {
+            Some(linear("clusters.lexical.", tfidf.terms.len(), cfg.k)?)
+        } else {
+            None
+        };
         Ok(Model {
             manifest,
             vocab,
@@ -1214,6 +1287,7 @@ impl Model {
             wordvec,
             centroids,
             cluster_head,
+            lexical_head,
             head,
             prepared: std::sync::OnceLock::new(),
         })

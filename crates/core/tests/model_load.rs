@@ -205,6 +205,48 @@ fn an_rnn_over_chinese_characters_reproduces_training() {
     assert_eq!(loaded.predict(&texts, Threads::One).0, fitted.labels);
 }
 
+/// A format-2 manifest (before the lexical classifier: no `lexical` in the
+/// classifier's config) still loads, and the cluster classifier over the
+/// representation decides alone.
+#[test]
+fn format_2_models_load_and_use_the_cluster_classifier_alone() {
+    let files = small_model_files();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
+    assert_eq!(manifest["config"]["cluster_head"]["lexical"], true);
+    manifest["version"] = 2.into();
+    manifest["config"]["cluster_head"]
+        .as_object_mut()
+        .unwrap()
+        .remove("lexical");
+    manifest.as_object_mut().unwrap().remove("lexical_head");
+    let mut old = files.clone();
+    old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
+    let read = |n: &str| {
+        old.get(n)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    };
+    let m = Model::load_with(Path::new("m"), &read).unwrap();
+    assert!(m.cluster_head.is_some() && m.lexical_head.is_none());
+    let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
+    let z = m.represent(&texts, Threads::One);
+    let alone = textrnn::cluster::head::predict(
+        m.cluster_head.as_ref().unwrap(),
+        &z,
+        m.dim(),
+        Threads::One,
+    );
+    assert_eq!(m.predict(&texts, Threads::One), alone);
+    let full = Model::load_with(Path::new("m"), &|n: &str| {
+        files
+            .get(n)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    })
+    .unwrap();
+    assert!(full.lexical_head.is_some());
+}
+
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in
 /// the config) still loads, and its texts go to the nearest centroid; a
 /// manifest that asks for the classifier without its tensors is an error.
@@ -212,7 +254,7 @@ fn an_rnn_over_chinese_characters_reproduces_training() {
 fn format_1_models_load_and_use_the_nearest_centroid() {
     let files = small_model_files();
     let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
-    assert_eq!(manifest["version"], 2);
+    assert_eq!(manifest["version"], 3);
     manifest["version"] = 1.into();
     manifest["config"]
         .as_object_mut()
