@@ -105,6 +105,23 @@ pub struct ModelConfig {
     pub rnn_han_chars: bool,
 }
 
+/// What the lexical classifier reads of a text: the character 2- to
+/// 4-grams of its TF-IDF terms (space-padded, see
+/// [`crate::features::tfidf::char_ngrams`]), so that word forms sharing a
+/// stem or a prefix share features. Measured offline against whole words,
+/// both with one round (seeds 0 / 1, ACC): stackoverflow 82.6 -> 83.2 and
+/// 81.3 -> 81.9, trec +0.1-0.2, thucnews_titles +0.1-0.2, agnews and
+/// searchsnippets -0.1-0.0.
+pub fn lexical_terms(words: &[String]) -> Vec<String> {
+    crate::features::tfidf::char_ngrams(words, 2, 4)
+}
+
+/// The lexical TF-IDF rows of documents given as TF-IDF terms.
+fn lexical_rows(t: &Tfidf, words: &[Vec<String>]) -> Csr {
+    let grams: Vec<Vec<String>> = words.par_iter().map(|d| lexical_terms(d)).collect();
+    t.matrix(&grams)
+}
+
 /// The token strings the RNN reads: the pipeline's tokens, with each Han
 /// token of several characters split into its characters when `han_chars`.
 /// Over jieba words of short Chinese titles the RNN block added little
@@ -321,9 +338,10 @@ pub struct Model {
     /// The classifier over the representation that assigns clusters (without
     /// it, the nearest centroid does).
     pub cluster_head: Option<crate::nn::linear::Linear<f32>>,
-    /// With the cluster classifier: its partner over the TF-IDF vectors,
-    /// whose probabilities multiply its own (see [`head::fit_lexical`]).
-    pub lexical_head: Option<crate::nn::linear::Linear<f32>>,
+    /// With the cluster classifier: its partner over the texts' character
+    /// n-grams (their TF-IDF model and the classifier), whose probabilities
+    /// multiply its own (see [`head::fit_pair`] and [`lexical_terms`]).
+    pub lexical: Option<(Tfidf, crate::nn::linear::Linear<f32>)>,
     /// With seed words: the classifier head over the RNN representation.
     pub head: Option<crate::nn::linear::Linear<f32>>,
     /// The encoder's prepared inference state (packed weights, folded input
@@ -490,8 +508,8 @@ impl Model {
         self.represent_parts(texts, threads).0
     }
 
-    /// Representations `(N, D)` of texts, and their TF-IDF rows when the
-    /// lexical classifier needs them (tokenized once for both).
+    /// Representations `(N, D)` of texts, and their lexical TF-IDF rows when
+    /// the model has a lexical classifier (tokenized once for both).
     fn represent_parts(&self, texts: &[&str], threads: Threads) -> (Vec<f32>, Option<Csr>) {
         let cfg = &self.manifest.config;
         // Tokenize once (in parallel); ids and TF-IDF terms both come from these tokens.
@@ -515,11 +533,10 @@ impl Model {
         } else {
             Vec::new()
         };
-        let x =
-            (cfg.lsa_dims > 0 || self.lexical_head.is_some()).then(|| self.tfidf.matrix(&words));
-        let mut l = match &x {
-            Some(x) if cfg.lsa_dims > 0 => project(x, &self.lsa, cfg.lsa_dims),
-            _ => Vec::new(),
+        let mut l = if cfg.lsa_dims > 0 {
+            project(&self.tfidf.matrix(&words), &self.lsa, cfg.lsa_dims)
+        } else {
+            Vec::new()
         };
         l2_normalize_rows(&mut l, cfg.lsa_dims);
         let w = cfg.weights;
@@ -531,7 +548,8 @@ impl Model {
             ],
             texts.len(),
         );
-        (z, x.filter(|_| self.lexical_head.is_some()))
+        let x = self.lexical.as_ref().map(|(t, _)| lexical_rows(t, &words));
+        (z, x)
     }
 
     /// The kept prepared state, built now (with the folded tables) if
@@ -575,7 +593,7 @@ impl Model {
 
     /// As [`Model::predict`] for texts whose representations `z` (from
     /// [`Model::represent`]) the caller already has: the cluster classifier
-    /// over `z` (times the lexical one over the texts' TF-IDF rows, computed
+    /// over `z` (times the lexical one over the texts' n-grams, computed
     /// here), the nearest centroid of `z`, or the seed-word classifier,
     /// whichever the model uses.
     pub fn predict_represented(
@@ -587,25 +605,28 @@ impl Model {
         match &self.head {
             Some(head) => self.predict_head(head, texts, threads),
             None => {
-                let x = self
-                    .lexical_head
-                    .as_ref()
-                    .map(|_| self.tfidf.transform(texts));
+                let x = self.lexical.as_ref().map(|(t, _)| {
+                    let words: Vec<Vec<String>> = texts
+                        .par_iter()
+                        .map(|s| Tfidf::analyze(&self.tfidf.pipeline, &self.tfidf.config, s))
+                        .collect();
+                    lexical_rows(t, &words)
+                });
                 self.classify(z, x.as_ref(), threads)
             }
         }
     }
 
     /// Cluster and probability from representations `z` and, with a lexical
-    /// classifier, the same texts' TF-IDF rows `x`.
+    /// classifier, the same texts' lexical TF-IDF rows `x`.
     fn classify(&self, z: &[f32], x: Option<&Csr>, threads: Threads) -> (Vec<usize>, Vec<f32>) {
         match &self.cluster_head {
             Some(h) => {
-                let lexical = self.lexical_head.as_ref().zip(x);
+                let lexical = self.lexical.as_ref().map(|(_, l)| l).zip(x);
                 assert_eq!(
                     lexical.is_some(),
-                    self.lexical_head.is_some(),
-                    "the lexical classifier needs the texts' TF-IDF rows"
+                    self.lexical.is_some(),
+                    "the lexical classifier needs the texts' lexical rows"
                 );
                 head::predict_with(h, z, self.dim(), lexical, threads)
             }
@@ -801,7 +822,7 @@ impl Model {
         let mut weak_log = None;
         let mut cluster_head = None;
         let mut head_log = None;
-        let mut lexical_head = None;
+        let mut lexical = None;
         let mut lexical_log = None;
         let (k, centroids, labels, scores) = if let Some((k, seed, mut wlog)) = seeded {
             // Weak supervision: classes from seed words, the RNN classifier decides.
@@ -870,27 +891,29 @@ impl Model {
             }
             graph_log = part.log;
             let (centroids, labels, scores) = if cfg.cluster_head.enabled() {
-                let (h, hlog, (labels, scores)) =
-                    head::fit(&z, dim, &part.labels, k, &cfg.cluster_head, threads);
+                let (h, hlog, (labels, scores)) = if cfg.cluster_head.lexical {
+                    let grams: Vec<Vec<String>> =
+                        words.par_iter().map(|d| lexical_terms(d)).collect();
+                    let (lt, lx) = Tfidf::fit_terms(&grams, &cfg.pipeline, &tfidf_cfg);
+                    let (h, hlog, lex, llog, pred) =
+                        head::fit_pair(&z, dim, &lx, &part.labels, k, &cfg.cluster_head, threads);
+                    tracing::info!(
+                        iterations = llog.iterations,
+                        agreement = llog.agreement,
+                        moved = ?llog.moved,
+                        "lexical classifier"
+                    );
+                    lexical = Some((lt, lex));
+                    lexical_log = Some(llog);
+                    (h, hlog, pred)
+                } else {
+                    head::fit(&z, dim, &part.labels, k, &cfg.cluster_head, threads)
+                };
                 tracing::info!(
                     iterations = hlog.iterations,
                     agreement = hlog.agreement,
                     "cluster classifier"
                 );
-                let (labels, scores) = if cfg.cluster_head.lexical {
-                    let (lex, llog) = head::fit_lexical(&x, &part.labels, k, &cfg.cluster_head);
-                    tracing::info!(
-                        iterations = llog.iterations,
-                        agreement = llog.agreement,
-                        "lexical classifier"
-                    );
-                    let pred = head::predict_with(&h, &z, dim, Some((&lex, &x)), threads);
-                    lexical_head = Some(lex);
-                    lexical_log = Some(llog);
-                    pred
-                } else {
-                    (labels, scores)
-                };
                 cluster_head = Some(h);
                 head_log = Some(hlog);
                 (class_means(&z, dim, &labels, k), labels, scores)
@@ -952,7 +975,7 @@ impl Model {
             wordvec,
             centroids,
             cluster_head,
-            lexical_head,
+            lexical,
             head,
             prepared: std::sync::OnceLock::new(),
         };
@@ -1072,6 +1095,9 @@ impl Model {
                 serde_json::to_vec(&self.wordvec).expect("serializes"),
             ),
         ];
+        if let Some((t, _)) = &self.lexical {
+            files.push(("lexical.json", t.to_json().into_bytes()));
+        }
         let dim = cfg.wordvec_dims + self.encoder.config.output_dim() + cfg.lsa_dims;
         let mut extra: Vec<(&str, Vec<usize>, &[f32])> = vec![
             (
@@ -1098,7 +1124,7 @@ impl Model {
             ));
             extra.push(("clusters.head.bias", h.bias.shape.clone(), &h.bias.value));
         }
-        if let Some(h) = &self.lexical_head {
+        if let Some((_, h)) = &self.lexical {
             extra.push((
                 "clusters.lexical.weight",
                 h.weight.shape.clone(),
@@ -1191,13 +1217,20 @@ impl Model {
             return Err(bad("model.json", format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
         }
         let mut contents: HashMap<&str, Vec<u8>> = HashMap::new();
-        for name in [
+        let wants_lexical = manifest.config.seeds.is_none()
+            && manifest.config.cluster_head.enabled()
+            && manifest.config.cluster_head.lexical;
+        let mut names = vec![
             "pipeline.json",
             "vocab.json",
             "tfidf.json",
             "wordvec.json",
             "weights.safetensors",
-        ] {
+        ];
+        if wants_lexical {
+            names.push("lexical.json");
+        }
+        for name in names {
             let bytes = read(name)?;
             let want = manifest
                 .files
@@ -1273,8 +1306,11 @@ impl Model {
         } else {
             None
         };
-        let lexical_head = if cluster_head.is_some() && cfg.cluster_head.lexical {
-            Some(linear("clusters.lexical.", tfidf.terms.len(), cfg.k)?)
+        let lexical = if wants_lexical {
+            let t = Tfidf::from_json(&String::from_utf8_lossy(&contents["lexical.json"]))
+                .map_err(|e| bad("lexical.json", e))?;
+            let l = linear("clusters.lexical.", t.terms.len(), cfg.k)?;
+            Some((t, l))
         } else {
             None
         };
@@ -1287,7 +1323,7 @@ impl Model {
             wordvec,
             centroids,
             cluster_head,
-            lexical_head,
+            lexical,
             head,
             prepared: std::sync::OnceLock::new(),
         })

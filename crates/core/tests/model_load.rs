@@ -10,13 +10,14 @@ use sha2::{Digest, Sha256};
 use textrnn::model::{Model, ModelConfig};
 use textrnn::nn::gemm::Threads;
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "model.json",
     "pipeline.json",
     "vocab.json",
     "tfidf.json",
     "wordvec.json",
     "weights.safetensors",
+    "lexical.json",
 ];
 
 /// Three clusters, one epoch, `width` for the embedding, hidden state and
@@ -83,7 +84,7 @@ fn json_files_of_the_wrong_shape_are_errors() {
     let files = small_model_files();
     // Fuzz crash 409020db: wordvec.json holding the JSON string "" panicked.
     // (pipeline.json is for people: the loader takes the pipeline from model.json.)
-    for name in ["wordvec.json", "vocab.json", "tfidf.json"] {
+    for name in ["wordvec.json", "vocab.json", "tfidf.json", "lexical.json"] {
         for bytes in [&b"\"\""[..], b"[]", b"3", b"null", b"{}", b"{\"terms\": 1}"] {
             let err = load_with_replaced(&files, name, bytes)
                 .err()
@@ -214,10 +215,9 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
     let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
     assert_eq!(manifest["config"]["cluster_head"]["lexical"], true);
     manifest["version"] = 2.into();
-    manifest["config"]["cluster_head"]
-        .as_object_mut()
-        .unwrap()
-        .remove("lexical");
+    let head = manifest["config"]["cluster_head"].as_object_mut().unwrap();
+    head.remove("lexical");
+    head.remove("rounds");
     manifest.as_object_mut().unwrap().remove("lexical_head");
     let mut old = files.clone();
     old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
@@ -227,7 +227,7 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
             .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
     };
     let m = Model::load_with(Path::new("m"), &read).unwrap();
-    assert!(m.cluster_head.is_some() && m.lexical_head.is_none());
+    assert!(m.cluster_head.is_some() && m.lexical.is_none());
     let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
     let z = m.represent(&texts, Threads::One);
     let alone = textrnn::cluster::head::predict(
@@ -244,7 +244,7 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
             .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
     })
     .unwrap();
-    assert!(full.lexical_head.is_some());
+    assert!(full.lexical.is_some());
 }
 
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in

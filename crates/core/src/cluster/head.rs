@@ -44,6 +44,11 @@ pub struct HeadConfig {
     /// models saved before it existed.
     #[serde(default)]
     pub lexical: bool,
+    /// With the lexical classifier: co-training rounds after the first fit;
+    /// each refits both classifiers on the labels their product gave (see
+    /// [`fit_pair`]).
+    #[serde(default)]
+    pub rounds: usize,
 }
 
 impl HeadConfig {
@@ -54,6 +59,7 @@ impl HeadConfig {
             tol: 1e-4,
             max_iter: 200,
             lexical: false,
+            rounds: 0,
         }
     }
 
@@ -64,6 +70,7 @@ impl HeadConfig {
         HeadConfig {
             c: 1.0,
             lexical: true,
+            rounds: 2,
             ..HeadConfig::off()
         }
     }
@@ -91,6 +98,11 @@ pub struct HeadLog {
     pub grad_max: f64,
     /// Share of texts whose predicted cluster is their partition label.
     pub agreement: f64,
+    /// With co-training ([`fit_pair`]): the share of texts whose label the
+    /// two classifiers' product changed, per round (the first against the
+    /// partition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<f64>,
 }
 
 /// The rows a classifier reads: dense `(N, D)` or sparse (TF-IDF).
@@ -100,7 +112,9 @@ enum Rows<'a> {
     Sparse(&'a Csr),
 }
 
-/// The objective and its gradient at `theta = [W (K, D) ; b (K)]`.
+/// The objective and its gradient at `theta = [W ; b (K)]`, `W (K, D)` for
+/// dense rows and `(D, K)` for sparse ones (a stored entry then touches one
+/// contiguous row of K weights, not K rows).
 struct Problem<'a> {
     x: Rows<'a>,
     n: usize,
@@ -125,9 +139,10 @@ impl Problem<'_> {
             Rows::Sparse(x) => p.par_chunks_mut(k).enumerate().for_each(|(i, row)| {
                 let (cols, vals) = x.row(i);
                 for (&j, &v) in cols.iter().zip(vals) {
-                    for (o, c) in row.iter_mut().zip(0..k) {
-                        *o += v as f64 * w[c * d + j as usize];
-                    }
+                    let wj = &w[j as usize * k..(j as usize + 1) * k];
+                    row.iter_mut()
+                        .zip(wj)
+                        .for_each(|(o, &w)| *o += v as f64 * w);
                 }
             }),
         }
@@ -152,15 +167,28 @@ impl Problem<'_> {
         gw.iter_mut().zip(w).for_each(|(g, &w)| *g = self.l2 * w);
         match self.x {
             Rows::Dense(x) => matmul(k, d, n, &g, true, x, false, gw, true, self.threads),
-            // Row by row in a fixed order: the same bits for any thread count.
+            // A fixed number of row blocks, each summed in row order and
+            // added in block order: the same bits for any thread count.
             Rows::Sparse(x) => {
-                for (i, gr) in g.chunks(k).enumerate() {
-                    let (cols, vals) = x.row(i);
-                    for (&j, &v) in cols.iter().zip(vals) {
-                        for (c, &gc) in gr.iter().enumerate() {
-                            gw[c * d + j as usize] += gc * v as f64;
+                const BLOCKS: usize = 8;
+                let per = n.div_ceil(BLOCKS).max(1);
+                let partial: Vec<Vec<f64>> = (0..BLOCKS)
+                    .into_par_iter()
+                    .map(|b| {
+                        let mut acc = vec![0.0; k * d];
+                        for i in (b * per).min(n)..((b + 1) * per).min(n) {
+                            let (cols, vals) = x.row(i);
+                            let gr = &g[i * k..(i + 1) * k];
+                            for (&j, &v) in cols.iter().zip(vals) {
+                                let aj = &mut acc[j as usize * k..(j as usize + 1) * k];
+                                aj.iter_mut().zip(gr).for_each(|(a, &g)| *a += g * v as f64);
+                            }
                         }
-                    }
+                        acc
+                    })
+                    .collect();
+                for acc in partial {
+                    gw.iter_mut().zip(&acc).for_each(|(g, a)| *g += a);
                 }
             }
         }
@@ -191,6 +219,19 @@ pub fn fit(
     cfg: &HeadConfig,
     threads: Threads,
 ) -> (Linear<f32>, HeadLog, (Vec<usize>, Vec<f32>)) {
+    fit_from(z, d, labels, k, cfg, None, threads)
+}
+
+/// [`fit`], with L-BFGS started at `init`'s weights instead of zero.
+fn fit_from(
+    z: &[f32],
+    d: usize,
+    labels: &[usize],
+    k: usize,
+    cfg: &HeadConfig,
+    init: Option<&Linear<f32>>,
+    threads: Threads,
+) -> (Linear<f32>, HeadLog, (Vec<usize>, Vec<f32>)) {
     let n = labels.len();
     assert_eq!(z.len(), n * d, "z is (N, d)");
     assert!(
@@ -207,7 +248,11 @@ pub fn fit(
         l2: 1.0 / (cfg.c * n as f64),
         threads,
     };
-    let (theta, iterations, loss, grad_max) = minimize(&prob, cfg);
+    let start = init.map(|h| {
+        let w = h.weight.value.iter().chain(&h.bias.value);
+        w.map(|&v| v as f64).collect::<Vec<f64>>()
+    });
+    let (theta, iterations, loss, grad_max) = minimize(&prob, cfg, start);
     let mut head = Linear::<f32>::new("clusters.head.", d, k, &mut crate::rng::Rng::new(0));
     head.weight.value = theta[..k * d].iter().map(|&v| v as f32).collect();
     head.bias.value = theta[k * d..].iter().map(|&v| v as f32).collect();
@@ -218,16 +263,23 @@ pub fn fit(
         loss,
         grad_max,
         agreement,
+        moved: Vec::new(),
     };
     (head, log, (pred, scores))
 }
 
-/// Minimize `prob`'s objective from zero by L-BFGS; returns the parameters,
-/// the iterations, the final objective and its largest gradient entry.
-fn minimize(prob: &Problem, cfg: &HeadConfig) -> (Vec<f64>, usize, f64, f64) {
+/// Minimize `prob`'s objective by L-BFGS from `start` (zero when `None`);
+/// returns the parameters, the iterations, the final objective and its
+/// largest gradient entry.
+fn minimize(
+    prob: &Problem,
+    cfg: &HeadConfig,
+    start: Option<Vec<f64>>,
+) -> (Vec<f64>, usize, f64, f64) {
     let (d, k) = (prob.d, prob.k);
     let m = k * (d + 1);
-    let mut theta = vec![0.0; m];
+    let mut theta = start.unwrap_or_else(|| vec![0.0; m]);
+    assert_eq!(theta.len(), m, "a start of the problem's size");
     let mut grad = vec![0.0; m];
     let mut f = prob.eval(&theta, &mut grad);
     // L-BFGS with a memory of 10 and backtracking (Armijo) line search.
@@ -329,16 +381,18 @@ pub fn fit_lexical(
     k: usize,
     cfg: &HeadConfig,
 ) -> (Linear<f32>, HeadLog) {
-    fit_lexical_capped(x, labels, k, cfg, LEXICAL_MAX_PARAMS)
+    fit_lexical_capped(x, labels, k, cfg, LEXICAL_MAX_PARAMS, None)
 }
 
-/// [`fit_lexical`] with at most `max_params` trained weights.
+/// [`fit_lexical`] with at most `max_params` trained weights, started at
+/// `init`'s weights (or zero).
 fn fit_lexical_capped(
     x: &Csr,
     labels: &[usize],
     k: usize,
     cfg: &HeadConfig,
     max_params: usize,
+    init: Option<&Linear<f32>>,
 ) -> (Linear<f32>, HeadLog) {
     let n = labels.len();
     assert_eq!(x.n_rows(), n, "one TF-IDF row per label");
@@ -393,12 +447,21 @@ fn fit_lexical_capped(
         l2: 1.0 / (cfg.c * n as f64),
         threads: Threads::One,
     };
-    let (theta, iterations, loss, grad_max) = minimize(&prob, cfg);
+    // theta's weights are (kept columns, K), see `Problem`.
+    let start = init.map(|h| {
+        let mut t = Vec::with_capacity(k * (d + 1));
+        for &j in &kept {
+            t.extend((0..k).map(|c| h.weight.value[c * terms + j as usize] as f64));
+        }
+        t.extend(h.bias.value.iter().map(|&v| v as f64));
+        t
+    });
+    let (theta, iterations, loss, grad_max) = minimize(&prob, cfg, start);
     let mut head = Linear::<f32>::new("clusters.lexical.", terms, k, &mut crate::rng::Rng::new(0));
     head.weight.value.fill(0.0);
-    for c in 0..k {
-        for (jj, &j) in kept.iter().enumerate() {
-            head.weight.value[c * terms + j as usize] = theta[c * d + jj] as f32;
+    for (jj, &j) in kept.iter().enumerate() {
+        for c in 0..k {
+            head.weight.value[c * terms + j as usize] = theta[jj * k + c] as f32;
         }
     }
     head.bias.value = theta[k * d..].iter().map(|&v| v as f32).collect();
@@ -411,8 +474,69 @@ fn fit_lexical_capped(
         loss,
         grad_max,
         agreement,
+        moved: Vec::new(),
     };
     (head, log)
+}
+
+/// The cluster classifier over `z (N, d)` and the lexical classifier over
+/// `x` (the same texts' lexical TF-IDF rows), co-trained: both fit the
+/// partition's `labels`, their product relabels the texts, and for
+/// `cfg.rounds` more rounds both refit the product's labels. Each view
+/// corrects the other where it is sure (a keyword the representation
+/// blurred, a paraphrase without the keyword); the labels settle within a
+/// few rounds (share moved per round, stackoverflow: 6%, 2%, 1%). Returns
+/// both classifiers, their logs (the lexical one with the shares moved) and
+/// the final labels and probabilities, as [`predict_with`] gives them.
+///
+/// Measured offline (scikit-learn re-implementation on the shipped
+/// partitions, seeds 0 / 1, ACC / NMI), word TF-IDF and one round against
+/// character n-grams (2-4 of each term) and two more rounds:
+/// stackoverflow 82.6 / 72.2 -> 84.3 / 75.4 and 81.3 / 71.4 -> 83.3 / 74.7,
+/// searchsnippets 86.1 -> 86.3 and 85.9 -> 86.1, trec 46.3 -> 46.6 and
+/// 47.6 -> 47.5, agnews 83.6 -> 83.4 and 83.5 -> 83.4, thucnews_titles
+/// 71.8 both.
+#[allow(clippy::type_complexity)]
+pub fn fit_pair(
+    z: &[f32],
+    d: usize,
+    x: &Csr,
+    labels: &[usize],
+    k: usize,
+    cfg: &HeadConfig,
+    threads: Threads,
+) -> (
+    Linear<f32>,
+    HeadLog,
+    Linear<f32>,
+    HeadLog,
+    (Vec<usize>, Vec<f32>),
+) {
+    let mut target = labels.to_vec();
+    let mut moved = Vec::new();
+    let mut last: Option<(Linear<f32>, Linear<f32>)> = None;
+    loop {
+        // Later rounds start at the previous round's weights: the labels
+        // moved little, so the optimum did too.
+        let (head, hlog, _) = fit_from(z, d, &target, k, cfg, last.as_ref().map(|l| &l.0), threads);
+        let (lex, mut llog) = fit_lexical_capped(
+            x,
+            &target,
+            k,
+            cfg,
+            LEXICAL_MAX_PARAMS,
+            last.as_ref().map(|l| &l.1),
+        );
+        let (pred, scores) = predict_with(&head, z, d, Some((&lex, x)), threads);
+        let changed = pred.iter().zip(&target).filter(|(a, b)| a != b).count();
+        moved.push(changed as f64 / target.len().max(1) as f64);
+        if moved.len() > cfg.rounds || changed == 0 {
+            llog.moved = moved;
+            return (head, hlog, lex, llog, (pred, scores));
+        }
+        target = pred;
+        last = Some((head, lex));
+    }
 }
 
 /// Logits `(N, K)` of the lexical classifier over TF-IDF rows `x`; each
@@ -704,7 +828,7 @@ mod tests {
             }
         }
         let x = sparse(&words, 6);
-        let (lex, log) = fit_lexical_capped(&x, &y, 3, &HeadConfig::shipped(), 9);
+        let (lex, log) = fit_lexical_capped(&x, &y, 3, &HeadConfig::shipped(), 9, None);
         assert_eq!(lex.weight.shape, [3, 6]);
         for c in 0..3 {
             let row = &lex.weight.value[c * 6..(c + 1) * 6];

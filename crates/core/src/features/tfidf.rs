@@ -246,8 +246,48 @@ impl Tfidf {
     }
 }
 
+/// The character n-grams (`lo..=hi` characters) of each term padded with a
+/// space on either side, as scikit-learn's `char_wb` analyzer cuts words
+/// (except that a padded term shorter than `n` gives no `n`-gram, where
+/// scikit-learn repeats the whole term): `"excel"` gives `" e"`, `"ex"`,
+/// ..., `"el "`, `" ex"`, ..., `"cel "`. Terms that share a stem, a prefix
+/// or a misspelling share n-grams, so a classifier over them generalizes
+/// across word forms (the lexical classifier's features, see
+/// `cluster::head::fit_lexical`).
+pub fn char_ngrams(terms: &[String], lo: usize, hi: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = Vec::new();
+    for t in terms {
+        chars.clear();
+        chars.push(' ');
+        chars.extend(t.chars());
+        chars.push(' ');
+        for m in lo.max(1)..=hi {
+            out.extend(chars.windows(m).map(|w| w.iter().collect::<String>()));
+        }
+    }
+    out
+}
+
 /// Whether more than half of `texts` contain a Han character.
 pub fn mostly_chinese(texts: &[&str]) -> bool {
     let chinese = texts.par_iter().filter(|t| t.chars().any(is_han)).count();
     2 * chinese > texts.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_ngrams_cut_padded_terms_as_scikit_learns_char_wb() {
+        // TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))
+        //   .build_analyzer()("excel 中国") ->
+        let want = [
+            " e", "ex", "xc", "ce", "el", "l ", " ex", "exc", "xce", "cel", "el ", " exc", "exce",
+            "xcel", "cel ", " 中", "中国", "国 ", " 中国", "中国 ", " 中国 ",
+        ];
+        let got = char_ngrams(&["excel".to_string(), "中国".to_string()], 2, 4);
+        assert_eq!(got, want);
+    }
 }
