@@ -2,6 +2,7 @@
 # Load test of `textrnn serve` on loopback with wrk (Debian package `wrk`).
 #
 #   scripts/load.sh MODEL_DIR [SECONDS_PER_LEVEL]
+#   BIN=path serves with that binary instead of building target/release/textrnn.
 #
 # Starts the server on a free loopback port, sends POST /v1/classify requests
 # (4 texts each, scripts/load.lua) at concurrency 1, 16 and 64 for a bounded
@@ -12,9 +13,9 @@ cd "$(dirname "$0")/.."
 model=${1:?usage: scripts/load.sh MODEL_DIR [SECONDS_PER_LEVEL]}
 secs=${2:-10}
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
-cargo build --release -q
+if [ -n "${BIN:-}" ]; then bin=$BIN; else cargo build --release -q; bin=./target/release/textrnn; fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-./target/release/textrnn serve --model "$model" --addr "127.0.0.1:$port" 2>/tmp/textrnn-load-serve.log &
+$bin serve --model "$model" --addr "127.0.0.1:$port" 2>/tmp/textrnn-load-serve.log &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

@@ -113,14 +113,17 @@ pub struct ModelConfig {
 /// 81.3 -> 81.9, trec +0.1-0.2, thucnews_titles +0.1-0.2, agnews and
 /// searchsnippets -0.1-0.0.
 pub fn lexical_terms(words: &[String]) -> Vec<String> {
-    crate::features::tfidf::char_ngrams(words, 2, 4)
+    crate::features::tfidf::char_ngrams(words, LEXICAL_NGRAMS.0, LEXICAL_NGRAMS.1)
 }
 
-/// The lexical TF-IDF rows of documents given as TF-IDF terms.
+/// The lexical TF-IDF rows of documents given as TF-IDF terms (the
+/// `matrix` of their [`lexical_terms`]).
 fn lexical_rows(t: &Tfidf, words: &[Vec<String>]) -> Csr {
-    let grams: Vec<Vec<String>> = words.par_iter().map(|d| lexical_terms(d)).collect();
-    t.matrix(&grams)
+    t.ngram_matrix(words, LEXICAL_NGRAMS.0, LEXICAL_NGRAMS.1)
 }
+
+/// The n-gram lengths of [`lexical_terms`].
+const LEXICAL_NGRAMS: (usize, usize) = (2, 4);
 
 /// The token strings the RNN reads: the pipeline's tokens, with each Han
 /// token of several characters split into its characters when `han_chars`.
@@ -341,7 +344,7 @@ pub struct Model {
     /// With the cluster classifier: its partner over the texts' character
     /// n-grams (their TF-IDF model and the classifier), whose probabilities
     /// multiply its own (see [`head::fit_pair`] and [`lexical_terms`]).
-    pub lexical: Option<(Tfidf, crate::nn::linear::Linear<f32>)>,
+    pub lexical: Option<(Tfidf, head::Lexical)>,
     /// With seed words: the classifier head over the RNN representation.
     pub head: Option<crate::nn::linear::Linear<f32>>,
     /// The encoder's prepared inference state (packed weights, folded input
@@ -1124,7 +1127,7 @@ impl Model {
             ));
             extra.push(("clusters.head.bias", h.bias.shape.clone(), &h.bias.value));
         }
-        if let Some((_, h)) = &self.lexical {
+        if let Some((_, h)) = self.lexical.as_ref().map(|(t, l)| (t, &l.linear)) {
             extra.push((
                 "clusters.lexical.weight",
                 h.weight.shape.clone(),
@@ -1310,7 +1313,7 @@ impl Model {
             let t = Tfidf::from_json(&String::from_utf8_lossy(&contents["lexical.json"]))
                 .map_err(|e| bad("lexical.json", e))?;
             let l = linear("clusters.lexical.", t.terms.len(), cfg.k)?;
-            Some((t, l))
+            Some((t, head::Lexical::new(l)))
         } else {
             None
         };

@@ -508,13 +508,13 @@ pub fn fit_pair(
 ) -> (
     Linear<f32>,
     HeadLog,
-    Linear<f32>,
+    Lexical,
     HeadLog,
     (Vec<usize>, Vec<f32>),
 ) {
     let mut target = labels.to_vec();
     let mut moved = Vec::new();
-    let mut last: Option<(Linear<f32>, Linear<f32>)> = None;
+    let mut last: Option<(Linear<f32>, Lexical)> = None;
     loop {
         // Later rounds start at the previous round's weights: the labels
         // moved little, so the optimum did too.
@@ -525,8 +525,9 @@ pub fn fit_pair(
             k,
             cfg,
             LEXICAL_MAX_PARAMS,
-            last.as_ref().map(|l| &l.1),
+            last.as_ref().map(|l| &l.1.linear),
         );
+        let lex = Lexical::new(lex);
         let (pred, scores) = predict_with(&head, z, d, Some((&lex, x)), threads);
         let changed = pred.iter().zip(&target).filter(|(a, b)| a != b).count();
         moved.push(changed as f64 / target.len().max(1) as f64);
@@ -539,28 +540,58 @@ pub fn fit_pair(
     }
 }
 
-/// Logits `(N, K)` of the lexical classifier over TF-IDF rows `x`; each
-/// row's sum runs in column order, so the bits do not depend on threads.
-pub fn lexical_logits(head: &Linear<f32>, x: &Csr) -> Vec<f32> {
-    let (terms, k) = (head.input_dim(), head.output_dim());
-    assert_eq!(
-        x.n_cols, terms,
-        "the lexical classifier reads the model's TF-IDF columns"
-    );
-    let w = &head.weight.value;
-    let mut out = vec![0f32; x.n_rows() * k];
-    out.par_chunks_mut(k.max(1))
-        .enumerate()
-        .for_each(|(i, row)| {
-            row.copy_from_slice(&head.bias.value);
+/// The lexical classifier ready to classify: its weights kept also by term
+/// `(terms, K)`, so a stored entry of a TF-IDF row reads K adjacent weights
+/// instead of one in each of K rows (the server's per-request cost).
+#[derive(Clone, Debug)]
+pub struct Lexical {
+    /// The classifier, `weight (K, terms)` as saved.
+    pub linear: Linear<f32>,
+    by_term: Vec<f32>,
+}
+
+impl Lexical {
+    /// Wrap a fitted or loaded classifier.
+    pub fn new(linear: Linear<f32>) -> Lexical {
+        let (terms, k) = (linear.input_dim(), linear.output_dim());
+        let w = &linear.weight.value;
+        let by_term = (0..terms * k).map(|i| w[(i % k) * terms + i / k]).collect();
+        Lexical { linear, by_term }
+    }
+
+    /// Logits `(N, K)` over TF-IDF rows `x`; each row's sum runs in column
+    /// order, so the bits do not depend on threads (nor on how the rows are
+    /// split: fewer than 64 rows run on the calling thread).
+    pub fn logits(&self, x: &Csr) -> Vec<f32> {
+        let (terms, k) = (self.linear.input_dim(), self.linear.output_dim());
+        assert_eq!(
+            x.n_cols, terms,
+            "the lexical classifier reads the model's TF-IDF columns"
+        );
+        let mut out = vec![0f32; x.n_rows() * k];
+        let row_logits = |(i, row): (usize, &mut [f32])| {
+            row.copy_from_slice(&self.linear.bias.value);
             let (cols, vals) = x.row(i);
             for (&j, &v) in cols.iter().zip(vals) {
-                for (o, c) in row.iter_mut().zip(0..k) {
-                    *o += v * w[c * terms + j as usize];
-                }
+                let wj = &self.by_term[j as usize * k..(j as usize + 1) * k];
+                row.iter_mut().zip(wj).for_each(|(o, &w)| *o += v * w);
             }
-        });
-    out
+        };
+        if x.n_rows() < 64 {
+            out.chunks_mut(k.max(1)).enumerate().for_each(row_logits);
+        } else {
+            out.par_chunks_mut(k.max(1))
+                .enumerate()
+                .for_each(row_logits);
+        }
+        out
+    }
+}
+
+/// Logits `(N, K)` of a lexical classifier over TF-IDF rows `x` (see
+/// [`Lexical::logits`]).
+pub fn lexical_logits(head: &Linear<f32>, x: &Csr) -> Vec<f32> {
+    Lexical::new(head.clone()).logits(x)
 }
 
 /// Cluster (the most probable class) and its softmax probability, per row of `z (N, d)`.
@@ -579,7 +610,7 @@ pub fn predict_with(
     head: &Linear<f32>,
     z: &[f32],
     d: usize,
-    lexical: Option<(&Linear<f32>, &Csr)>,
+    lexical: Option<(&Lexical, &Csr)>,
     threads: Threads,
 ) -> (Vec<usize>, Vec<f32>) {
     assert_eq!(
@@ -591,11 +622,11 @@ pub fn predict_with(
     head.forward(z, z.len() / d.max(1), &mut p, threads);
     if let Some((lex, x)) = lexical {
         assert_eq!(
-            lex.output_dim(),
+            lex.linear.output_dim(),
             head.output_dim(),
             "both classifiers have K classes"
         );
-        let l = lexical_logits(lex, x);
+        let l = lex.logits(x);
         assert_eq!(l.len(), p.len(), "one TF-IDF row per representation");
         p.iter_mut().zip(&l).for_each(|(a, b)| *a += b);
     }
@@ -792,7 +823,8 @@ mod tests {
         }
         let x = sparse(&words, 4);
         let (lex, _) = fit_lexical(&x, &y, 3, &cfg);
-        let (pred, score) = predict_with(&head, &z, 5, Some((&lex, &x)), Threads::One);
+        let both = Lexical::new(lex.clone());
+        let (pred, score) = predict_with(&head, &z, 5, Some((&both, &x)), Threads::One);
         let mut pa = Vec::new();
         head.forward(&z, y.len(), &mut pa, Threads::One);
         softmax_rows(&mut pa, 3);

@@ -202,33 +202,69 @@ impl Tfidf {
 
     /// Vectors for documents already analyzed (see [`terms_of`](Self::terms_of)).
     pub fn matrix(&self, docs: &[Vec<String>]) -> Csr {
-        let rows: Vec<(Vec<u32>, Vec<f32>)> = docs
-            .par_iter()
-            .map(|d| {
-                let mut ids: Vec<u32> = d
-                    .iter()
-                    .filter_map(|t| self.index.get(t).copied())
-                    .collect();
-                ids.sort_unstable();
-                let mut cols = Vec::new();
-                let mut vals = Vec::new();
-                for chunk in ids.chunk_by(|a, b| a == b) {
-                    let tf = chunk.len() as f32;
-                    let tf = if self.config.sublinear_tf {
-                        1.0 + tf.ln()
-                    } else {
-                        tf
-                    };
-                    cols.push(chunk[0]);
-                    vals.push(tf * self.idf[chunk[0] as usize]);
+        self.matrix_of(docs, |d, ids| {
+            ids.extend(d.iter().filter_map(|t| self.index.get(t).copied()))
+        })
+    }
+
+    /// Vectors of documents' [`char_ngrams`] (`lo..=hi`) when this model
+    /// was fitted on them: `matrix` of the n-gram lists, without building
+    /// each n-gram as a string (the server's per-request cost).
+    pub fn ngram_matrix(&self, docs: &[Vec<String>], lo: usize, hi: usize) -> Csr {
+        self.matrix_of(docs, |d, ids| {
+            let mut chars = Vec::new();
+            let mut buf = String::new();
+            for t in d {
+                chars.clear();
+                chars.push(' ');
+                chars.extend(t.chars());
+                chars.push(' ');
+                for m in lo.max(1)..=hi {
+                    for w in chars.windows(m) {
+                        buf.clear();
+                        buf.extend(w);
+                        if let Some(&id) = self.index.get(buf.as_str()) {
+                            ids.push(id);
+                        }
+                    }
                 }
-                let norm = vals.iter().map(|v| v * v).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    vals.iter_mut().for_each(|v| *v /= norm);
-                }
-                (cols, vals)
-            })
-            .collect();
+            }
+        })
+    }
+
+    /// Rows from each document's term ids (pushed by `ids_of`, any order).
+    fn matrix_of<F>(&self, docs: &[Vec<String>], ids_of: F) -> Csr
+    where
+        F: Fn(&[String], &mut Vec<u32>) + Sync,
+    {
+        // A few documents (a server request) run on the calling thread.
+        let row = |d: &Vec<String>| {
+            let mut ids = Vec::new();
+            ids_of(d, &mut ids);
+            ids.sort_unstable();
+            let mut cols = Vec::new();
+            let mut vals = Vec::new();
+            for chunk in ids.chunk_by(|a, b| a == b) {
+                let tf = chunk.len() as f32;
+                let tf = if self.config.sublinear_tf {
+                    1.0 + tf.ln()
+                } else {
+                    tf
+                };
+                cols.push(chunk[0]);
+                vals.push(tf * self.idf[chunk[0] as usize]);
+            }
+            let norm = vals.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                vals.iter_mut().for_each(|v| *v /= norm);
+            }
+            (cols, vals)
+        };
+        let rows: Vec<(Vec<u32>, Vec<f32>)> = if docs.len() < 64 {
+            docs.iter().map(row).collect()
+        } else {
+            docs.par_iter().map(row).collect()
+        };
         let mut indptr = vec![0];
         let mut indices = Vec::new();
         let mut data = Vec::new();
@@ -289,5 +325,24 @@ mod tests {
         ];
         let got = char_ngrams(&["excel".to_string(), "中国".to_string()], 2, 4);
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn ngram_matrix_is_the_matrix_of_the_ngram_lists() {
+        let docs: Vec<Vec<String>> = [
+            vec!["excel", "vba", "cell"],
+            vec!["excel", "excel", "chart"],
+            vec!["中国", "经济", "vba"],
+            vec![],
+        ]
+        .iter()
+        .map(|d| d.iter().map(|t| t.to_string()).collect())
+        .collect();
+        let grams: Vec<Vec<String>> = docs.iter().map(|d| char_ngrams(d, 2, 4)).collect();
+        let pipeline = TextPipeline::default();
+        let (t, x) = Tfidf::fit_terms(&grams, &pipeline, &TfidfConfig::default());
+        assert!(t.terms.len() > 10 && x.indices.len() > 20);
+        assert_eq!(t.ngram_matrix(&docs, 2, 4), x);
+        assert_eq!(t.matrix(&grams), x);
     }
 }
