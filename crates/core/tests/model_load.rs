@@ -48,6 +48,17 @@ fn small_model_files() -> HashMap<String, Vec<u8>> {
         .collect()
 }
 
+/// Load a model from in-memory files.
+fn load_files(files: &HashMap<String, Vec<u8>>) -> Result<Model, textrnn::model::ModelError> {
+    let read = |n: &str| {
+        files
+            .get(n)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    };
+    Model::load_with(Path::new("m"), &read)
+}
+
 /// Replace `name` by `bytes`, fixing its checksum in model.json, and load.
 fn load_with_replaced(
     files: &HashMap<String, Vec<u8>>,
@@ -221,12 +232,7 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
     manifest.as_object_mut().unwrap().remove("lexical_head");
     let mut old = files.clone();
     old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
-    let read = |n: &str| {
-        old.get(n)
-            .cloned()
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    };
-    let m = Model::load_with(Path::new("m"), &read).unwrap();
+    let m = load_files(&old).unwrap();
     assert!(m.cluster_head.is_some() && m.lexical.is_none());
     let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
     let z = m.represent(&texts, Threads::One);
@@ -237,14 +243,7 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
         Threads::One,
     );
     assert_eq!(m.predict(&texts, Threads::One), alone);
-    let full = Model::load_with(Path::new("m"), &|n: &str| {
-        files
-            .get(n)
-            .cloned()
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    })
-    .unwrap();
-    assert!(full.lexical.is_some());
+    assert!(load_files(&files).unwrap().lexical.is_some());
 }
 
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in
@@ -263,12 +262,7 @@ fn format_1_models_load_and_use_the_nearest_centroid() {
     manifest.as_object_mut().unwrap().remove("cluster_head");
     let mut old = files.clone();
     old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
-    let read = |n: &str| {
-        old.get(n)
-            .cloned()
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    };
-    let m = Model::load_with(Path::new("m"), &read).unwrap();
+    let m = load_files(&old).unwrap();
     assert!(m.cluster_head.is_none());
     let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
     let z = m.represent(&texts, Threads::One);

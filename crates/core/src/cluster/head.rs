@@ -105,6 +105,26 @@ pub struct HeadLog {
     pub moved: Vec<f64>,
 }
 
+impl HeadLog {
+    /// The log of a fit that predicts `pred` for training labels `labels`.
+    fn of_fit(
+        pred: &[usize],
+        labels: &[usize],
+        iterations: usize,
+        loss: f64,
+        grad_max: f64,
+    ) -> HeadLog {
+        let same = pred.iter().zip(labels).filter(|(a, b)| a == b).count();
+        HeadLog {
+            iterations,
+            loss,
+            grad_max,
+            agreement: same as f64 / labels.len().max(1) as f64,
+            moved: Vec::new(),
+        }
+    }
+}
+
 /// The rows a classifier reads: dense `(N, D)` or sparse (TF-IDF).
 #[derive(Clone, Copy)]
 enum Rows<'a> {
@@ -257,14 +277,7 @@ fn fit_from(
     head.weight.value = theta[..k * d].iter().map(|&v| v as f32).collect();
     head.bias.value = theta[k * d..].iter().map(|&v| v as f32).collect();
     let (pred, scores) = predict(&head, z, d, threads);
-    let agreement = pred.iter().zip(labels).filter(|(a, b)| a == b).count() as f64 / n as f64;
-    let log = HeadLog {
-        iterations,
-        loss,
-        grad_max,
-        agreement,
-        moved: Vec::new(),
-    };
+    let log = HeadLog::of_fit(&pred, labels, iterations, loss, grad_max);
     (head, log, (pred, scores))
 }
 
@@ -468,14 +481,7 @@ fn fit_lexical_capped(
     let mut p = lexical_logits(&head, x);
     softmax_rows(&mut p, k);
     let (pred, _) = argmax_rows(&p, k);
-    let agreement = pred.iter().zip(labels).filter(|(a, b)| a == b).count() as f64 / n as f64;
-    let log = HeadLog {
-        iterations,
-        loss,
-        grad_max,
-        agreement,
-        moved: Vec::new(),
-    };
+    let log = HeadLog::of_fit(&pred, labels, iterations, loss, grad_max);
     (head, log)
 }
 
