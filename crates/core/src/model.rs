@@ -594,30 +594,21 @@ impl Model {
         }
     }
 
-    /// As [`Model::predict`] for texts whose representations `z` (from
-    /// [`Model::represent`]) the caller already has: the cluster classifier
-    /// over `z` (times the lexical one over the texts' n-grams, computed
-    /// here), the nearest centroid of `z`, or the seed-word classifier,
-    /// whichever the model uses.
-    pub fn predict_represented(
+    /// Representations `(N, D)` of texts and their predictions, as
+    /// [`Model::represent`] and [`Model::predict`] give them, tokenizing the
+    /// texts once for both (the seed-word classifier reads them again).
+    #[allow(clippy::type_complexity)]
+    pub fn represent_and_predict(
         &self,
         texts: &[&str],
-        z: &[f32],
         threads: Threads,
-    ) -> (Vec<usize>, Vec<f32>) {
-        match &self.head {
+    ) -> (Vec<f32>, (Vec<usize>, Vec<f32>)) {
+        let (z, x) = self.represent_parts(texts, threads);
+        let pred = match &self.head {
             Some(head) => self.predict_head(head, texts, threads),
-            None => {
-                let x = self.lexical.as_ref().map(|(t, _)| {
-                    let words: Vec<Vec<String>> = texts
-                        .par_iter()
-                        .map(|s| Tfidf::analyze(&self.tfidf.pipeline, &self.tfidf.config, s))
-                        .collect();
-                    lexical_rows(t, &words)
-                });
-                self.classify(z, x.as_ref(), threads)
-            }
-        }
+            None => self.classify(&z, x.as_ref(), threads),
+        };
+        (z, pred)
     }
 
     /// Cluster and probability from representations `z` and, with a lexical
@@ -1011,8 +1002,7 @@ impl Model {
             c.train.encoder.hidden = hidden;
             let fitted = Model::fit(&fit_texts, &c, threads, progress)?;
             let m = &fitted.model;
-            let z = m.represent(&held, threads);
-            let (labels, _) = m.predict_represented(&held, &z, threads);
+            let (z, (labels, _)) = m.represent_and_predict(&held, threads);
             let all: Vec<usize> = (0..held.len()).collect();
             let score =
                 crate::cluster::select::silhouette(&z, m.dim(), &labels, m.manifest.config.k, &all);
@@ -1127,7 +1117,8 @@ impl Model {
             ));
             extra.push(("clusters.head.bias", h.bias.shape.clone(), &h.bias.value));
         }
-        if let Some((_, h)) = self.lexical.as_ref().map(|(t, l)| (t, &l.linear)) {
+        if let Some((_, lex)) = &self.lexical {
+            let h = &lex.linear;
             extra.push((
                 "clusters.lexical.weight",
                 h.weight.shape.clone(),

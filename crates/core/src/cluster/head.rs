@@ -388,12 +388,7 @@ pub const LEXICAL_MAX_PARAMS: usize = 1 << 20;
 /// alone is better still on stackoverflow (82.8) but worse on trec (-2.5)
 /// and thucnews_titles (-0.9): the product keeps the gains without those
 /// losses.
-pub fn fit_lexical(
-    x: &Csr,
-    labels: &[usize],
-    k: usize,
-    cfg: &HeadConfig,
-) -> (Linear<f32>, HeadLog) {
+pub fn fit_lexical(x: &Csr, labels: &[usize], k: usize, cfg: &HeadConfig) -> (Lexical, HeadLog) {
     fit_lexical_capped(x, labels, k, cfg, LEXICAL_MAX_PARAMS, None)
 }
 
@@ -405,8 +400,8 @@ fn fit_lexical_capped(
     k: usize,
     cfg: &HeadConfig,
     max_params: usize,
-    init: Option<&Linear<f32>>,
-) -> (Linear<f32>, HeadLog) {
+    init: Option<&Lexical>,
+) -> (Lexical, HeadLog) {
     let n = labels.len();
     assert_eq!(x.n_rows(), n, "one TF-IDF row per label");
     assert!(
@@ -460,14 +455,15 @@ fn fit_lexical_capped(
         l2: 1.0 / (cfg.c * n as f64),
         threads: Threads::One,
     };
-    // theta's weights are (kept columns, K), see `Problem`.
+    // theta's weights are (kept columns, K), see `Problem`: the kept rows
+    // of the start's weights by term.
     let start = init.map(|h| {
-        let mut t = Vec::with_capacity(k * (d + 1));
-        for &j in &kept {
-            t.extend((0..k).map(|c| h.weight.value[c * terms + j as usize] as f64));
-        }
-        t.extend(h.bias.value.iter().map(|&v| v as f64));
-        t
+        let rows = kept
+            .iter()
+            .flat_map(|&j| &h.by_term[j as usize * k..(j as usize + 1) * k]);
+        rows.chain(&h.linear.bias.value)
+            .map(|&v| v as f64)
+            .collect::<Vec<f64>>()
     });
     let (theta, iterations, loss, grad_max) = minimize(&prob, cfg, start);
     let mut head = Linear::<f32>::new("clusters.lexical.", terms, k, &mut crate::rng::Rng::new(0));
@@ -478,11 +474,10 @@ fn fit_lexical_capped(
         }
     }
     head.bias.value = theta[k * d..].iter().map(|&v| v as f32).collect();
-    let mut p = lexical_logits(&head, x);
-    softmax_rows(&mut p, k);
-    let (pred, _) = argmax_rows(&p, k);
+    let lex = Lexical::new(head);
+    let (pred, _) = argmax_rows(&lex.logits(x), k);
     let log = HeadLog::of_fit(&pred, labels, iterations, loss, grad_max);
-    (head, log)
+    (lex, log)
 }
 
 /// The cluster classifier over `z (N, d)` and the lexical classifier over
@@ -531,9 +526,8 @@ pub fn fit_pair(
             k,
             cfg,
             LEXICAL_MAX_PARAMS,
-            last.as_ref().map(|l| &l.1.linear),
+            last.as_ref().map(|l| &l.1),
         );
-        let lex = Lexical::new(lex);
         let (pred, scores) = predict_with(&head, z, d, Some((&lex, x)), threads);
         let changed = pred.iter().zip(&target).filter(|(a, b)| a != b).count();
         moved.push(changed as f64 / target.len().max(1) as f64);
@@ -592,12 +586,6 @@ impl Lexical {
         }
         out
     }
-}
-
-/// Logits `(N, K)` of a lexical classifier over TF-IDF rows `x` (see
-/// [`Lexical::logits`]).
-pub fn lexical_logits(head: &Linear<f32>, x: &Csr) -> Vec<f32> {
-    Lexical::new(head.clone()).logits(x)
 }
 
 /// Cluster (the most probable class) and its softmax probability, per row of `z (N, d)`.
@@ -794,7 +782,8 @@ mod tests {
         };
         let (dense, _, (pred, _)) = fit(&z, 5, &y, 3, &cfg, Threads::One);
         let x = sparse(&z, 5);
-        let (lex, log) = fit_lexical(&x, &y, 3, &cfg);
+        let (lexical, log) = fit_lexical(&x, &y, 3, &cfg);
+        let lex = &lexical.linear;
         assert!(log.grad_max <= 1e-8, "{log:?}");
         assert_eq!(lex.weight.shape, [3, 5]);
         for (a, b) in dense.weight.value.iter().zip(&lex.weight.value) {
@@ -803,7 +792,7 @@ mod tests {
         for (a, b) in dense.bias.value.iter().zip(&lex.bias.value) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
-        let logits = lexical_logits(&lex, &x);
+        let logits = lexical.logits(&x);
         let mut want = Vec::new();
         lex.forward(&z, y.len(), &mut want, Threads::One);
         for (a, b) in logits.iter().zip(&want) {
@@ -829,12 +818,11 @@ mod tests {
         }
         let x = sparse(&words, 4);
         let (lex, _) = fit_lexical(&x, &y, 3, &cfg);
-        let both = Lexical::new(lex.clone());
-        let (pred, score) = predict_with(&head, &z, 5, Some((&both, &x)), Threads::One);
+        let (pred, score) = predict_with(&head, &z, 5, Some((&lex, &x)), Threads::One);
         let mut pa = Vec::new();
         head.forward(&z, y.len(), &mut pa, Threads::One);
         softmax_rows(&mut pa, 3);
-        let mut pl = lexical_logits(&lex, &x);
+        let mut pl = lex.logits(&x);
         softmax_rows(&mut pl, 3);
         for i in 0..y.len() {
             let prod: Vec<f32> = (0..3).map(|c| pa[i * 3 + c] * pl[i * 3 + c]).collect();
@@ -866,7 +854,8 @@ mod tests {
             }
         }
         let x = sparse(&words, 6);
-        let (lex, log) = fit_lexical_capped(&x, &y, 3, &HeadConfig::shipped(), 9, None);
+        let (lexical, log) = fit_lexical_capped(&x, &y, 3, &HeadConfig::shipped(), 9, None);
+        let lex = &lexical.linear;
         assert_eq!(lex.weight.shape, [3, 6]);
         for c in 0..3 {
             let row = &lex.weight.value[c * 6..(c + 1) * 6];

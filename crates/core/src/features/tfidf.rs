@@ -212,23 +212,7 @@ impl Tfidf {
     /// each n-gram as a string (the server's per-request cost).
     pub fn ngram_matrix(&self, docs: &[Vec<String>], lo: usize, hi: usize) -> Csr {
         self.matrix_of(docs, |d, ids| {
-            let mut chars = Vec::new();
-            let mut buf = String::new();
-            for t in d {
-                chars.clear();
-                chars.push(' ');
-                chars.extend(t.chars());
-                chars.push(' ');
-                for m in lo.max(1)..=hi {
-                    for w in chars.windows(m) {
-                        buf.clear();
-                        buf.extend(w);
-                        if let Some(&id) = self.index.get(buf.as_str()) {
-                            ids.push(id);
-                        }
-                    }
-                }
-            }
+            for_each_ngram(d, lo, hi, |g| ids.extend(self.index.get(g).copied()))
         })
     }
 
@@ -292,17 +276,28 @@ impl Tfidf {
 /// `cluster::head::fit_lexical`).
 pub fn char_ngrams(terms: &[String], lo: usize, hi: usize) -> Vec<String> {
     let mut out = Vec::new();
+    for_each_ngram(terms, lo, hi, |g| out.push(g.to_string()));
+    out
+}
+
+/// Call `f` with each of [`char_ngrams`]'s n-grams in its order, built in
+/// one reused buffer.
+fn for_each_ngram(terms: &[String], lo: usize, hi: usize, mut f: impl FnMut(&str)) {
     let mut chars = Vec::new();
+    let mut buf = String::new();
     for t in terms {
         chars.clear();
         chars.push(' ');
         chars.extend(t.chars());
         chars.push(' ');
         for m in lo.max(1)..=hi {
-            out.extend(chars.windows(m).map(|w| w.iter().collect::<String>()));
+            for w in chars.windows(m) {
+                buf.clear();
+                buf.extend(w);
+                f(&buf);
+            }
         }
     }
-    out
 }
 
 /// Whether more than half of `texts` contain a Han character.

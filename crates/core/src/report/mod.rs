@@ -57,9 +57,8 @@ pub fn documents(
 ) -> Documents {
     let d = model.dim();
     let k = model.manifest.config.k;
-    let z = model.represent(texts, threads);
-    // The model's own classes (cluster classifier, centroids, or seed-word classifier).
-    let (pred, _) = model.predict_represented(texts, &z, threads);
+    // The model's own classes (cluster classifiers, centroids, or seed-word classifier).
+    let (z, (pred, _)) = model.represent_and_predict(texts, threads);
     let mut sizes = vec![0usize; k];
     pred.iter().for_each(|&c| sizes[c] += 1);
     let mut idx: Vec<usize> = (0..texts.len()).collect();
