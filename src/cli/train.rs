@@ -171,6 +171,12 @@ pub struct TrainArgs {
     /// labels their product gave.
     #[arg(long, default_value_t = 2, value_name = "N")]
     head_rounds: usize,
+    /// Class weights (mean size / cluster size)^G in the classifiers' fits:
+    /// 1 evens out the clusters' pull (the default; suits corpora whose
+    /// classes are of similar size), 0 leaves every text weight 1 (better
+    /// when some classes are far smaller than others).
+    #[arg(long, default_value_t = 1.0, value_name = "G")]
+    head_balance: f64,
     /// Minimum token count for the vocabulary.
     #[arg(long, default_value_t = 2)]
     min_count: u64,
@@ -294,8 +300,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
             && a.graph_weight >= 0.0
             && a.graph_trusted_weight >= 0.0
             && a.head_c >= 0.0
-            && a.head_c.is_finite(),
-        "feature weights and --head-c must be finite and not negative"
+            && a.head_c.is_finite()
+            && a.head_balance >= 0.0
+            && a.head_balance.is_finite(),
+        "feature weights, --head-c and --head-balance must be finite and not negative"
     );
     anyhow::ensure!(
         a.temperature > 0.0 && a.lr > 0.0,
@@ -394,6 +402,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             c: a.head_c,
             lexical: !a.no_lexical_head,
             rounds: a.head_rounds,
+            balance: a.head_balance,
             ..textrnn::cluster::head::HeadConfig::shipped()
         },
         // Measured (README): characters help the clustering of Chinese topics
