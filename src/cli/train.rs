@@ -169,7 +169,7 @@ pub struct TrainArgs {
     no_lexical_head: bool,
     /// Co-training rounds of the two classifiers: each refits both on the
     /// labels their product gave.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value_t = 4, value_name = "N")]
     head_rounds: usize,
     /// Class weights (mean size / cluster size)^G in the classifiers' fits:
     /// 1 evens out the clusters' pull (the default; suits corpora whose
