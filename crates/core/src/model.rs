@@ -211,6 +211,13 @@ impl ModelConfig {
             cluster_head: HeadConfig::shipped(),
         }
     }
+
+    /// Whether a model of this config has the lexical classifier: clusters
+    /// (not seed words) assigned by the cluster classifier, with the lexical
+    /// one switched on. Training and loading both ask this.
+    pub fn lexical_classifier(&self) -> bool {
+        self.seeds.is_none() && self.cluster_head.enabled() && self.cluster_head.lexical
+    }
 }
 
 fn default_confident() -> f64 {
@@ -885,7 +892,7 @@ impl Model {
             }
             graph_log = part.log;
             let (centroids, labels, scores) = if cfg.cluster_head.enabled() {
-                let (h, hlog, (labels, scores)) = if cfg.cluster_head.lexical {
+                let (h, hlog, (labels, scores)) = if cfg.lexical_classifier() {
                     let grams: Vec<Vec<String>> =
                         words.par_iter().map(|d| lexical_terms(d)).collect();
                     let (lt, lx) = Tfidf::fit_terms(&grams, &cfg.pipeline, &tfidf_cfg);
@@ -1211,9 +1218,7 @@ impl Model {
             return Err(bad("model.json", format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
         }
         let mut contents: HashMap<&str, Vec<u8>> = HashMap::new();
-        let wants_lexical = manifest.config.seeds.is_none()
-            && manifest.config.cluster_head.enabled()
-            && manifest.config.cluster_head.lexical;
+        let wants_lexical = manifest.config.lexical_classifier();
         let mut names = vec![
             "pipeline.json",
             "vocab.json",

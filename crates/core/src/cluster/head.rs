@@ -161,15 +161,16 @@ struct Problem<'a> {
 }
 
 /// `(N / (K · N_c))^gamma` for each class `c` of `labels` (1 for a class
-/// without texts, which no term of the loss reads).
-pub fn class_weights(labels: &[usize], k: usize, gamma: f64) -> Vec<f64> {
+/// without texts, which no term of the loss reads; exactly 1 for every
+/// class at `gamma = 0`, so the unweighted objective keeps its bits).
+fn class_weights(labels: &[usize], k: usize, gamma: f64) -> Vec<f64> {
     let mut sizes = vec![0usize; k];
     labels.iter().for_each(|&l| sizes[l] += 1);
     let mean = labels.len() as f64 / k as f64;
     sizes
         .iter()
         .map(|&s| {
-            if s == 0 || gamma == 0.0 {
+            if s == 0 {
                 1.0
             } else {
                 (mean / s as f64).powf(gamma)
