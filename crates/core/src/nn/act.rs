@@ -7,20 +7,33 @@
 //! present (checked once at run time) the same loops are compiled for it.
 //! Relative error against libm is below 3e-7 for sigmoid and tanh (tested).
 
-/// `x <- sigmoid(x)` and `x <- tanh(x)` over slices.
+/// `x <- sigmoid(x)` and `x <- tanh(x)` over slices, and the same formulas
+/// for one value (for fused loops such as `nn::cell`'s, which inline them).
 pub trait Activations: Sized {
     /// Logistic sigmoid in place.
     fn sigmoid_slice(x: &mut [Self]);
     /// Hyperbolic tangent in place.
     fn tanh_slice(x: &mut [Self]);
+    /// Logistic sigmoid of one value: bit for bit what `sigmoid_slice` gives.
+    fn sigmoid1(x: Self) -> Self;
+    /// Hyperbolic tangent of one value: bit for bit what `tanh_slice` gives.
+    fn tanh1(x: Self) -> Self;
 }
 
 impl Activations for f64 {
     fn sigmoid_slice(x: &mut [f64]) {
-        x.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
+        x.iter_mut().for_each(|v| *v = f64::sigmoid1(*v));
     }
     fn tanh_slice(x: &mut [f64]) {
-        x.iter_mut().for_each(|v| *v = v.tanh());
+        x.iter_mut().for_each(|v| *v = f64::tanh1(*v));
+    }
+    #[inline(always)]
+    fn sigmoid1(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+    #[inline(always)]
+    fn tanh1(x: f64) -> f64 {
+        x.tanh()
     }
 }
 
@@ -46,32 +59,45 @@ fn exp_f32(x: f32) -> f32 {
 }
 
 #[inline(always)]
+fn sigmoid_f32(x: f32) -> f32 {
+    1.0 / (1.0 + exp_f32(-x))
+}
+
+#[inline(always)]
+fn tanh_f32(a: f32) -> f32 {
+    // |x| >= 0.625: tanh(x) = 1 - 2 / (exp(2x) + 1); below, where that
+    // cancels, an odd polynomial (Cephes' tanhf coefficients).
+    let big = 1.0 - 2.0 / (exp_f32(2.0 * a) + 1.0);
+    let z = a * a;
+    let p = -5.704_988_7e-3;
+    let p = p * z + 2.063_909e-2;
+    let p = p * z - 5.373_971_6e-2;
+    let p = p * z + 1.333_144_2e-1;
+    let p = p * z - 3.333_328e-1;
+    let small = p * z * a + a;
+    if a.abs() < 0.625 {
+        small
+    } else {
+        big
+    }
+}
+
+#[inline(always)]
 fn sigmoid_body(x: &mut [f32]) {
     for v in x.iter_mut() {
-        *v = 1.0 / (1.0 + exp_f32(-*v));
+        *v = sigmoid_f32(*v);
     }
 }
 
 #[inline(always)]
 fn tanh_body(x: &mut [f32]) {
     for v in x.iter_mut() {
-        // |x| >= 0.625: tanh(x) = 1 - 2 / (exp(2x) + 1); below, where that
-        // cancels, an odd polynomial (Cephes' tanhf coefficients).
-        let a = *v;
-        let big = 1.0 - 2.0 / (exp_f32(2.0 * a) + 1.0);
-        let z = a * a;
-        let p = -5.704_988_7e-3;
-        let p = p * z + 2.063_909e-2;
-        let p = p * z - 5.373_971_6e-2;
-        let p = p * z + 1.333_144_2e-1;
-        let p = p * z - 3.333_328e-1;
-        let small = p * z * a + a;
-        *v = if a.abs() < 0.625 { small } else { big };
+        *v = tanh_f32(*v);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(super) mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn sigmoid(x: &mut [f32]) {
         super::sigmoid_body(x)
@@ -88,6 +114,8 @@ mod x86 {
     pub unsafe fn tanh512(x: &mut [f32]) {
         super::tanh_body(x)
     }
+    /// AVX-512F with AVX2 and FMA (what the `*512` functions, and the fused
+    /// loops of `nn::cell`, are compiled for).
     pub fn has_avx512() -> bool {
         use std::sync::OnceLock;
         static HAS: OnceLock<bool> = OnceLock::new();
@@ -126,6 +154,14 @@ impl Activations for f32 {
             return unsafe { x86::tanh(x) };
         }
         tanh_body(x)
+    }
+    #[inline(always)]
+    fn sigmoid1(x: f32) -> f32 {
+        sigmoid_f32(x)
+    }
+    #[inline(always)]
+    fn tanh1(x: f32) -> f32 {
+        tanh_f32(x)
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod act;
 pub mod bench;
+pub mod cell;
 pub mod embedding;
 pub mod encoder;
 pub mod gemm;
