@@ -589,7 +589,6 @@ impl<T: Real> RnnLayer<T> {
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
         let lstm = self.cell == Cell::Lstm;
         let rows = r1 - r0;
-        let one = T::one();
         let mut sh = vec![T::zero(); rows * hd];
         let mut sc = vec![T::zero(); if lstm { rows * hd } else { 0 }];
         let mut rec = vec![T::zero(); if lstm { 0 } else { rows * gh }];
@@ -663,27 +662,11 @@ impl<T: Real> RnnLayer<T> {
             } else {
                 let r = &mut rec[..bb * gh];
                 bias_product(packed, (bb, hd, gh), &sh, w_hh_t, &self.b_hh.value, r);
-                for i in 0..bb {
-                    let gi = &mut g[i * gh..(i + 1) * gh];
-                    let ri = &r[i * gh..(i + 1) * gh];
-                    for j in 0..2 * hd {
-                        gi[j] += ri[j];
-                    }
-                    T::sigmoid_slice(&mut gi[..2 * hd]);
-                    for j in 0..hd {
-                        gi[2 * hd + j] += gi[j] * ri[2 * hd + j];
-                    }
-                    T::tanh_slice(&mut gi[2 * hd..]);
-                    let hs = &mut sh[i * hd..(i + 1) * hd];
-                    for j in 0..hd {
-                        let z = gi[hd + j];
-                        hs[j] = (one - z) * gi[2 * hd + j] + z * hs[j];
-                    }
-                    h[i * hd..(i + 1) * hd].copy_from_slice(hs);
-                    if keep {
-                        unsafe { bufs[5].rows((at + i) * hd, hd) }.copy_from_slice(&ri[2 * hd..]);
-                    }
-                }
+                let ghn = keep.then(|| {
+                    // SAFETY: rows at..at+bb of step t belong to this thread only.
+                    unsafe { bufs[5].rows(at * hd, bb * hd) }
+                });
+                cell::gru_forward(hd, g, r, &mut sh[..bb * hd], h, ghn);
             }
         }
     }
@@ -807,7 +790,6 @@ impl<T: Real> RnnLayer<T> {
     ) {
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
         let lstm = self.cell == Cell::Lstm;
-        let one = T::one();
         let rows = r1 - r0;
         let mut dh_state = vec![T::zero(); rows * hd];
         let mut dc_state = vec![T::zero(); if lstm { rows * hd } else { 0 }];
@@ -842,28 +824,17 @@ impl<T: Real> RnnLayer<T> {
                     &cache.tanh_c[rows],
                 );
             } else {
-                for i in 0..bb {
-                    let row = at + i;
-                    // In place: each element's gate is read before its gradient is written.
-                    let di = &mut d[i * gh..(i + 1) * gh];
-                    for j in 0..hd {
-                        let dhj = dh[row * hd + j] + dh_state[i * hd + j];
-                        let (rg, zg, ng) = (di[j], di[hd + j], di[2 * hd + j]);
-                        let hp = cache.hprev[row * hd + j];
-                        let dn = dhj * (one - zg) * (one - ng * ng);
-                        let dz = dhj * (hp - ng) * zg * (one - zg);
-                        let dr = dn * cache.ghn[row * hd + j] * rg * (one - rg);
-                        di[j] = dr;
-                        di[hd + j] = dz;
-                        di[2 * hd + j] = dn;
-                        let ei = &mut e[i * gh..(i + 1) * gh];
-                        ei[j] = dr;
-                        ei[hd + j] = dz;
-                        ei[2 * hd + j] = dn * rg;
-                        dhn[i * hd + j] = dn * rg;
-                        dh_state[i * hd + j] = dhj * zg;
-                    }
-                }
+                let rows = at * hd..(at + bb) * hd;
+                cell::gru_backward(
+                    hd,
+                    d,
+                    e,
+                    dhn,
+                    &dh[rows.clone()],
+                    &mut dh_state[..bb * hd],
+                    &cache.hprev[rows.clone()],
+                    &cache.ghn[rows],
+                );
             }
             // dh_{t-1} for the active rows: one GEMM per step.
             let src: &[T] = if lstm { d } else { e };
