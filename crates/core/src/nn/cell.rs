@@ -1,21 +1,21 @@
-//! The element-wise half of an LSTM or GRU step, fused into one pass per row: from
-//! the gate pre-activations to the new states (forward), and from the state
-//! gradients to the gate gradients (backward).
+//! The element-wise half of an LSTM or GRU step, fused into one pass per
+//! row: from the gate pre-activations to the new states (forward), and from
+//! the state gradients to the gate gradients (backward).
 //!
 //! The other half of a step, the products with the weights, runs on the
 //! packed kernel (`kernel`) near the machine's FMA rate. This half was one
 //! pass per activation and per copy, in generic code that the baseline
 //! x86-64 target compiles for SSE2: 7% of an LSTM H=256 training step
-//! forward and 3% backward (fused: 3% and 2%). Here each row is read once and every output
-//! written once (the backward pass also clears the recurrent gradient that
-//! the next product accumulates into). For f32 on a CPU with AVX-512 the row
-//! functions are compiled for it (checked once at run time), each slice its
-//! own argument so the compiler knows they do not overlap and vectorizes
-//! without run-time overlap checks (with the slices cut from one buffer
-//! inside the loop it did not, and the pass ran 9x slower). Every formula is
-//! the one the unfused code applied, in the same order (the activations are
-//! `act`'s, value by value), so states and gradients are bit for bit what
-//! they were.
+//! forward and 3% backward (fused: 3% and 2%). Here each row is read once
+//! and every output written once (LSTM's backward also clears the recurrent
+//! gradient that the next product accumulates into). For f32 on a CPU with
+//! AVX-512 the row functions are compiled for it (checked once at run
+//! time), each slice its own argument so the compiler knows they do not
+//! overlap and vectorizes without run-time overlap checks (with the slices
+//! cut from one buffer inside the loop it did not, and the pass ran 9x
+//! slower). Every formula is the one the unfused code applied, in the same
+//! order (the activations are `act`'s, value by value), so states and
+//! gradients are bit for bit what they were.
 
 use super::Real;
 
