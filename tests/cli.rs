@@ -1125,3 +1125,41 @@ fn train_is_deterministic_per_thread_count_and_threads_agree_on_clusters() {
         );
     }
 }
+
+#[test]
+fn bench_reports_its_flop_rate_and_the_reference_sgemm_rate() {
+    let field = |o: &Output, key: &str| -> f64 {
+        let out = stdout(o);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("RESULT "))
+            .expect("RESULT line");
+        let v: serde_json::Value = serde_json::from_str(&line["RESULT ".len()..]).unwrap();
+        v[key].as_f64().unwrap_or_else(|| panic!("{key} in {line}"))
+    };
+    let o = textrnn(&["bench", "--sgemm", "64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(field(&o, "gemm_gflops") > 0.0);
+    let o = textrnn(&[
+        "bench",
+        "--cell",
+        "gru",
+        "--hidden",
+        "8",
+        "--batch",
+        "4",
+        "--seq",
+        "5",
+        "--steps",
+        "2",
+        "--warm",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // 3 x 2·G·H·(E+H) FLOPs per token, G = 3, H = 8, E = 128.
+    let want = 3.0 * 2.0 * 3.0 * 8.0 * (128.0 + 8.0) * field(&o, "train_tok_s") / 1e9;
+    assert!((field(&o, "train_gflops") - want).abs() <= 0.05 + 0.01 * want);
+    assert!(textrnn(&["bench", "--sgemm", "0"]).status.code() == Some(2));
+}

@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use textrnn::nn::bench::{random_batches, BenchModel};
+use textrnn::nn::bench::{random_batches, rnn_flops_per_token, BenchModel};
 use textrnn::nn::rnn::Cell;
 
 /// Train and run the reference model (Embedding 20000x128 -> RNN(H) -> mean -> Linear(H, 64),
@@ -46,6 +46,13 @@ pub struct BenchArgs {
     /// when they fit in 96 MiB; the packed weights are kept either way).
     #[arg(long)]
     no_fold: bool,
+    /// Instead of the model: the machine's reference FLOP rate, the best
+    /// of 5 single-thread N x N x N f32 products on the gemm crate and on
+    /// textrnn's packed kernel (e.g. --sgemm 2048); prints
+    /// `RESULT {"sgemm_n", "gemm_gflops", "packed_gflops"}`. Compare with
+    /// `train_gflops` of a one-thread run.
+    #[arg(long, value_name = "N")]
+    sgemm: Option<usize>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -62,6 +69,19 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    if let Some(n) = a.sgemm {
+        anyhow::ensure!((1..=8192).contains(&n), "--sgemm must be 1..=8192");
+        let (gemm, packed) = textrnn::nn::bench::sgemm_gflops(n, 5);
+        let result = json!({
+            "impl": "textrnn",
+            "sgemm_n": n,
+            "threads": 1,
+            "gemm_gflops": (gemm * 10.0).round() / 10.0,
+            "packed_gflops": packed.map(|r| (r * 10.0).round() / 10.0),
+        });
+        println!("RESULT {result}");
+        return Ok(());
+    }
     anyhow::ensure!(
         a.hidden >= 1 && a.batch >= 1 && a.seq >= 1,
         "--hidden, --batch and --seq must be at least 1"
@@ -134,6 +154,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "lengths": a.lengths,
         "train_steps": n,
         "train_tok_s": (tok as f64 / train_s).round(),
+        // Forward + backward of the recurrent layer, 3 x 2·G·H·(E+H) per token.
+        "train_gflops": (3.0 * rnn_flops_per_token(cell, a.hidden) * tok as f64 / train_s / 1e8).round() / 10.0,
         "infer_steps": ni,
         "infer_tok_s": (itok as f64 / infer_s).round(),
         "folded": folded,

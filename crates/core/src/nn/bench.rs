@@ -136,3 +136,37 @@ pub fn random_batches(
         })
         .collect()
 }
+
+/// FLOPs per token of the reference model's recurrent layer, forward:
+/// `2·G·H·(E + H)` (G = 4 gates for LSTM, 3 for GRU); training counts 3x.
+pub fn rnn_flops_per_token(cell: Cell, hidden: usize) -> f64 {
+    2.0 * (cell.gates() * hidden * (EMBED + hidden)) as f64
+}
+
+/// The machine's reference FLOP rate for the engine's target ("85% of the
+/// large-SGEMM rate per thread"): the best of `rounds` timed `n x n x n`
+/// f32 products on one thread, GFLOP/s, on the `gemm` crate and on our
+/// packed kernel (`None` without AVX-512; its packing is timed too).
+pub fn sgemm_gflops(n: usize, rounds: usize) -> (f64, Option<f64>) {
+    use super::gemm::matmul;
+    use super::kernel::PackedB;
+    let mut rng = Rng::new(1);
+    let a: Vec<f32> = (0..n * n).map(|_| rng.normal() as f32).collect();
+    let b: Vec<f32> = (0..n * n).map(|_| rng.normal() as f32).collect();
+    let mut c = vec![0f32; n * n];
+    let flops = 2.0 * (n as f64).powi(3);
+    let (mut crate_best, mut ours_best) = (0f64, None::<f64>);
+    for _ in 0..rounds.max(1) {
+        let t = std::time::Instant::now();
+        matmul(n, n, n, &a, false, &b, false, &mut c, false, Threads::One);
+        crate_best = crate_best.max(flops / t.elapsed().as_secs_f64() / 1e9);
+        let t = std::time::Instant::now();
+        if let Some(pb) = PackedB::new(&b, n, n) {
+            c.iter_mut().for_each(|x| *x = 0.0);
+            pb.matmul_acc(n, &a, &mut c);
+            let rate = flops / t.elapsed().as_secs_f64() / 1e9;
+            ours_best = Some(ours_best.map_or(rate, |r| r.max(rate)));
+        }
+    }
+    (crate_best, ours_best)
+}
