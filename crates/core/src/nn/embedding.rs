@@ -24,6 +24,9 @@ impl<T: Real> Embedding<T> {
                 .iter_mut()
                 .for_each(|x| *x = T::zero());
         }
+        // A batch writes a few thousand of the gradient's rows: zeroing and
+        // checking read only those.
+        weight.track_rows();
         Embedding { weight, padding_id }
     }
 
@@ -53,6 +56,7 @@ impl<T: Real> Embedding<T> {
                 continue;
             }
             let id = if id < v { id } else { 1.min(v - 1) } as usize;
+            self.weight.touch_row(id);
             let g = &mut self.weight.grad[id * e..(id + 1) * e];
             g.iter_mut()
                 .zip(&dout[n * e..(n + 1) * e])

@@ -122,7 +122,18 @@ impl<T: Real> Optimizer<T> {
         }
         let mut bad = None;
         model.visit(&mut |p: &mut Param<T>| {
-            if bad.is_none() && !p.grad.par_chunks(1 << 16).all(all_finite) {
+            let finite = match p.grad_rows() {
+                // The other rows are zero (row tracking).
+                Some(rows) => {
+                    let w = p.row_width();
+                    rows.iter().all(|&r| {
+                        let r = r as usize;
+                        all_finite(&p.grad[r * w..(r + 1) * w])
+                    })
+                }
+                None => p.grad.par_chunks(1 << 16).all(all_finite),
+            };
+            if bad.is_none() && !finite {
                 bad = Some(p.name.clone());
             }
         });
@@ -152,6 +163,7 @@ impl<T: Real> Optimizer<T> {
             }
             let (m, v) = (&mut m_all[idx], &mut v_all[idx]);
             if l1 > T::zero() {
+                p.touch_all();
                 for (g, &w) in p.grad.iter_mut().zip(&p.value) {
                     if w != T::zero() {
                         *g += l1 * w.signum();
@@ -550,5 +562,68 @@ mod tests {
         s.observe(2.0);
         assert_eq!(s.lr(0), 0.2);
         assert_eq!(LrSchedule::new(Schedule::Constant, 0.3).lr(99), 0.3);
+    }
+
+    /// An embedding gradient with row tracking: zeroing and the finite
+    /// check read only the rows a backward pass wrote, with the same
+    /// results as on the whole gradient; L1 writes every row, so it turns
+    /// the tracking off until the next full zeroing.
+    #[test]
+    fn embedding_gradient_rows_are_tracked() {
+        use crate::nn::embedding::Embedding;
+        struct Emb(Embedding<f64>);
+        impl Module<f64> for Emb {
+            fn visit(&mut self, f: &mut dyn FnMut(&mut Param<f64>)) {
+                self.0.visit(f);
+            }
+        }
+        let mut m = Emb(Embedding::new(
+            "e.",
+            10,
+            3,
+            Some(0),
+            &mut crate::rng::Rng::new(1),
+        ));
+        m.zero_grad();
+        m.0.backward(
+            &[4, 7, 4, 0],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 1.0, 1.0, 1.0],
+        );
+        assert_eq!(m.0.weight.grad_rows(), Some(&[4u32, 7][..]));
+        assert_eq!(m.0.weight.grad[12..15], [8.0, 10.0, 12.0]);
+        let o = Optimizer::<f64>::new(OptimizerKind::adam());
+        assert!(o.check_finite(0.0, &mut m).is_ok());
+        m.0.weight.grad[22] = f64::NAN; // row 7
+        assert!(o.check_finite(0.0, &mut m).is_err());
+        m.zero_grad();
+        assert!(m.0.weight.grad.iter().all(|&g| g == 0.0));
+        assert_eq!(m.0.weight.grad_rows(), Some(&[][..]));
+        // L1 writes every row with a non-zero weight: tracking is off (all
+        // rows checked and zeroed) until the next zeroing.
+        let mut o = Optimizer::<f64>::new(OptimizerKind::adam());
+        o.l1 = 0.01;
+        m.0.backward(&[2], &[1.0, 1.0, 1.0]);
+        o.update(&mut m, 0.1).unwrap();
+        assert_eq!(m.0.weight.grad_rows(), None);
+        assert!(m.0.weight.grad[9..12].iter().all(|&g| g != 0.0)); // row 3, not written by backward
+        m.zero_grad();
+        assert!(m.0.weight.grad.iter().all(|&g| g == 0.0));
+        assert_eq!(m.0.weight.grad_rows(), Some(&[][..]));
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "written without touch_row")]
+    fn an_unannounced_write_to_a_tracked_gradient_is_caught_in_tests() {
+        let mut e = crate::nn::embedding::Embedding::<f64>::new(
+            "e.",
+            4,
+            2,
+            None,
+            &mut crate::rng::Rng::new(1),
+        );
+        e.weight.zero_grad();
+        e.weight.grad[5] = 1.0;
+        e.weight.zero_grad();
     }
 }
