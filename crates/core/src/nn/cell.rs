@@ -17,7 +17,7 @@
 //! order (the activations are `act`'s, value by value), so states and
 //! gradients are bit for bit what they were.
 
-use super::Real;
+use super::{as_f32, as_f32_mut, Real};
 
 /// One LSTM step over `rows` rows (`hd` = H).
 ///
@@ -70,7 +70,7 @@ pub fn lstm_forward<T: Real>(
                 &mut *i, &mut *f, &mut *gg, &mut *o, &mut *c, &mut *hs, &mut *h,
             ];
             if let (Some(args), Some(cp32), Some(tc32)) =
-                (f32_args(all), f32_mut(&mut *cp), f32_mut(&mut *tc))
+                (f32_args(all), as_f32_mut(&mut *cp), as_f32_mut(&mut *tc))
             {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe {
@@ -134,7 +134,7 @@ pub fn lstm_backward<T: Real>(
                 &mut *di, &mut *df, &mut *dg, &mut *dout, &mut *dhs, &mut *dcs,
             ];
             if let (Some(out), Some(x), Some(y), Some(z)) =
-                (f32_args(out), f32_ref(x), f32_ref(y), f32_ref(z))
+                (f32_args(out), as_f32(x), as_f32(y), as_f32(z))
             {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe { x86::backward(out, [x, y, z]) };
@@ -187,10 +187,10 @@ pub fn gru_forward<T: Real>(
             let all = [&mut *gr, &mut *gz, &mut *gn, &mut *hs, &mut *h];
             if let (Some(args), Some(x), Some(y), Some(z), Some(c)) = (
                 f32_args(all),
-                f32_ref(x),
-                f32_ref(y),
-                f32_ref(z),
-                f32_mut(&mut *cache),
+                as_f32(x),
+                as_f32(y),
+                as_f32(z),
+                as_f32_mut(&mut *cache),
             ) {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe {
@@ -258,7 +258,7 @@ pub fn gru_backward<T: Real>(
                 &mut *dr, &mut *dz, &mut *dn, &mut *er, &mut *ez, &mut *en, &mut *dhn, &mut *dhs,
             ];
             if let (Some(out), Some(x), Some(y), Some(z)) =
-                (f32_args(out), f32_ref(x), f32_ref(y), f32_ref(z))
+                (f32_args(out), as_f32(x), as_f32(y), as_f32(z))
             {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe { x86::gru_backward(out, [x, y, z]) };
@@ -282,25 +282,11 @@ fn avx512() -> bool {
     }
 }
 
-/// `a` as f32 when `T` is f32.
-fn f32_ref<T: Real>(a: &[T]) -> Option<&[f32]> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
-        // SAFETY: T is f32, so the slice is a slice of f32.
-        .then(|| unsafe { std::slice::from_raw_parts(a.as_ptr() as *const f32, a.len()) })
-}
-
-/// `a` as mutable f32 when `T` is f32.
-fn f32_mut<T: Real>(a: &mut [T]) -> Option<&mut [f32]> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
-        // SAFETY: T is f32, so the slice is a slice of f32.
-        .then(|| unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr() as *mut f32, a.len()) })
-}
-
 /// Several mutable slices as f32 when `T` is f32.
 fn f32_args<T: Real, const N: usize>(a: [&mut [T]; N]) -> Option<[&mut [f32]; N]> {
     let mut ok = true;
     let out = a.map(|x| {
-        let y = f32_mut(x);
+        let y = as_f32_mut(x);
         ok &= y.is_some();
         y.unwrap_or_default()
     });

@@ -61,6 +61,21 @@ pub trait Real:
 impl Real for f32 {}
 impl Real for f64 {}
 
+/// `a` as f32 when `T` is f32 (for the f32-only kernels and the
+/// AVX-512 builds of element-wise loops).
+pub(crate) fn as_f32<T: Real>(a: &[T]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: T is f32, so the slice is a slice of f32.
+        .then(|| unsafe { std::slice::from_raw_parts(a.as_ptr() as *const f32, a.len()) })
+}
+
+/// `a` as mutable f32 when `T` is f32.
+pub(crate) fn as_f32_mut<T: Real>(a: &mut [T]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: T is f32, so the slice is a slice of f32.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr() as *mut f32, a.len()) })
+}
+
 /// Dot product of two equal-length slices.
 pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     a.iter().zip(b).map(|(&x, &y)| x * y).sum()

@@ -29,7 +29,7 @@ use super::cell;
 use super::gemm::{matmul, matmul_at_block, Threads};
 use super::kernel::PackedB;
 use super::packed::Packed;
-use super::{Module, Param, Real};
+use super::{as_f32, as_f32_mut, Module, Param, Real};
 use crate::rng::Rng;
 use rayon::prelude::*;
 
@@ -139,20 +139,6 @@ struct StepInput<'a, T> {
     /// [`RnnLayer::input_table`]; when set, a row's projection is its
     /// token's table row and `x` is not read.
     table: Option<(&'a [u32], &'a [T])>,
-}
-
-/// `a` as f32 when `T` is f32 (for the f32-only packed kernel).
-fn as_f32<T: Real>(a: &[T]) -> Option<&[f32]> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
-        // SAFETY: T is f32, so the slice is a slice of f32.
-        .then(|| unsafe { std::slice::from_raw_parts(a.as_ptr() as *const f32, a.len()) })
-}
-
-/// `a` as mutable f32 when `T` is f32.
-fn as_f32_mut<T: Real>(a: &mut [T]) -> Option<&mut [f32]> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
-        // SAFETY: T is f32, so the slice is a slice of f32.
-        .then(|| unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr() as *mut f32, a.len()) })
 }
 
 /// One step's `c (bb, gh) += h (bb, hd) · W_hhᵀ`: the packed kernel when
