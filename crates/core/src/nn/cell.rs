@@ -67,26 +67,25 @@ pub fn lstm_forward<T: Real>(
         #[cfg(target_arch = "x86_64")]
         if simd {
             let all = [
-                &mut *i, &mut *f, &mut *gg, &mut *o, &mut *c, &mut *hs, &mut *h,
+                &mut *i, &mut *f, &mut *gg, &mut *o, &mut *c, &mut *hs, &mut *h, &mut *cp, &mut *tc,
             ];
-            if let (Some(args), Some(cp32), Some(tc32)) =
-                (f32_args(all), as_f32_mut(&mut *cp), as_f32_mut(&mut *tc))
-            {
+            if let Some(args) = f32_args(all) {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe {
                     if keep {
-                        x86::forward_keep(args, cp32, tc32)
+                        x86::forward_keep(args, [])
                     } else {
-                        x86::forward(args)
+                        x86::forward(args, [])
                     }
                 }
                 continue;
             }
         }
+        let out = [i, f, gg, o, c, hs, h, cp, tc];
         if keep {
-            forward_row::<T, true>([i, f, gg, o, c, hs, h], cp, tc);
+            forward_row::<T, true>(out, []);
         } else {
-            forward_row::<T, false>([i, f, gg, o, c, hs, h], cp, tc);
+            forward_row::<T, false>(out, []);
         }
     }
     let _ = simd;
@@ -184,18 +183,14 @@ pub fn gru_forward<T: Real>(
         #[cfg(target_arch = "x86_64")]
         if simd {
             let [x, y, z] = ins;
-            let all = [&mut *gr, &mut *gz, &mut *gn, &mut *hs, &mut *h];
-            if let (Some(args), Some(x), Some(y), Some(z), Some(c)) = (
-                f32_args(all),
-                as_f32(x),
-                as_f32(y),
-                as_f32(z),
-                as_f32_mut(&mut *cache),
-            ) {
+            let all = [&mut *gr, &mut *gz, &mut *gn, &mut *hs, &mut *h, &mut *cache];
+            if let (Some(args), Some(x), Some(y), Some(z)) =
+                (f32_args(all), as_f32(x), as_f32(y), as_f32(z))
+            {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe {
                     if keep {
-                        x86::gru_forward_keep(args, [x, y, z], c)
+                        x86::gru_forward_keep(args, [x, y, z])
                     } else {
                         x86::gru_forward(args, [x, y, z])
                     }
@@ -203,10 +198,11 @@ pub fn gru_forward<T: Real>(
                 continue;
             }
         }
+        let out = [gr, gz, gn, hs, h, cache];
         if keep {
-            gru_forward_row::<T, true>([gr, gz, gn, hs, h], ins, cache);
+            gru_forward_row::<T, true>(out, ins);
         } else {
-            gru_forward_row::<T, false>([gr, gz, gn, hs, h], ins, cache);
+            gru_forward_row::<T, false>(out, ins);
         }
     }
 }
@@ -293,12 +289,12 @@ fn f32_args<T: Real, const N: usize>(a: [&mut [T]; N]) -> Option<[&mut [f32]; N]
     ok.then_some(out)
 }
 
-/// One row of [`lstm_forward`]: `s = [i, f, g, o, c, hs, h]`, each `H`
-/// long and distinct (so the compiler may vectorize without overlap
-/// checks); `cp` and `tc` are written only when `KEEP`.
+/// One row of [`lstm_forward`]: `out = [i, f, g, o, c, hs, h, cprev,
+/// tanh_c]`, each `H` long; the last two are written (and read) only when
+/// `KEEP`. (`ins` is empty: every row function takes `(out, ins)`.)
 #[inline(always)]
-fn forward_row<T: Real, const KEEP: bool>(s: [&mut [T]; 7], cp: &mut [T], tc: &mut [T]) {
-    let [gi, gf, gg, go, c, hs, h] = s;
+fn forward_row<T: Real, const KEEP: bool>(out: [&mut [T]; 9], _ins: [&[T]; 0]) {
+    let [gi, gf, gg, go, c, hs, h, cp, tc] = out;
     let n = c.len();
     let (gi, gf, gg, go, hs, h) = (
         &mut gi[..n],
@@ -364,13 +360,13 @@ fn backward_row<T: Real>(out: [&mut [T]; 6], ins: [&[T]; 3]) {
     }
 }
 
-/// One row of [`gru_forward`]: `s = [r, z, n, hs, h]` (the input side's
-/// gates, state, output), `rec = [r, z, n]` (the hidden side's); `ghn`
-/// is written only when `KEEP`.
+/// One row of [`gru_forward`]: `out = [r, z, n, hs, h, ghn]` (the input
+/// side's gates, state, output, cache; `ghn` written only when `KEEP`),
+/// `rec = [r, z, n]` (the hidden side's).
 #[inline(always)]
-fn gru_forward_row<T: Real, const KEEP: bool>(s: [&mut [T]; 5], rec: [&[T]; 3], ghn: &mut [T]) {
+fn gru_forward_row<T: Real, const KEEP: bool>(out: [&mut [T]; 6], rec: [&[T]; 3]) {
     let one = T::one();
-    let [gr, gz, gn, hs, h] = s;
+    let [gr, gz, gn, hs, h, ghn] = out;
     let n = hs.len();
     let (gr, gz, gn, h) = (&mut gr[..n], &mut gz[..n], &mut gn[..n], &mut h[..n]);
     let [rr, rz, rn] = rec;
@@ -421,150 +417,67 @@ fn gru_backward_row<T: Real>(out: [&mut [T]; 8], ins: [&[T]; 3]) {
     }
 }
 
-/// The row functions compiled for AVX-512. Each slice is its own argument,
-/// so the compiler knows they do not overlap.
+/// The row functions compiled for AVX-512.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn forward_keep(s: [&mut [f32]; 7], cp: &mut [f32], tc: &mut [f32]) {
-        let [a, b, c, d, e, f, g] = s;
-        row_keep(a, b, c, d, e, f, g, cp, tc)
+    /// `pub unsafe fn $name(out, ins)`: the row function `$body` compiled
+    /// for AVX-512, through an inner function that takes every slice as its
+    /// own argument, so the compiler knows they do not overlap.
+    macro_rules! avx512_row {
+        ($name:ident, $body:expr, [$($m:ident),*], [$($r:ident),*]) => {
+            pub unsafe fn $name(
+                out: [&mut [f32]; { <[&str]>::len(&[$(stringify!($m)),*]) }],
+                ins: [&[f32]; { <[&str]>::len(&[$(stringify!($r)),*]) }],
+            ) {
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                #[inline(never)]
+                unsafe fn inner($($m: &mut [f32],)* $($r: &[f32],)*) {
+                    $body([$($m),*], [$($r),*])
+                }
+                let [$($m),*] = out;
+                let [$($r),*] = ins;
+                inner($($m,)* $($r,)*)
+            }
+        };
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[inline(never)]
-    unsafe fn row_keep(
-        a: &mut [f32],
-        b: &mut [f32],
-        c: &mut [f32],
-        d: &mut [f32],
-        e: &mut [f32],
-        f: &mut [f32],
-        g: &mut [f32],
-        cp: &mut [f32],
-        tc: &mut [f32],
-    ) {
-        super::forward_row::<f32, true>([a, b, c, d, e, f, g], cp, tc)
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn forward(s: [&mut [f32]; 7]) {
-        let [a, b, c, d, e, f, g] = s;
-        row(a, b, c, d, e, f, g)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[inline(never)]
-    unsafe fn row(
-        a: &mut [f32],
-        b: &mut [f32],
-        c: &mut [f32],
-        d: &mut [f32],
-        e: &mut [f32],
-        f: &mut [f32],
-        g: &mut [f32],
-    ) {
-        super::forward_row::<f32, false>([a, b, c, d, e, f, g], &mut [], &mut [])
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn backward(out: [&mut [f32]; 6], ins: [&[f32]; 3]) {
-        let [a, b, c, d, e, f] = out;
-        let [x, y, z] = ins;
-        back_row(a, b, c, d, e, f, x, y, z)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[inline(never)]
-    unsafe fn back_row(
-        a: &mut [f32],
-        b: &mut [f32],
-        c: &mut [f32],
-        d: &mut [f32],
-        e: &mut [f32],
-        f: &mut [f32],
-        x: &[f32],
-        y: &[f32],
-        z: &[f32],
-    ) {
-        super::backward_row([a, b, c, d, e, f], [x, y, z])
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn gru_forward_keep(s: [&mut [f32]; 5], rec: [&[f32]; 3], ghn: &mut [f32]) {
-        let [a, b, c, d, e] = s;
-        let [x, y, z] = rec;
-        gru_row_keep(a, b, c, d, e, x, y, z, ghn)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[inline(never)]
-    unsafe fn gru_row_keep(
-        a: &mut [f32],
-        b: &mut [f32],
-        c: &mut [f32],
-        d: &mut [f32],
-        e: &mut [f32],
-        x: &[f32],
-        y: &[f32],
-        z: &[f32],
-        ghn: &mut [f32],
-    ) {
-        super::gru_forward_row::<f32, true>([a, b, c, d, e], [x, y, z], ghn)
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn gru_forward(s: [&mut [f32]; 5], rec: [&[f32]; 3]) {
-        let [a, b, c, d, e] = s;
-        let [x, y, z] = rec;
-        gru_row(a, b, c, d, e, x, y, z)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[inline(never)]
-    unsafe fn gru_row(
-        a: &mut [f32],
-        b: &mut [f32],
-        c: &mut [f32],
-        d: &mut [f32],
-        e: &mut [f32],
-        x: &[f32],
-        y: &[f32],
-        z: &[f32],
-    ) {
-        super::gru_forward_row::<f32, false>([a, b, c, d, e], [x, y, z], &mut [])
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn gru_backward(out: [&mut [f32]; 8], ins: [&[f32]; 3]) {
-        let [a, b, c, d, e, f, g, h] = out;
-        let [x, y, z] = ins;
-        gru_back_row(a, b, c, d, e, f, g, h, x, y, z)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[inline(never)]
-    unsafe fn gru_back_row(
-        a: &mut [f32],
-        b: &mut [f32],
-        c: &mut [f32],
-        d: &mut [f32],
-        e: &mut [f32],
-        f: &mut [f32],
-        g: &mut [f32],
-        h: &mut [f32],
-        x: &[f32],
-        y: &[f32],
-        z: &[f32],
-    ) {
-        super::gru_backward_row([a, b, c, d, e, f, g, h], [x, y, z])
-    }
+    avx512_row!(
+        forward_keep,
+        super::forward_row::<f32, true>,
+        [i, f, g, o, c, hs, h, cp, tc],
+        []
+    );
+    avx512_row!(
+        forward,
+        super::forward_row::<f32, false>,
+        [i, f, g, o, c, hs, h, cp, tc],
+        []
+    );
+    avx512_row!(
+        backward,
+        super::backward_row::<f32>,
+        [i, f, g, o, dhs, dcs],
+        [dh, cp, tc]
+    );
+    avx512_row!(
+        gru_forward_keep,
+        super::gru_forward_row::<f32, true>,
+        [r, z, n, hs, h, ghn],
+        [rr, rz, rn]
+    );
+    avx512_row!(
+        gru_forward,
+        super::gru_forward_row::<f32, false>,
+        [r, z, n, hs, h, ghn],
+        [rr, rz, rn]
+    );
+    avx512_row!(
+        gru_backward,
+        super::gru_backward_row::<f32>,
+        [r, z, n, er, ez, en, dhn, dhs],
+        [dh, hp, ghn]
+    );
 }
 
 #[cfg(test)]
