@@ -197,7 +197,10 @@ impl<T: Real> Optimizer<T> {
                     eps,
                     weight_decay,
                 } => {
-                    let c = AdamConsts::new(beta1, beta2, eps, lr, t);
+                    let c = (
+                        AdamConsts::new(beta1, beta2, eps, lr, t),
+                        AdamConsts::new(beta1, beta2, eps, lr, t),
+                    );
                     let wd = weight_decay;
                     work.for_each(|((w, g), (m, v))| adam_chunk::<T, false>(&c, wd, w, g, m, v));
                 }
@@ -207,7 +210,10 @@ impl<T: Real> Optimizer<T> {
                     eps,
                     weight_decay,
                 } => {
-                    let c = AdamConsts::new(beta1, beta2, eps, lr, t);
+                    let c = (
+                        AdamConsts::new(beta1, beta2, eps, lr, t),
+                        AdamConsts::new(beta1, beta2, eps, lr, t),
+                    );
                     let decay = 1.0 - lr * weight_decay;
                     work.for_each(|((w, g), (m, v))| adam_chunk::<T, true>(&c, decay, w, g, m, v));
                 }
@@ -220,11 +226,12 @@ impl<T: Real> Optimizer<T> {
 
 /// One chunk of Adam (`DECOUPLED = false`: L2 `k` = weight decay added to
 /// the gradient) or AdamW (`true`: `k` = `1 - lr·wd` multiplies the weight
-/// first). For f32 on a CPU with AVX-512 the same loop compiled for it:
-/// square root and division are exact in IEEE arithmetic and nothing is
-/// fused, so the result is bit for bit the baseline build's.
+/// first). For f32 on a CPU with AVX-512 the same loop compiled for it,
+/// with `c.1`, the same constants built as f32: square root and division
+/// are exact in IEEE arithmetic and nothing is fused, so the result is bit
+/// for bit the baseline build's.
 fn adam_chunk<T: Real, const DECOUPLED: bool>(
-    c: &AdamConsts<T>,
+    c: &(AdamConsts<T>, AdamConsts<f32>),
     k: f64,
     w: &mut [T],
     g: &[T],
@@ -237,10 +244,10 @@ fn adam_chunk<T: Real, const DECOUPLED: bool>(
             (as_f32_mut(w), as_f32(g), as_f32_mut(m), as_f32_mut(v))
         {
             // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked above).
-            return unsafe { x86::adam::<DECOUPLED>(&c.cast(), k as f32, w, g, m, v) };
+            return unsafe { x86::adam::<DECOUPLED>(&c.1, k as f32, w, g, m, v) };
         }
     }
-    adam_body::<T, DECOUPLED>(c, T::f(k), w, g, m, v)
+    adam_body::<T, DECOUPLED>(&c.0, T::f(k), w, g, m, v)
 }
 
 #[inline(always)]
@@ -321,20 +328,6 @@ impl<T: Real> AdamConsts<T> {
             step: T::f(lr / bc1),
             inv_sqrt_bc2: T::f(1.0 / bc2.sqrt()),
             eps: T::f(eps),
-        }
-    }
-
-    /// The same constants in another float type (exact when it is `T`).
-    fn cast<U: Real>(&self) -> AdamConsts<U> {
-        let f = |x: T| U::f(x.to_f64().unwrap_or(f64::NAN));
-        AdamConsts {
-            b1: f(self.b1),
-            b2: f(self.b2),
-            one_b1: f(self.one_b1),
-            one_b2: f(self.one_b2),
-            step: f(self.step),
-            inv_sqrt_bc2: f(self.inv_sqrt_bc2),
-            eps: f(self.eps),
         }
     }
 

@@ -230,15 +230,15 @@ fn row_ranges(p: &Packed, threads: Threads) -> Vec<(usize, usize)> {
     ranges
 }
 
-/// `grad[j] += Σ_r src[r·width + j]` for each of `grads` (all as wide as the
-/// first), rows added in order: the same sums, bit for bit, as a loop over
-/// rows on one thread, however the columns are split. One sequential pass
-/// over `src` for all the gradients (a strided pass per 64-column block
-/// each was 3% of an LSTM H=256 training step).
+/// `grad[j] += Σ_r src[r·width + col0 + j]` for each of `grads` (all as
+/// wide as the first), rows added in order: the same sums, bit for bit, as
+/// a loop over rows on one thread, however the columns are split. One
+/// sequential pass over `src` for all the gradients (a strided pass per
+/// 64-column block each was 3% of an LSTM H=256 training step).
 fn add_rows<T: Real, const G: usize>(
     mut grads: [&mut [T]; G],
     src: &[T],
-    width: usize,
+    (width, col0): (usize, usize),
     threads: Threads,
 ) {
     let cols = grads[0].len();
@@ -246,7 +246,8 @@ fn add_rows<T: Real, const G: usize>(
     let add = |c0: usize, gs: &mut [&mut [T]]| {
         let w = gs[0].len();
         for r in 0..n {
-            let row = &src[r * width + c0..r * width + c0 + w];
+            let at = r * width + col0 + c0;
+            let row = &src[at..at + w];
             for g in gs.iter_mut() {
                 g.iter_mut().zip(row).for_each(|(g, &v)| *g += v);
             }
@@ -726,21 +727,24 @@ impl<T: Real> RnnLayer<T> {
             );
         }
         // Bias gradients: every row added in order (as one thread would),
-        // columns split over the threads; LSTM's two bias gradients get the
-        // same sums, so they are accumulated in the same pass.
+        // columns split over the threads; where both biases get the same
+        // sums (all of LSTM's, GRU's r and z) they are accumulated in the
+        // same pass.
         if lstm {
             add_rows(
                 [&mut self.b_ih.grad[..], &mut self.b_hh.grad[..]],
                 &dgi,
-                gh,
+                (gh, 0),
                 threads,
             );
         } else {
-            // r and z from dgi (its first 2H columns), n from dhn.
-            add_rows([&mut self.b_ih.grad[..]], &dgi, gh, threads);
-            let (rz, nn) = self.b_hh.grad.split_at_mut(shared);
-            add_rows([rz], &dgi, gh, threads);
-            add_rows([nn], &dhn, hd, threads);
+            // r and z from dgi (its first 2H columns) into both, the input
+            // side's n from dgi's last H columns, the hidden side's from dhn.
+            let (ih_rz, ih_n) = self.b_ih.grad.split_at_mut(shared);
+            let (hh_rz, hh_n) = self.b_hh.grad.split_at_mut(shared);
+            add_rows([ih_rz, hh_rz], &dgi, (gh, 0), threads);
+            add_rows([ih_n], &dgi, (gh, shared), threads);
+            add_rows([hh_n], &dhn, (hd, 0), threads);
         }
         if let Some(dx) = dx {
             dx.clear();
@@ -888,13 +892,17 @@ mod tests {
             Threads::Many(8),
         ] {
             let (mut a, mut b) = (start.clone(), start.clone());
-            add_rows([&mut a[..], &mut b[..]], &src, width, threads);
+            add_rows([&mut a[..], &mut b[..]], &src, (width, 0), threads);
             assert_eq!(a, want);
             assert_eq!(b, want);
-            // A gradient narrower than the rows: their first columns.
+            // A gradient narrower than the rows: their first columns, or
+            // the columns from an offset.
             let mut c = start[..70].to_vec();
-            add_rows([&mut c[..]], &src, width, threads);
+            add_rows([&mut c[..]], &src, (width, 0), threads);
             assert_eq!(c, want[..70]);
+            let mut d = start[130..].to_vec();
+            add_rows([&mut d[..]], &src, (width, 130), threads);
+            assert_eq!(d, want[130..]);
         }
     }
 }
