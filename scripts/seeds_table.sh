@@ -2,20 +2,26 @@
 # Sentiment and emotion: unsupervised (--k) and with the shipped seed words
 # (--seeds), mean ACC / NMI (%) over seeds, on ../shared/data.
 #
-#   scripts/seeds_table.sh ["0 1 2 3 4"]
+#   scripts/seeds_table.sh ["0 1 2 3 4"] [-- extra train flags]
+#   BIN=path runs that binary instead of building target/release/textrnn;
+#   ONLY=REGEX runs only the rows whose "corpus mode" matches (grep -E),
+#   e.g. ONLY="waimai|seeds sentiment-en".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-"0 1 2 3 4"}
-cargo build --release -q
-bin=./target/release/textrnn
+shift $(( $# > 1 ? 1 : $# )) || true
+[ "${1:-}" = "--" ] && shift
+extra=("$@")
+if [ -n "${BIN:-}" ]; then bin=$BIN; else cargo build --release -q; bin=./target/release/textrnn; fi
 data=../shared/data
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 run() { # corpus mode-args...
   local corpus=$1; shift
+  echo "$corpus $*" | grep -Eq "${ONLY:-.}" || return 0
   local accs=() nmis=() secs=()
   for s in $seeds; do
-    line=$($bin train "$data/$corpus/data.jsonl" --label-field label --out "$tmp/m" --seed "$s" --quiet --json "$@" | tail -1)
+    line=$($bin train "$data/$corpus/data.jsonl" --label-field label --out "$tmp/m" --seed "$s" --quiet --json "$@" "${extra[@]}" | tail -1)
     accs+=("$(echo "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["acc"])')")
     nmis+=("$(echo "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["nmi"])')")
     secs+=("$(echo "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')")

@@ -217,6 +217,49 @@ fn an_rnn_over_chinese_characters_reproduces_training() {
     assert_eq!(loaded.predict(&texts, Threads::One).0, fitted.labels);
 }
 
+/// Negation marking (the default for Chinese): the features see "¬好吃"
+/// after 不, the marked terms are in the saved TF-IDF vocabulary, and a
+/// loaded model marks new texts the same way (same representation, same
+/// clusters). A tfidf.json written before the setting existed loads with it off.
+#[test]
+fn negated_terms_are_features_and_survive_a_reload() {
+    let good = ["好吃", "新鲜", "满意", "干净", "实惠"];
+    let texts: Vec<String> = (0..120)
+        .map(|i| {
+            let w = good[(i * 3) % 5];
+            let v = good[(i * 7 + 1) % 5];
+            if i % 2 == 0 {
+                format!("{w}{v}，送餐快")
+            } else {
+                format!("不{w}，{v}没有")
+            }
+        })
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    assert_eq!(textrnn::features::TfidfConfig::negation_for(&texts), 3);
+    assert_eq!(
+        textrnn::features::TfidfConfig::negation_for(&["not good"]),
+        0
+    );
+    let mut cfg = tiny_config(6, 0);
+    cfg.tfidf.negation = 3;
+    let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+    let terms = &fitted.model.tfidf.terms;
+    assert!(terms.iter().any(|t| t == "¬好吃") && terms.iter().any(|t| t == "好吃"));
+    let trained_z = fitted.model.represent(&texts, Threads::One);
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    fitted.model.save(&m).unwrap();
+    let loaded = Model::load(&m).unwrap();
+    assert_eq!(loaded.tfidf.config.negation, 3);
+    assert!(loaded.represent(&texts, Threads::One) == trained_z);
+    assert_eq!(loaded.predict(&texts, Threads::One).0, fitted.labels);
+    let mut json: serde_json::Value = serde_json::from_str(&fitted.model.tfidf.to_json()).unwrap();
+    json["config"].as_object_mut().unwrap().remove("negation");
+    let old = textrnn::features::Tfidf::from_json(&json.to_string()).unwrap();
+    assert_eq!(old.config.negation, 0);
+}
+
 /// A format-2 manifest (before the lexical classifier: no `lexical` in the
 /// classifier's config) still loads, and the cluster classifier over the
 /// representation decides alone.
