@@ -157,8 +157,10 @@ impl Tfidf {
                 if t.kind == TokenKind::Punct {
                     scope = 0;
                 } else if is_negator(&t.text) {
+                    // The negator itself is a term unless it is a stop word
+                    // ("not" is; 不 and "never" are not).
                     scope = cfg.negation;
-                    if !is_stop_word(&t.text) {
+                    if !(cfg.stop_words && is_stop_word(&t.text)) {
                         out.push(t.text);
                     }
                     continue;
@@ -172,7 +174,8 @@ impl Tfidf {
             if !keep || (cfg.stop_words && is_stop_word(&t.text)) {
                 continue;
             }
-            if scope > 0 && t.kind != TokenKind::Punct {
+            if scope > 0 {
+                // (punctuation reset the scope above, so this is a word)
                 scope -= 1;
                 let mut m = String::with_capacity(t.text.len() + NEGATED.len_utf8());
                 m.push(NEGATED);
