@@ -217,12 +217,13 @@ fn an_rnn_over_chinese_characters_reproduces_training() {
     assert_eq!(loaded.predict(&texts, Threads::One).0, fitted.labels);
 }
 
-/// Negation marking (the default for Chinese): the features see "¬好吃"
-/// after 不, the marked terms are in the saved TF-IDF vocabulary, and a
-/// loaded model marks new texts the same way (same representation, same
-/// clusters). A tfidf.json written before the setting existed loads with it off.
+/// Negation marking (the default for Chinese) and lead terms: the features
+/// see "¬好吃" after 不 and "^不" for a text that opens with it, both are in
+/// the saved TF-IDF vocabulary, and a loaded model makes the same terms of
+/// new texts (same representation, same clusters). A tfidf.json written
+/// before these settings existed loads with both off.
 #[test]
-fn negated_terms_are_features_and_survive_a_reload() {
+fn negated_and_lead_terms_are_features_and_survive_a_reload() {
     let good = ["好吃", "新鲜", "满意", "干净", "实惠"];
     let texts: Vec<String> = (0..120)
         .map(|i| {
@@ -243,21 +244,28 @@ fn negated_terms_are_features_and_survive_a_reload() {
     );
     let mut cfg = tiny_config(6, 0);
     cfg.tfidf.negation = 3;
+    cfg.tfidf.lead = 1;
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
     let terms = &fitted.model.tfidf.terms;
     assert!(terms.iter().any(|t| t == "¬好吃") && terms.iter().any(|t| t == "好吃"));
+    assert!(terms.iter().any(|t| t == "^不"));
     let trained_z = fitted.model.represent(&texts, Threads::One);
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m");
     fitted.model.save(&m).unwrap();
     let loaded = Model::load(&m).unwrap();
-    assert_eq!(loaded.tfidf.config.negation, 3);
+    assert_eq!(
+        (loaded.tfidf.config.negation, loaded.tfidf.config.lead),
+        (3, 1)
+    );
     assert!(loaded.represent(&texts, Threads::One) == trained_z);
     assert_eq!(loaded.predict(&texts, Threads::One).0, fitted.labels);
     let mut json: serde_json::Value = serde_json::from_str(&fitted.model.tfidf.to_json()).unwrap();
-    json["config"].as_object_mut().unwrap().remove("negation");
+    let config = json["config"].as_object_mut().unwrap();
+    config.remove("negation");
+    config.remove("lead");
     let old = textrnn::features::Tfidf::from_json(&json.to_string()).unwrap();
-    assert_eq!(old.config.negation, 0);
+    assert_eq!((old.config.negation, old.config.lead), (0, 0));
 }
 
 /// A format-2 manifest (before the lexical classifier: no `lexical` in the

@@ -38,6 +38,12 @@ pub struct TfidfConfig {
     /// written before it existed.
     #[serde(default)]
     pub negation: usize,
+    /// Lead terms: "^w1", "^w1_w2", ... for the first this many words of the
+    /// text (stop words included), so that how a text opens is a feature:
+    /// question types ("^who", "^how_many") rather than topics. 0 (off) is
+    /// the default and what older models load with.
+    #[serde(default)]
+    pub lead: usize,
 }
 
 impl TfidfConfig {
@@ -120,6 +126,7 @@ impl Default for TfidfConfig {
             min_word_chars: 2,
             punctuation: Punctuation::Auto,
             negation: 0,
+            lead: 0,
         }
     }
 }
@@ -151,7 +158,22 @@ impl Tfidf {
     pub fn terms_of(cfg: &TfidfConfig, tokens: Vec<Token>) -> Vec<String> {
         let punct = cfg.punctuation == Punctuation::Keep;
         let mut scope = 0usize;
-        let mut out = Vec::with_capacity(tokens.len());
+        let mut out = Vec::with_capacity(tokens.len() + cfg.lead);
+        if cfg.lead > 0 {
+            let mut lead = String::from("^");
+            for (i, t) in tokens
+                .iter()
+                .filter(|t| t.kind != TokenKind::Punct)
+                .take(cfg.lead)
+                .enumerate()
+            {
+                if i > 0 {
+                    lead.push('_');
+                }
+                lead.push_str(&t.text);
+                out.push(lead.clone());
+            }
+        }
         for t in tokens {
             if cfg.negation > 0 {
                 if t.kind == TokenKind::Punct {
