@@ -33,6 +33,15 @@ fn tiny_config(width: usize, lsa: usize) -> ModelConfig {
     cfg
 }
 
+/// Saves `model` as `m` in a new temporary directory and loads it back; the
+/// directory lives as long as the returned guard.
+fn save_and_load(model: &mut Model) -> (Model, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    model.save(&m).unwrap();
+    (Model::load(&m).unwrap(), dir)
+}
+
 fn small_model_files() -> HashMap<String, Vec<u8>> {
     let texts: Vec<&str> = (0..60)
         .map(|i| ["goal match team", "bank stock loan", "rain cloud wind"][i % 3])
@@ -135,10 +144,7 @@ fn a_loaded_model_reproduces_training() {
     let cfg = tiny_config(6, 3);
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
     let trained_z = fitted.model.represent(&texts, Threads::One);
-    let dir = tempfile::tempdir().unwrap();
-    let m = dir.path().join("m");
-    fitted.model.save(&m).unwrap();
-    let loaded = Model::load(&m).unwrap();
+    let (loaded, dir) = save_and_load(&mut fitted.model);
     assert!(
         loaded.cluster_head.is_some(),
         "the shipped config trains the cluster classifier"
@@ -154,7 +160,7 @@ fn a_loaded_model_reproduces_training() {
     // Texts one at a time (too few tokens to fold the encoder's input
     // projection) on a fresh load, then with the tables folded and kept (as
     // the server does): the same bits either way on the packed kernel.
-    let fresh = Model::load(&m).unwrap();
+    let fresh = Model::load(&dir.path().join("m")).unwrap();
     let one_by_one: Vec<f32> = texts[..20]
         .iter()
         .flat_map(|t| fresh.represent(&[*t], Threads::One))
@@ -208,10 +214,7 @@ fn an_rnn_over_chinese_characters_reproduces_training() {
         "only single Han characters in the RNN's vocabulary"
     );
     let trained_z = fitted.model.represent(&texts, Threads::One);
-    let dir = tempfile::tempdir().unwrap();
-    let m = dir.path().join("m");
-    fitted.model.save(&m).unwrap();
-    let loaded = Model::load(&m).unwrap();
+    let (loaded, _dir) = save_and_load(&mut fitted.model);
     assert!(loaded.manifest.config.rnn_han_chars);
     assert!(loaded.represent(&texts, Threads::One) == trained_z);
     assert_eq!(loaded.predict(&texts, Threads::One).0, fitted.labels);
@@ -250,10 +253,7 @@ fn negated_and_lead_terms_are_features_and_survive_a_reload() {
     assert!(terms.iter().any(|t| t == "¬好吃") && terms.iter().any(|t| t == "好吃"));
     assert!(terms.iter().any(|t| t == "^不"));
     let trained_z = fitted.model.represent(&texts, Threads::One);
-    let dir = tempfile::tempdir().unwrap();
-    let m = dir.path().join("m");
-    fitted.model.save(&m).unwrap();
-    let loaded = Model::load(&m).unwrap();
+    let (loaded, _dir) = save_and_load(&mut fitted.model);
     assert_eq!(
         (loaded.tfidf.config.negation, loaded.tfidf.config.lead),
         (3, 1)
