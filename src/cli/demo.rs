@@ -31,8 +31,9 @@ pub struct DemoArgs {
 fn config(seed: u64, texts: &[&str]) -> ModelConfig {
     let mut c = ModelConfig::new(demo::DEMO_K, seed);
     c.vocab.min_count = 1;
-    c.weights = FeatureWeights::defaults_for(texts);
-    c.rnn_han_chars = textrnn::features::tfidf::mostly_chinese(texts);
+    let sparse_zh = textrnn::features::tfidf::sparse_chinese(&c.pipeline, texts);
+    c.weights = FeatureWeights::defaults(sparse_zh);
+    c.rnn_han_chars = sparse_zh;
     c
 }
 

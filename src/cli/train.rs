@@ -341,6 +341,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         })
         .context(format!("cannot cluster {}", corpus.source));
     }
+    // Chinese whose words are sparse (news titles) or repeat (reviews)
+    // decides two defaults below; English corpora skip the count.
+    let sparse_zh = (a.lsa_weight.is_none() || (a.rnn_chinese.is_none() && seeds.is_none()))
+        && textrnn::features::tfidf::sparse_chinese(&a.chinese.pipeline(), &texts);
     let encoder = EncoderConfig {
         vocab: 0,
         embed: a.embed,
@@ -396,7 +400,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             rnn: a.rnn_weight,
             lsa: a
                 .lsa_weight
-                .unwrap_or_else(|| FeatureWeights::defaults_for(&texts).lsa),
+                .unwrap_or_else(|| FeatureWeights::defaults(sparse_zh).lsa),
         },
         n_init: 10,
         self_train_rounds: a.self_train,
@@ -425,14 +429,16 @@ pub fn run(a: TrainArgs) -> Result<()> {
             balance: a.head_balance,
             ..textrnn::cluster::head::HeadConfig::shipped()
         },
-        // Measured (README): characters help the clustering of Chinese topics
-        // (thucnews_titles +1.4 ACC) but cost the seed-word classifier, whose
-        // RNN decides alone (waimai_10k 84.8 -> 81.7). Only for mostly-Chinese
-        // corpora: a few stray Han tokens (searchsnippets has 16 texts of
-        // mis-decoded punctuation) must not change an English corpus's RNN.
+        // Measured (README): characters help the clustering of Chinese news
+        // titles, whose words are sparse (thucnews_titles +1.4 ACC), but cost
+        // reviews, whose words repeat (waimai_10k words 86.5 against 85.8),
+        // and the seed-word classifier, whose RNN decides alone (waimai_10k
+        // 84.8 -> 81.7). Only for mostly-Chinese corpora: a few stray Han
+        // tokens (searchsnippets has 16 texts of mis-decoded punctuation)
+        // must not change an English corpus's RNN.
         rnn_han_chars: match a.rnn_chinese {
             Some(c) => matches!(c, ChineseArg::Chars),
-            None => a.seeds.is_none() && textrnn::features::tfidf::mostly_chinese(&texts),
+            None => a.seeds.is_none() && sparse_zh,
         },
     };
     let ckpt_path = checkpoint_path(Path::new(&a.out));
