@@ -420,21 +420,23 @@ pub fn mostly_chinese(texts: &[&str]) -> bool {
 /// Share of a corpus's word tokens (as `pipeline` cuts them, punctuation
 /// aside) whose word occurs fewer than 5 times in the corpus.
 pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
-    let docs: Vec<Vec<String>> = texts
+    // Counted per thread, then merged: no text's tokens outlive it.
+    let counts: HashMap<String, usize> = texts
         .par_iter()
-        .map(|t| {
-            pipeline
-                .tokenize(t)
-                .into_iter()
-                .filter(|tk| tk.kind != TokenKind::Punct)
-                .map(|tk| tk.text)
-                .collect()
+        .fold(HashMap::new, |mut m: HashMap<String, usize>, t| {
+            for tk in pipeline.tokenize(t) {
+                if tk.kind != TokenKind::Punct {
+                    *m.entry(tk.text).or_insert(0) += 1;
+                }
+            }
+            m
         })
-        .collect();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for w in docs.iter().flatten() {
-        *counts.entry(w.as_str()).or_insert(0) += 1;
-    }
+        .reduce(HashMap::new, |mut a, b| {
+            for (w, c) in b {
+                *a.entry(w).or_insert(0) += c;
+            }
+            a
+        });
     let total: usize = counts.values().sum();
     let rare: usize = counts.values().filter(|&&c| c < 5).sum();
     rare as f64 / total.max(1) as f64
