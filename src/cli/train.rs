@@ -127,7 +127,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.5)]
     rnn_weight: f32,
     /// Share of the LSA block in squared distances (with --weights manual; default 0.5, or
-    /// 0 when most texts are Chinese, where it measured as the weakest block).
+    /// 0 for a mostly-Chinese corpus whose words are sparse — more than 15% of
+    /// its word tokens are words seen fewer than 5 times, as in news titles —
+    /// where it measured as the weakest block).
     #[arg(long)]
     lsa_weight: Option<f32>,
     /// Train LSTM and GRU at --hidden and half of it on 90% of the texts, keep the one whose
@@ -198,9 +200,9 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t)]
     chinese: ChineseArg,
     /// How the RNN reads Chinese: single characters ("chars", the default
-    /// when clustering a mostly-Chinese corpus; the SIF and LSA blocks keep
-    /// --chinese's cut) or as --chinese cuts it ("words", the default with
-    /// --seeds or a corpus that is not mostly Chinese).
+    /// when clustering a mostly-Chinese corpus whose words are sparse, as
+    /// for --lsa-weight; the SIF and LSA blocks keep --chinese's cut) or as
+    /// --chinese cuts it ("words", the default otherwise and with --seeds).
     #[arg(long, value_enum)]
     rnn_chinese: Option<ChineseArg>,
     /// Random seed.

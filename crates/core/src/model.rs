@@ -99,7 +99,9 @@ pub struct ModelConfig {
     /// The RNN reads Chinese (Han) words as their single characters, while
     /// the SIF and LSA blocks and seed matching keep the pipeline's words
     /// (off in models saved before it existed; `textrnn train` turns it on
-    /// when most texts are Chinese and no seed words are given). See
+    /// when most texts are Chinese, their words are sparse
+    /// ([`crate::features::tfidf::sparse_chinese`]) and no seed words are
+    /// given). See
     /// [`rnn_tokens`].
     #[serde(default)]
     pub rnn_han_chars: bool,
