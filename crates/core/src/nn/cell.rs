@@ -69,13 +69,13 @@ pub fn lstm_forward<T: Real>(
             let all = [
                 &mut *i, &mut *f, &mut *gg, &mut *o, &mut *c, &mut *hs, &mut *h, &mut *cp, &mut *tc,
             ];
-            if let Some(args) = f32_args(all) {
+            if let Some((args, none)) = f32_row(all, []) {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe {
                     if keep {
-                        x86::forward_keep(args, [])
+                        x86::forward_keep(args, none)
                     } else {
-                        x86::forward(args, [])
+                        x86::forward(args, none)
                     }
                 }
                 continue;
@@ -128,15 +128,12 @@ pub fn lstm_backward<T: Real>(
         let (dhs, dcs) = (&mut dh_state[row.clone()], &mut dc_state[row]);
         #[cfg(target_arch = "x86_64")]
         if simd {
-            let [x, y, z] = ins;
             let out = [
                 &mut *di, &mut *df, &mut *dg, &mut *dout, &mut *dhs, &mut *dcs,
             ];
-            if let (Some(out), Some(x), Some(y), Some(z)) =
-                (f32_args(out), as_f32(x), as_f32(y), as_f32(z))
-            {
+            if let Some((out, ins)) = f32_row(out, ins) {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
-                unsafe { x86::backward(out, [x, y, z]) };
+                unsafe { x86::backward(out, ins) };
                 continue;
             }
         }
@@ -182,17 +179,14 @@ pub fn gru_forward<T: Real>(
         let cache: &mut [T] = if keep { &mut ghn[row] } else { &mut [] };
         #[cfg(target_arch = "x86_64")]
         if simd {
-            let [x, y, z] = ins;
             let all = [&mut *gr, &mut *gz, &mut *gn, &mut *hs, &mut *h, &mut *cache];
-            if let (Some(args), Some(x), Some(y), Some(z)) =
-                (f32_args(all), as_f32(x), as_f32(y), as_f32(z))
-            {
+            if let Some((args, ins)) = f32_row(all, ins) {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
                 unsafe {
                     if keep {
-                        x86::gru_forward_keep(args, [x, y, z])
+                        x86::gru_forward_keep(args, ins)
                     } else {
-                        x86::gru_forward(args, [x, y, z])
+                        x86::gru_forward(args, ins)
                     }
                 }
                 continue;
@@ -249,15 +243,12 @@ pub fn gru_backward<T: Real>(
         let (dhn, dhs) = (&mut dhn[row.clone()], &mut dh_state[row]);
         #[cfg(target_arch = "x86_64")]
         if simd {
-            let [x, y, z] = ins;
             let out = [
                 &mut *dr, &mut *dz, &mut *dn, &mut *er, &mut *ez, &mut *en, &mut *dhn, &mut *dhs,
             ];
-            if let (Some(out), Some(x), Some(y), Some(z)) =
-                (f32_args(out), as_f32(x), as_f32(y), as_f32(z))
-            {
+            if let Some((out, ins)) = f32_row(out, ins) {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`avx512`).
-                unsafe { x86::gru_backward(out, [x, y, z]) };
+                unsafe { x86::gru_backward(out, ins) };
                 continue;
             }
         }
@@ -278,15 +269,26 @@ fn avx512() -> bool {
     }
 }
 
-/// Several mutable slices as f32 when `T` is f32.
-fn f32_args<T: Real, const N: usize>(a: [&mut [T]; N]) -> Option<[&mut [f32]; N]> {
+/// A row function's arguments: `N` written slices and `M` read ones.
+type RowArgs<'a, T, const N: usize, const M: usize> = ([&'a mut [T]; N], [&'a [T]; M]);
+
+/// A row function's arguments as f32 when `T` is f32 (`None` otherwise).
+fn f32_row<'a, T: Real, const N: usize, const M: usize>(
+    out: [&'a mut [T]; N],
+    ins: [&'a [T]; M],
+) -> Option<RowArgs<'a, f32, N, M>> {
     let mut ok = true;
-    let out = a.map(|x| {
+    let out = out.map(|x| {
         let y = as_f32_mut(x);
         ok &= y.is_some();
         y.unwrap_or_default()
     });
-    ok.then_some(out)
+    let ins = ins.map(|x| {
+        let y = as_f32(x);
+        ok &= y.is_some();
+        y.unwrap_or_default()
+    });
+    ok.then_some((out, ins))
 }
 
 /// One row of [`lstm_forward`]: `out = [i, f, g, o, c, hs, h, cprev,
