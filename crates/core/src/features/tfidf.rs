@@ -93,10 +93,13 @@ const NEGATORS_ZH: &[&str] = &[
     "并没有",
 ];
 
-/// True if `token` negates what follows it in its clause.
+/// True if `token` negates what follows it in its clause (English in any
+/// case; no allocation, as it runs for every token of every text).
 pub fn is_negator(token: &str) -> bool {
-    let t = token.to_lowercase();
-    t.ends_with("n't") || NEGATORS_EN.contains(&t.as_str()) || NEGATORS_ZH.contains(&token)
+    let b = token.as_bytes();
+    (b.len() >= 3 && b[b.len() - 3..].eq_ignore_ascii_case(b"n't"))
+        || NEGATORS_EN.iter().any(|n| n.eq_ignore_ascii_case(token))
+        || NEGATORS_ZH.contains(&token)
 }
 
 /// Punctuation as TF-IDF terms.
@@ -474,6 +477,12 @@ mod tests {
         assert_eq!(on(0, en), "plot good never boring long");
         assert_eq!(on(2, en), "plot ¬good never ¬boring ¬long");
         assert_eq!(on(1, "not funny not moving"), "¬funny ¬moving");
+        for t in ["not", "NOT", "Never", "isn't", "DON'T", "不", "没有"] {
+            assert!(is_negator(t), "{t}");
+        }
+        for t in ["note", "knot", "nt", "t", "不错", "n’t", "中文"] {
+            assert!(!is_negator(t), "{t}");
+        }
         assert_eq!(
             on(2, "真心不好吃！味道没有想象的好"),
             "真心 不 ¬好吃 味道 没有 ¬想象 ¬好"
