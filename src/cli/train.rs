@@ -64,6 +64,15 @@ pub struct TrainArgs {
     /// With --seeds: learning rate of the classifier.
     #[arg(long, default_value_t = 1e-3)]
     seed_lr: f64,
+    /// With --seeds: rounds of the feature classifier (over the SIF and LSA features,
+    /// trained on the RNN classifier's confident labels, then on its own); 0: the RNN
+    /// classifier alone.
+    #[arg(long, default_value_t = 3)]
+    seed_feature_rounds: usize,
+    /// With --seeds: weight of the RNN classifier's log-probabilities beside the feature
+    /// classifier's logits in the final classifier (0: the feature classifier alone).
+    #[arg(long, default_value_t = 0.5)]
+    seed_rnn_share: f64,
     /// Smallest k tried by --k auto.
     #[arg(long, default_value_t = 2)]
     k_min: usize,
@@ -413,6 +422,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
             epochs_per_round: a.seed_epochs.max(1),
             confident_fraction: a.seed_fraction.clamp(0.01, 1.0),
             lr: a.seed_lr,
+            feature_rounds: a.seed_feature_rounds,
+            rnn_share: a.seed_rnn_share.max(0.0),
             ..textrnn::learn::weak::WeakConfig::default()
         },
         graph: textrnn::cluster::graph::GraphConfig {

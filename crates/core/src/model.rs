@@ -221,6 +221,16 @@ impl ModelConfig {
     pub fn lexical_classifier(&self) -> bool {
         self.seeds.is_none() && self.cluster_head.enabled() && self.cluster_head.lexical
     }
+
+    /// Whether a seed-word model has the feature classifier beside its RNN
+    /// classifier (see [`crate::learn::weak::feature_head`]).
+    pub fn seeded_feature_head(&self) -> bool {
+        self.seeds.is_some()
+            && self.weak.feature_rounds > 0
+            && self.cluster_head.enabled()
+            && ((self.wordvec_dims > 0 && self.weights.sif > 0.0)
+                || (self.lsa_dims > 0 && self.weights.lsa > 0.0))
+    }
 }
 
 fn default_confident() -> f64 {
@@ -507,6 +517,16 @@ pub fn assign(z: &[f32], d: usize, centroids: &[f32]) -> (Vec<usize>, Vec<f32>) 
     argmax_rows(&q, centroids.len() / d.max(1))
 }
 
+/// One batch of texts as the model sees them ([`Model::represent_parts`]).
+struct Parts {
+    /// Representations `(N, D)`.
+    z: Vec<f32>,
+    /// Lexical TF-IDF rows, when the model has a lexical classifier.
+    x: Option<Csr>,
+    /// The RNN's pooled output `(N, d)` before normalization.
+    pooled: Vec<f32>,
+}
+
 impl Model {
     /// Representation width: SIF, RNN and LSA blocks.
     pub fn dim(&self) -> usize {
@@ -516,12 +536,14 @@ impl Model {
 
     /// Representations `(N, D)` of texts.
     pub fn represent(&self, texts: &[&str], threads: Threads) -> Vec<f32> {
-        self.represent_parts(texts, threads).0
+        self.represent_parts(texts, threads).z
     }
 
-    /// Representations `(N, D)` of texts, and their lexical TF-IDF rows when
-    /// the model has a lexical classifier (tokenized once for both).
-    fn represent_parts(&self, texts: &[&str], threads: Threads) -> (Vec<f32>, Option<Csr>) {
+    /// Representations `(N, D)` of texts, their lexical TF-IDF rows when
+    /// the model has a lexical classifier, and the RNN's pooled output before
+    /// normalization (what a seed-word model's RNN classifier reads), all
+    /// from one tokenization and one encoding.
+    fn represent_parts(&self, texts: &[&str], threads: Threads) -> Parts {
         let cfg = &self.manifest.config;
         // Tokenize once (in parallel); ids and TF-IDF terms both come from these tokens.
         let (seqs, words): (Vec<Vec<u32>>, Vec<Vec<String>>) = texts
@@ -537,7 +559,8 @@ impl Model {
             .unzip();
         let d = self.encoder.config.output_dim();
         let prepared = self.prepared_for(&seqs, threads);
-        let mut r = encode_all_with(&self.encoder, &seqs, cfg.train.max_len, prepared, threads);
+        let pooled = encode_all_with(&self.encoder, &seqs, cfg.train.max_len, prepared, threads);
+        let mut r = pooled.clone();
         l2_normalize_rows(&mut r, d);
         let sif = if cfg.wordvec_dims > 0 {
             self.wordvec.transform(&words)
@@ -560,7 +583,7 @@ impl Model {
             texts.len(),
         );
         let x = self.lexical.as_ref().map(|(t, _)| lexical_rows(t, &words));
-        (z, x)
+        Parts { z, x, pooled }
     }
 
     /// The kept prepared state, built now (with the folded tables) if
@@ -594,10 +617,10 @@ impl Model {
     /// Cluster (or seed class) and probability of each text.
     pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
         match &self.head {
-            Some(head) => self.predict_head(head, texts, threads),
-            None => {
-                let (z, x) = self.represent_parts(texts, threads);
-                self.classify(&z, x.as_ref(), threads)
+            Some(head) if self.cluster_head.is_none() => self.predict_head(head, texts, threads),
+            _ => {
+                let parts = self.represent_parts(texts, threads);
+                self.classify_parts(&parts, threads)
             }
         }
     }
@@ -611,12 +634,31 @@ impl Model {
         texts: &[&str],
         threads: Threads,
     ) -> (Vec<f32>, (Vec<usize>, Vec<f32>)) {
-        let (z, x) = self.represent_parts(texts, threads);
+        let parts = self.represent_parts(texts, threads);
         let pred = match &self.head {
-            Some(head) => self.predict_head(head, texts, threads),
-            None => self.classify(&z, x.as_ref(), threads),
+            Some(head) if self.cluster_head.is_none() => self.predict_head(head, texts, threads),
+            _ => self.classify_parts(&parts, threads),
         };
-        (z, pred)
+        (parts.z, pred)
+    }
+
+    /// Cluster (or seed class) and probability from [`Model::represent_parts`]:
+    /// a seed-word model with a feature classifier combines it with its RNN
+    /// classifier as training did ([`crate::learn::weak::combine`]).
+    fn classify_parts(&self, parts: &Parts, threads: Threads) -> (Vec<usize>, Vec<f32>) {
+        match (&self.head, &self.cluster_head) {
+            (Some(rnn), Some(features)) => {
+                let k = rnn.output_dim();
+                let n = parts.z.len() / self.dim().max(1);
+                let (mut probs, mut logits) = (Vec::new(), Vec::new());
+                rnn.forward(&parts.pooled, n, &mut probs, threads);
+                crate::learn::softmax_rows(&mut probs, k);
+                features.forward(&parts.z, n, &mut logits, threads);
+                let share = self.manifest.config.weak.rnn_share;
+                argmax_rows(&crate::learn::weak::combine(&probs, &logits, k, share), k)
+            }
+            _ => self.classify(&parts.z, parts.x.as_ref(), threads),
+        }
     }
 
     /// Cluster and probability from representations `z` and, with a lexical
@@ -841,8 +883,30 @@ impl Model {
                 progress,
             )
             .map_err(|e| e.to_string())?;
-            let (labels, scores) = argmax_rows(&probs, k);
             let z = blocks(&encode(&encoder), w);
+            let probs = if cfg.seeded_feature_head() {
+                // The feature classifier reads z with the RNN block zeroed:
+                // its weights on those columns stay 0, so at predict time
+                // the full z gives the same logits.
+                let mut zf = z.clone();
+                zf.chunks_mut(dim).for_each(|row| {
+                    row[cfg.wordvec_dims..cfg.wordvec_dims + d].fill(0.0);
+                });
+                let (fh, logits) = crate::learn::weak::feature_head(
+                    &zf,
+                    dim,
+                    &probs,
+                    k,
+                    &cfg.weak,
+                    &cfg.cluster_head,
+                    threads,
+                );
+                cluster_head = Some(fh);
+                crate::learn::weak::combine(&probs, &logits, k, cfg.weak.rnn_share)
+            } else {
+                probs
+            };
+            let (labels, scores) = argmax_rows(&probs, k);
             let centroids = class_means(&z, dim, &labels, k);
             head = Some(h);
             weak_log = Some(wlog);
@@ -1297,7 +1361,9 @@ impl Model {
             }
             None => None,
         };
-        let cluster_head = if cfg.seeds.is_none() && cfg.cluster_head.enabled() {
+        let cluster_head = if (cfg.seeds.is_none() && cfg.cluster_head.enabled())
+            || cfg.seeded_feature_head()
+        {
             let (k, d) = (
                 cfg.k,
                 cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims,
