@@ -357,7 +357,9 @@ pub struct Model {
     /// Centroids `(K, D + lsa_dims)`: each cluster's (or seed class's) mean.
     pub centroids: Vec<f32>,
     /// The classifier over the representation that assigns clusters (without
-    /// it, the nearest centroid does).
+    /// it, the nearest centroid does). With seed words: the feature
+    /// classifier (zero weights on the RNN block), whose probabilities
+    /// multiply the RNN classifier's ([`crate::learn::weak::feature_head`]).
     pub cluster_head: Option<crate::nn::linear::Linear<f32>>,
     /// With the cluster classifier: its partner over the texts' character
     /// n-grams (their TF-IDF model and the classifier), whose probabilities
@@ -1361,17 +1363,16 @@ impl Model {
             }
             None => None,
         };
-        let cluster_head = if (cfg.seeds.is_none() && cfg.cluster_head.enabled())
-            || cfg.seeded_feature_head()
-        {
-            let (k, d) = (
-                cfg.k,
-                cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims,
-            );
-            Some(linear("clusters.head.", d, k)?)
-        } else {
-            None
-        };
+        let cluster_head =
+            if (cfg.seeds.is_none() && cfg.cluster_head.enabled()) || cfg.seeded_feature_head() {
+                let (k, d) = (
+                    cfg.k,
+                    cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims,
+                );
+                Some(linear("clusters.head.", d, k)?)
+            } else {
+                None
+            };
         let lexical = if wants_lexical {
             let t = Tfidf::from_json(&String::from_utf8_lossy(&contents["lexical.json"]))
                 .map_err(|e| bad("lexical.json", e))?;

@@ -335,3 +335,83 @@ fn format_1_models_load_and_use_the_nearest_centroid() {
         .expect("a model without its classifier must not load");
     assert!(err.contains("clusters.head"), "{err}");
 }
+
+/// Short reviews: a third name a seed word, the rest only words that occur
+/// with them.
+fn reviews() -> Vec<String> {
+    let (pos, neg) = (
+        ["great", "lively", "warm", "charming"],
+        ["awful", "flat", "tedious", "hollow"],
+    );
+    let subject = ["film", "story", "cast", "script", "ending"];
+    (0..120)
+        .map(|i| {
+            let w = if i % 2 == 0 { pos } else { neg };
+            let s = subject[(i / 2) % 5];
+            match i % 3 {
+                0 => format!("the {s} was {} and {}", w[0], w[1 + (i / 3) % 3]),
+                _ => format!("a {} {s} , {} too", w[1 + i % 3], w[1 + (i / 5) % 3]),
+            }
+        })
+        .collect()
+}
+
+/// A seed-word model with the feature classifier keeps it beside the RNN
+/// classifier, and a reload predicts exactly what training assigned; one
+/// without it (as saved before it existed: no `feature_rounds` in the
+/// manifest) loads and uses the RNN classifier alone.
+#[test]
+fn a_seed_word_model_reproduces_training_with_both_classifiers() {
+    let texts = reviews();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut cfg = tiny_config(6, 3);
+    cfg.k = 2;
+    cfg.seeds = Some(
+        textrnn::learn::seeds::SeedSet::from_json(r#"{"pos": ["great"], "neg": ["awful"]}"#)
+            .unwrap(),
+    );
+    cfg.weak.epochs_per_round = 5;
+    assert!(cfg.seeded_feature_head(), "on by default");
+    let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+    assert!(fitted.model.head.is_some() && fitted.model.cluster_head.is_some());
+    let truth: Vec<usize> = (0..texts.len()).map(|i| i % 2).collect();
+    let right = fitted
+        .labels
+        .iter()
+        .zip(&truth)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(right >= 108, "{right} of 120 right: {:?}", fitted.labels);
+    let (loaded, _dir) = save_and_load(&mut fitted.model);
+    assert!(loaded.cluster_head.is_some());
+    let (labels, scores) = loaded.predict(&texts, Threads::One);
+    assert_eq!(labels, fitted.labels);
+    assert_eq!(scores, fitted.scores);
+    let (_, both) = loaded.represent_and_predict(&texts, Threads::One);
+    assert_eq!(both, (labels, scores));
+
+    cfg.weak.feature_rounds = 0;
+    let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+    assert!(fitted.model.cluster_head.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    fitted.model.save(&dir.path().join("m")).unwrap();
+    let mut files: HashMap<String, Vec<u8>> = FILES
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.to_string(),
+                std::fs::read(dir.path().join("m").join(f)).ok()?,
+            ))
+        })
+        .collect();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
+    let weak = manifest["config"]["weak"].as_object_mut().unwrap();
+    assert!(weak.remove("feature_rounds").is_some() && weak.remove("rnn_share").is_some());
+    files.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
+    let old = load_files(&files).unwrap();
+    assert!(old.head.is_some() && old.cluster_head.is_none());
+    assert_eq!(
+        old.predict(&texts, Threads::One),
+        (fitted.labels, fitted.scores)
+    );
+}

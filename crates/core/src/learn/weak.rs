@@ -10,8 +10,12 @@
 //!    texts per class (cross-entropy); then the RNN's and the naive Bayes'
 //!    probabilities are averaged, the confident set is chosen again from
 //!    the average, and training continues, for `rounds` rounds. The RNN sees
-//!    word order and negation scope, which bag-of-words cannot; the final
-//!    classifier is the RNN with its head, which is what predict and serve use.
+//!    word order and negation scope, which bag-of-words cannot.
+//! 4. A softmax classifier over the corpus features that do not come from
+//!    the RNN (SIF word vectors, LSA) is trained on the RNN's confident
+//!    labels and self-trained ([`feature_head`]); the final classifier, which
+//!    predict and serve use, multiplies its probabilities with the RNN's
+//!    ([`combine`]). Models saved before step 4 existed use the RNN alone.
 
 use std::collections::HashMap;
 
@@ -405,5 +409,52 @@ mod tests {
             confident_targets(&probs, 2, 1.0),
             vec![Some(0), Some(0), Some(1), Some(1)]
         );
+    }
+
+    #[test]
+    fn combine_multiplies_the_rnn_flattened_by_its_share() {
+        // Text 0: the RNN is sure of class 0, the features lean to class 1.
+        let rnn = [0.9, 0.1];
+        let logits = [0.0, 1.5];
+        let p = |share| combine(&rnn, &logits, 2, share);
+        let alone = p(0.0);
+        assert!(
+            (alone[1] - 1.0 / (1.0 + (-1.5f32).exp())).abs() < 1e-6,
+            "{alone:?}"
+        );
+        // ln 9 = 2.197 against 1.5: at share 0.5 the features win, at 1 the RNN does.
+        assert!(p(0.5)[1] > 0.5 && p(1.0)[0] > 0.5);
+        assert!((p(1.0).iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn feature_head_corrects_the_unsure_labels_it_is_given() {
+        // Two well separated groups on the first axis; the labels handed in
+        // are wrong for every fifth text, but with low confidence, so the
+        // confident half of each class holds none of them.
+        let mut rng = Rng::new(3);
+        let n = 200;
+        let mut z = Vec::new();
+        let mut probs = Vec::new();
+        for i in 0..n {
+            let c = i % 2;
+            z.push(if c == 0 { 1.0 } else { -1.0 } + 0.3 * rng.normal() as f32);
+            z.push(rng.normal() as f32);
+            let (label, p) = if i % 5 == 0 { (1 - c, 0.55) } else { (c, 0.9) };
+            let mut row = [1.0 - p, 1.0 - p];
+            row[label] = p;
+            probs.extend(row);
+        }
+        let cfg = WeakConfig::default();
+        let head_cfg = crate::cluster::head::HeadConfig::shipped();
+        let (head, logits) = feature_head(&z, 2, &probs, 2, &cfg, &head_cfg, Threads::One);
+        assert_eq!((head.input_dim(), head.output_dim()), (2, 2));
+        let (labels, _) = super::super::argmax_rows(&logits, 2);
+        let right = labels
+            .iter()
+            .enumerate()
+            .filter(|&(i, &l)| l == i % 2)
+            .count();
+        assert!(right >= 195, "{right} of {n}");
     }
 }
