@@ -379,7 +379,7 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
         manifest["graph"]
     );
     assert!(manifest["cluster_head"]["agreement"].as_f64().unwrap() > 0.9);
-    assert_eq!(manifest["version"], 3);
+    assert_eq!(manifest["version"], 4);
 
     // describe, rename, eval.
     let m = model.to_str().unwrap();

@@ -557,6 +557,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 100.0 * agree
             )?;
         }
+        if let Some(same) = w.feature_agreement {
+            writeln!(
+                out,
+                "feature classifier (SIF + LSA) beside the RNN classifier: the final classes agree with the RNN's alone for {:.1}% of the texts",
+                100.0 * same
+            )?;
+        }
     }
     for (w, score) in &m.weight_selection {
         let kept = (w.lsa - m.config.weights.lsa).abs() < 1e-6;

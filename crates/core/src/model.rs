@@ -41,8 +41,11 @@ use crate::vocab::{Vocab, VocabConfig};
 /// the cluster classifier (`clusters.head.*`), version 3 the lexical
 /// classifier (`clusters.lexical.*`); version 1 models still load and assign
 /// texts to the nearest centroid, version 2 models use the cluster
-/// classifier alone.
-pub const FORMAT_VERSION: u32 = 3;
+/// classifier alone; version 4 the seed-word models' feature classifier
+/// (`clusters.head.*` beside `head.*`, see [`crate::learn::weak::feature_head`]):
+/// older builds would have run those models with the RNN classifier alone,
+/// so they refuse them, and version 1-3 seed-word models load with it off.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Everything that decides a model besides the corpus. Unknown fields are
 /// refused when a model loads: a setting this version does not know (from a
@@ -911,7 +914,12 @@ impl Model {
                     threads,
                 );
                 cluster_head = Some(fh);
-                crate::learn::weak::combine(&probs, &logits, k, cfg.weak.rnn_share)
+                let both = crate::learn::weak::combine(&probs, &logits, k, cfg.weak.rnn_share);
+                let (alone, _) = argmax_rows(&probs, k);
+                let (now, _) = argmax_rows(&both, k);
+                let same = alone.iter().zip(&now).filter(|(a, b)| a == b).count();
+                wlog.feature_agreement = Some(same as f64 / texts.len().max(1) as f64);
+                both
             } else {
                 probs
             };

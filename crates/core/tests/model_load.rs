@@ -304,7 +304,7 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
 fn format_1_models_load_and_use_the_nearest_centroid() {
     let files = small_model_files();
     let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
-    assert_eq!(manifest["version"], 3);
+    assert_eq!(manifest["version"], 4);
     manifest["version"] = 1.into();
     manifest["config"]
         .as_object_mut()
@@ -358,8 +358,9 @@ fn reviews() -> Vec<String> {
 
 /// A seed-word model with the feature classifier keeps it beside the RNN
 /// classifier, and a reload predicts exactly what training assigned; one
-/// without it (as saved before it existed: no `feature_rounds` in the
-/// manifest) loads and uses the RNN classifier alone.
+/// without it (as format 3 saved it: no `feature_rounds` in the manifest)
+/// loads and uses the RNN classifier alone; a weak-supervision setting this
+/// build does not know is refused by name.
 #[test]
 fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     let texts = reviews();
@@ -383,7 +384,15 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
         .count();
     assert!(right >= 108, "{right} of 120 right: {:?}", fitted.labels);
     let (loaded, _dir) = save_and_load(&mut fitted.model);
-    assert!(loaded.cluster_head.is_some());
+    // The feature classifier never reads the RNN block.
+    let features = loaded.cluster_head.as_ref().unwrap();
+    let (d, rnn) = (loaded.dim(), loaded.encoder.config.output_dim());
+    for row in features.weight.value.chunks(d) {
+        assert!(row[cfg.wordvec_dims..cfg.wordvec_dims + rnn]
+            .iter()
+            .all(|&w| w == 0.0));
+        assert!(row.iter().any(|&w| w != 0.0));
+    }
     let (labels, scores) = loaded.predict(&texts, Threads::One);
     assert_eq!(labels, fitted.labels);
     assert_eq!(scores, fitted.scores);
@@ -407,6 +416,14 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
     let weak = manifest["config"]["weak"].as_object_mut().unwrap();
     assert!(weak.remove("feature_rounds").is_some() && weak.remove("rnn_share").is_some());
+    manifest["version"] = 3.into();
+    let mut newer = manifest.clone();
+    newer["config"]["weak"]["future_setting"] = 1.into();
+    files.insert("model.json".into(), serde_json::to_vec(&newer).unwrap());
+    let refused = load_files(&files)
+        .err()
+        .expect("an unknown setting is refused");
+    assert!(refused.to_string().contains("future_setting"), "{refused}");
     files.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
     let old = load_files(&files).unwrap();
     assert!(old.head.is_some() && old.cluster_head.is_none());
