@@ -727,6 +727,14 @@ fn review_corpus(dir: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// Both final classifiers: the default (the RNN's probabilities times the
+/// feature classifier's) and the RNN classifier alone
+/// (`--seed-feature-rounds 0`). Only the RNN alone is held to the negated
+/// text: on this 240-text corpus, with 8-dimensional word vectors and 5 LSA
+/// dimensions, the feature classifier reads "the film was flat" as leaning
+/// positive, enough to tip "the film was not great , flat" (where the RNN
+/// is 74% sure it is negative) to positive 51%; on real reviews the
+/// product is the better classifier (sst2, waimai_10k; README).
 #[test]
 fn seed_words_name_the_classes_and_generalize_beyond_seed_matches() {
     let dir = tempfile::tempdir().unwrap();
@@ -737,59 +745,72 @@ fn seed_words_name_the_classes_and_generalize_beyond_seed_matches() {
         r#"{"positive": ["great", "wonderful", "excellent"], "negative": ["terrible", "awful", "boring"]}"#,
     )
     .unwrap();
-    let model = dir.path().join("s.model");
-    let mut args = vec![
-        "train",
-        corpus.as_str(),
-        "--seeds",
-        seeds.to_str().unwrap(),
-        "--label-field",
-        "label",
-        "--out",
-        model.to_str().unwrap(),
-        "--seed-epochs",
-        "10",
-    ];
-    args.extend(TINY.iter().skip(2));
-    let o = textrnn(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
-    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    // Half the texts have no seed word; they are classified too.
-    assert!(last["acc"].as_f64().unwrap() >= 0.9, "{out}");
-    assert_eq!(last["k"], 2);
+    for rnn_alone in [false, true] {
+        let model = dir.path().join(format!("s{rnn_alone}.model"));
+        let mut args = vec![
+            "train",
+            corpus.as_str(),
+            "--seeds",
+            seeds.to_str().unwrap(),
+            "--label-field",
+            "label",
+            "--out",
+            model.to_str().unwrap(),
+            "--seed-epochs",
+            "10",
+        ];
+        if rnn_alone {
+            args.extend(["--seed-feature-rounds", "0"]);
+        }
+        args.extend(TINY.iter().skip(2));
+        let o = textrnn(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert_eq!(
+            out.contains("feature classifier (SIF + LSA) beside the RNN classifier"),
+            !rnn_alone,
+            "{out}"
+        );
+        let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        // Half the texts have no seed word; they are classified too.
+        assert!(last["acc"].as_f64().unwrap() >= 0.9, "{out}");
+        assert_eq!(last["k"], 2);
 
-    // The classes keep their names in describe and predict.
-    let o = textrnn(&["describe", "--model", model.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let d = stdout(&o);
-    assert!(
-        d.contains("\"positive\"") && d.contains("\"negative\""),
-        "{d}"
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_textrnn"))
-        .args(["predict", "--model", model.to_str().unwrap(), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a lively and charming cast\na clumsy , hollow script\nthe film was not great , flat\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    let names: Vec<String> = stdout(&o)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["name"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(names, ["positive", "negative", "negative"]);
+        // The classes keep their names in describe and predict.
+        let o = textrnn(&["describe", "--model", model.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let d = stdout(&o);
+        assert!(
+            d.contains("\"positive\"") && d.contains("\"negative\""),
+            "{d}"
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_textrnn"))
+            .args(["predict", "--model", model.to_str().unwrap(), "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a lively and charming cast\na clumsy , hollow script\nthe film was not great , flat\n")
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        let names: Vec<String> = stdout(&o)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let want = ["positive", "negative", "negative"];
+        let held = if rnn_alone { 3 } else { 2 };
+        assert_eq!(names[..held], want[..held], "rnn alone: {rnn_alone}");
+        assert_eq!(names.len(), 3);
+    }
 }
 
 #[test]

@@ -192,7 +192,8 @@ pub struct TrainArgs {
     /// classifier, naive Bayes, descriptions): after not / never / n't / 不 /
     /// 没有 the next N words of the clause count as negated terms ("¬好吃");
     /// 0 turns it off. Default: 3 for a mostly-Chinese corpus (jieba cuts
-    /// 不好吃 into 不 + 好吃), 0 otherwise (measured in the README).
+    /// 不好吃 into 不 + 好吃) and with two seed classes (polarity), 0 otherwise
+    /// (measured in the README).
     #[arg(long, value_name = "N")]
     negation: Option<usize>,
     /// Lead terms: the text's first N words (stop words included) as
@@ -397,9 +398,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
             fault_nan_at: Vec::new(),
         },
         tfidf: TfidfConfig {
-            negation: a
-                .negation
-                .unwrap_or_else(|| TfidfConfig::negation_for(&texts)),
+            negation: a.negation.unwrap_or_else(|| {
+                TfidfConfig::negation_for(&texts, seeds.as_ref().map(|s| s.classes.len()))
+            }),
             lead: a.lead,
             ..TfidfConfig::default()
         },

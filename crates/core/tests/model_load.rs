@@ -240,11 +240,11 @@ fn negated_and_lead_terms_are_features_and_survive_a_reload() {
         })
         .collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    assert_eq!(textrnn::features::TfidfConfig::negation_for(&texts), 3);
-    assert_eq!(
-        textrnn::features::TfidfConfig::negation_for(&["not good"]),
-        0
-    );
+    use textrnn::features::TfidfConfig;
+    assert_eq!(TfidfConfig::negation_for(&texts, None), 3);
+    assert_eq!(TfidfConfig::negation_for(&["not good"], None), 0);
+    assert_eq!(TfidfConfig::negation_for(&["not good"], Some(2)), 3);
+    assert_eq!(TfidfConfig::negation_for(&["not good"], Some(6)), 0);
     let mut cfg = tiny_config(6, 0);
     cfg.tfidf.negation = 3;
     cfg.tfidf.lead = 1;
