@@ -528,7 +528,8 @@ struct Parts {
     z: Vec<f32>,
     /// Lexical TF-IDF rows, when the model has a lexical classifier.
     x: Option<Csr>,
-    /// The RNN's pooled output `(N, d)` before normalization.
+    /// The RNN's pooled output `(N, d)` before normalization, for a
+    /// seed-word model with the feature classifier (empty otherwise).
     pooled: Vec<f32>,
 }
 
@@ -545,9 +546,10 @@ impl Model {
     }
 
     /// Representations `(N, D)` of texts, their lexical TF-IDF rows when
-    /// the model has a lexical classifier, and the RNN's pooled output before
-    /// normalization (what a seed-word model's RNN classifier reads), all
-    /// from one tokenization and one encoding.
+    /// the model has a lexical classifier, and, for a seed-word model with
+    /// the feature classifier, the RNN's pooled output before normalization
+    /// (what its RNN classifier reads), all from one tokenization and one
+    /// encoding.
     fn represent_parts(&self, texts: &[&str], threads: Threads) -> Parts {
         let cfg = &self.manifest.config;
         // Tokenize once (in parallel); ids and TF-IDF terms both come from these tokens.
@@ -564,8 +566,14 @@ impl Model {
             .unzip();
         let d = self.encoder.config.output_dim();
         let prepared = self.prepared_for(&seqs, threads);
-        let pooled = encode_all_with(&self.encoder, &seqs, cfg.train.max_len, prepared, threads);
-        let mut r = pooled.clone();
+        let mut r = encode_all_with(&self.encoder, &seqs, cfg.train.max_len, prepared, threads);
+        // Kept only for a seed-word model whose RNN classifier is combined
+        // with the feature classifier ([`Model::classify_parts`]).
+        let pooled = if self.head.is_some() && self.cluster_head.is_some() {
+            r.clone()
+        } else {
+            Vec::new()
+        };
         l2_normalize_rows(&mut r, d);
         let sif = if cfg.wordvec_dims > 0 {
             self.wordvec.transform(&words)
