@@ -1184,3 +1184,36 @@ fn bench_reports_its_flop_rate_and_the_reference_sgemm_rate() {
     assert!((field(&o, "train_gflops") - want).abs() <= 0.05 + 0.01 * want);
     assert!(textrnn(&["bench", "--sgemm", "0"]).status.code() == Some(2));
 }
+
+/// Questions open with a closed set of words: `train` makes the first word a
+/// feature by default, says so, and saves it; `--lead 0` keeps it off.
+#[test]
+fn question_openings_become_a_feature_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("questions.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let openings = ["what is", "who wrote", "where is", "how many"];
+    let topics = [
+        "the river",
+        "the old book",
+        "the red car",
+        "the tall tower",
+        "a song",
+    ];
+    for i in 0..120 {
+        let text = format!("{} {} {i}", openings[i % 4], topics[(i / 4) % 5]);
+        writeln!(f, "{}", serde_json::json!({ "text": text })).unwrap();
+    }
+    drop(f);
+    let corpus = path.to_str().unwrap();
+    for (extra, lead) in [(&[][..], 1), (&["--lead", "0"][..], 0)] {
+        let model = dir.path().join(format!("q{lead}.model"));
+        let o = train_tiny(corpus, &model, extra);
+        let said = stdout(&o).contains("the texts open with 4.0 effective distinct words");
+        assert_eq!(said, lead == 1, "{}", stdout(&o));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["config"]["tfidf"]["lead"], lead);
+    }
+}
