@@ -152,6 +152,14 @@ pub struct TrainArgs {
     /// Fraction of each cluster used as pseudo-labels in self-training.
     #[arg(long, default_value_t = 0.5)]
     self_train_fraction: f64,
+    /// DEC refinement: epochs in which the clusters' centres and the RNN
+    /// encoder are trained together to sharpen the partition (KL of the
+    /// soft assignments to their sharpened target; Xie et al. 2016). 0: off.
+    #[arg(long, default_value_t = 0, value_name = "EPOCHS")]
+    dec: usize,
+    /// Learning rate of the DEC refinement.
+    #[arg(long, default_value_t = 1e-4)]
+    dec_lr: f64,
     /// Neighbours per text in the k-NN graph whose spectral coordinates join the
     /// representation before k-means (0: plain k-means).
     #[arg(long, default_value_t = 15, value_name = "N")]
@@ -337,6 +345,14 @@ pub fn run(a: TrainArgs) -> Result<()> {
         a.temperature > 0.0 && a.lr > 0.0,
         "--temperature and --lr must be positive"
     );
+    anyhow::ensure!(
+        a.dec == 0 || a.seeds.is_none(),
+        "--dec refines a clustering; with --seeds the classes come from the seed words"
+    );
+    anyhow::ensure!(
+        a.dec_lr > 0.0 && a.dec_lr.is_finite(),
+        "--dec-lr must be positive"
+    );
     let corpus = a.input.read()?;
     let texts = corpus.texts();
     if texts.len() < k_wanted.max(2) {
@@ -459,6 +475,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         // 84.8 -> 81.7). Only for mostly-Chinese corpora: a few stray Han
         // tokens (searchsnippets has 16 texts of mis-decoded punctuation)
         // must not change an English corpus's RNN.
+        dec: textrnn::learn::dec::DecConfig {
+            epochs: a.dec,
+            lr: a.dec_lr,
+        },
         rnn_han_chars: match a.rnn_chinese {
             Some(c) => matches!(c, ChineseArg::Chars),
             None => a.seeds.is_none() && sparse_zh,
@@ -593,6 +613,19 @@ pub fn run(a: TrainArgs) -> Result<()> {
             w.lsa,
             score,
             if kept { "  <- kept" } else { "" }
+        )?;
+    }
+    if let Some(d) = &m.dec {
+        let per_epoch: Vec<String> = d
+            .epochs
+            .iter()
+            .map(|(kl, changed)| format!("KL {kl:.4}, {:.1}% changed", 100.0 * changed))
+            .collect();
+        writeln!(
+            out,
+            "DEC refinement: {}; {:.1}% of the texts left their cluster",
+            per_epoch.join("; "),
+            100.0 * d.moved
         )?;
     }
     if let Some(g) = &m.graph {

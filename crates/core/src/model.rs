@@ -108,6 +108,10 @@ pub struct ModelConfig {
     /// [`rnn_tokens`].
     #[serde(default)]
     pub rnn_han_chars: bool,
+    /// DEC refinement of the partition together with the encoder (see
+    /// [`crate::learn::dec`]); off, and then not written, by default.
+    #[serde(default, skip_serializing_if = "crate::learn::dec::DecConfig::is_off")]
+    pub dec: crate::learn::dec::DecConfig,
 }
 
 /// What the lexical classifier reads of a text: the character 2- to
@@ -215,6 +219,7 @@ impl ModelConfig {
             weak: crate::learn::weak::WeakConfig::default(),
             graph: GraphConfig::shipped(),
             cluster_head: HeadConfig::shipped(),
+            dec: crate::learn::dec::DecConfig::off(),
         }
     }
 
@@ -339,6 +344,9 @@ pub struct Manifest {
     /// With seed words: what the weak supervision did.
     #[serde(default)]
     pub weak: Option<crate::learn::weak::WeakLog>,
+    /// What the DEC refinement did (absent without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dec: Option<crate::learn::dec::DecLog>,
     /// SHA-256 (hex) of each other file.
     pub files: BTreeMap<String, String>,
 }
@@ -438,6 +446,9 @@ struct Partition {
     labels: Vec<usize>,
     /// With the graph step: what it did.
     log: Option<GraphLog>,
+    /// With the graph partition: the rows `[z, weight · u]` (N, dim + K)
+    /// that k-means clustered, whose nearest means are the labels.
+    fused: Option<Vec<f32>>,
 }
 
 /// A partition of `z (N, dim)` and its centroids `(K, dim)`: k-means' own,
@@ -465,6 +476,7 @@ fn cluster_partition(
             centroids: plain.centroids,
             labels: plain.labels,
             log: None,
+            fused: None,
         });
     }
     let t0 = std::time::Instant::now();
@@ -506,12 +518,14 @@ fn cluster_partition(
             centroids: class_means(z, dim, &km.labels, k),
             labels: km.labels,
             log: Some(log),
+            fused: Some(fused),
         }
     } else {
         Partition {
             centroids: plain.centroids,
             labels: plain.labels,
             log: Some(log),
+            fused: None,
         }
     })
 }
@@ -881,6 +895,7 @@ impl Model {
         let mut head_log = None;
         let mut lexical = None;
         let mut lexical_log = None;
+        let mut dec_log = None;
         let (k, centroids, labels, scores) = if let Some((k, seed, mut wlog)) = seeded {
             // Weak supervision: classes from seed words, the RNN classifier decides.
             let (h, probs) = crate::learn::weak::self_train(
@@ -984,6 +999,47 @@ impl Model {
                 z = blocks(&r, w);
                 part = cluster_partition(&z, dim, k, cfg, threads)?;
             }
+            if cfg.dec.enabled() {
+                let scales = crate::learn::block_scales(&[
+                    (cfg.wordvec_dims, w.sif),
+                    (d, w.rnn),
+                    (cfg.lsa_dims, w.lsa),
+                ]);
+                let block = crate::learn::dec::RnnBlock {
+                    start: cfg.wordvec_dims,
+                    width: d,
+                    scale: scales[1],
+                };
+                // In the space the partition was found in (with the graph
+                // step, z joined with the spectral coordinates, which stay
+                // fixed like the SIF and LSA blocks), so that the first soft
+                // assignments agree with the partition.
+                let (space, width) = match part.fused.take() {
+                    Some(f) => (f, dim + k),
+                    None => (z.clone(), dim),
+                };
+                let centres = class_means(&space, width, &part.labels, k);
+                let (labels, log) = crate::learn::dec::refine(
+                    &mut encoder,
+                    &seqs,
+                    &space,
+                    width,
+                    block,
+                    &part.labels,
+                    centres,
+                    &cfg.dec,
+                    &train_cfg,
+                    threads,
+                )
+                .map_err(|e| e.to_string())?;
+                // The classifier below learns the refined clusters in the
+                // representation that `predict` computes with this encoder.
+                r = encode(&encoder);
+                z = blocks(&r, w);
+                part.centroids = class_means(&z, dim, &labels, k);
+                part.labels = labels;
+                dec_log = Some(log);
+            }
             graph_log = part.log;
             let (centroids, labels, scores) = if cfg.cluster_head.enabled() {
                 let (h, hlog, (labels, scores)) = if cfg.lexical_classifier() {
@@ -1059,6 +1115,7 @@ impl Model {
             cluster_head: head_log,
             lexical_head: lexical_log,
             weak: weak_log,
+            dec: dec_log,
             files: BTreeMap::new(),
         };
         let model = Model {

@@ -5,7 +5,8 @@
 //! different texts apart (InfoNCE), with AdamW, warm-up + cosine decay,
 //! gradient clipping and early stopping on a held-out split, checkpoints
 //! ([`checkpoint`]) and divergence recovery. [`self_train`] fine-tunes the
-//! encoder with a classifier head on pseudo-labels; [`seeds`] and [`weak`]
+//! encoder with a classifier head on pseudo-labels; [`dec`] refines a
+//! clustering jointly with the encoder (DEC); [`seeds`] and [`weak`]
 //! turn a user's seed words into pseudo-labels and a trained classifier.
 //! Gold labels never reach this module (seed words are the user's own
 //! guidance, not labeled texts).
@@ -13,6 +14,7 @@
 pub mod augment;
 pub mod checkpoint;
 pub mod contrastive;
+pub mod dec;
 pub mod seeds;
 pub mod self_train;
 pub mod weak;
@@ -63,22 +65,32 @@ pub fn l2_normalize_rows(x: &mut [f32], d: usize) {
 /// so each block contributes its share of the squared distance. Blocks with
 /// width 0 are skipped.
 pub fn concat_blocks(blocks: &[(&[f32], usize, f32)], n: usize) -> Vec<f32> {
-    let total: f32 = blocks
-        .iter()
-        .filter(|b| b.1 > 0)
-        .map(|b| b.2.max(0.0))
-        .sum::<f32>()
-        .max(f32::MIN_POSITIVE);
+    let widths: Vec<(usize, f32)> = blocks.iter().map(|b| (b.1, b.2)).collect();
+    let scales = block_scales(&widths);
     let width: usize = blocks.iter().map(|b| b.1).sum();
     let mut out = Vec::with_capacity(n * width);
     for i in 0..n {
-        for &(v, d, w) in blocks {
+        for (&(v, d, _), &s) in blocks.iter().zip(&scales) {
             if d == 0 {
                 continue;
             }
-            let s = (w.max(0.0) / total).sqrt();
             out.extend(v[i * d..(i + 1) * d].iter().map(|x| x * s));
         }
     }
     out
+}
+
+/// The factor [`concat_blocks`] gives each block of `(width, weight)`:
+/// `sqrt(w / Σ w)` over the blocks with a width (negative weights count as 0).
+pub fn block_scales(blocks: &[(usize, f32)]) -> Vec<f32> {
+    let total: f32 = blocks
+        .iter()
+        .filter(|b| b.0 > 0)
+        .map(|b| b.1.max(0.0))
+        .sum::<f32>()
+        .max(f32::MIN_POSITIVE);
+    blocks
+        .iter()
+        .map(|&(_, w)| (w.max(0.0) / total).sqrt())
+        .collect()
 }
