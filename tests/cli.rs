@@ -219,6 +219,34 @@ fn usage_errors_exit_2_with_a_clear_message() {
             vec!["baseline", "/nonexistent/x.txt", "--k", "2"],
             "/nonexistent/x.txt: cannot read",
         ),
+        (
+            vec![
+                "train",
+                corpus.as_str(),
+                "--out",
+                "/nonexistent/m",
+                "--seeds",
+                "sentiment-en",
+                "--dec",
+                "2",
+            ],
+            "--dec refines a clustering",
+        ),
+        (
+            vec![
+                "train",
+                corpus.as_str(),
+                "--out",
+                "/nonexistent/m",
+                "--k",
+                "2",
+                "--dec",
+                "2",
+                "--dec-lr",
+                "0",
+            ],
+            "--dec-lr must be positive",
+        ),
     ] {
         let o = textrnn(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -432,3 +432,65 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
         (fitted.labels, fitted.scores)
     );
 }
+
+/// With the DEC refinement the encoder changes after the clustering; the
+/// cluster classifier learns the refined clusters in the representation of
+/// the refined encoder, so a reloaded model still reproduces training. A
+/// model without it does not write the setting (older builds load it).
+#[test]
+fn a_dec_refined_model_reproduces_training() {
+    let words = [
+        ["goal", "match", "team", "league", "cup", "player"],
+        ["bank", "stock", "loan", "market", "share", "trade"],
+        ["rain", "cloud", "wind", "storm", "snow", "sun"],
+    ];
+    let texts: Vec<String> = (0..120)
+        .map(|i| {
+            let topic = &words[i % 3];
+            let len = 2 + (i * 7) % 4;
+            let mut t: Vec<&str> = (0..len).map(|j| topic[(i * 5 + j * 3) % 6]).collect();
+            if i % 9 == 0 {
+                t.push(words[(i + 2) % 3][i % 6]);
+            }
+            t.join(" ")
+        })
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut cfg = tiny_config(6, 3);
+    cfg.dec = textrnn::learn::dec::DecConfig {
+        epochs: 2,
+        lr: 1e-3,
+    };
+    let before = Model::fit(&texts, &tiny_config(6, 3), Threads::One, &mut |_| {}).unwrap();
+    let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+    let log = fitted
+        .model
+        .manifest
+        .dec
+        .clone()
+        .expect("the refinement ran");
+    assert_eq!(log.epochs.len(), 2);
+    assert!(log
+        .epochs
+        .iter()
+        .all(|(kl, changed)| kl.is_finite() && *kl >= 0.0 && (0.0..=1.0).contains(changed)));
+    // The encoder moved.
+    assert!(
+        fitted.model.encoder.embedding.weight.value != before.model.encoder.embedding.weight.value
+    );
+    let (loaded, _dir) = save_and_load(&mut fitted.model);
+    assert_eq!(loaded.manifest.config.dec, cfg.dec);
+    let (labels, scores) = loaded.predict(&texts, Threads::One);
+    assert_eq!(labels, fitted.labels);
+    assert_eq!(scores, fitted.scores);
+    // Same seed, same threads: the same clusters.
+    let again = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+    assert_eq!(again.labels, fitted.labels);
+    // Off: not in the saved config.
+    let mut plain = before;
+    let dir = tempfile::tempdir().unwrap();
+    plain.model.save(&dir.path().join("m")).unwrap();
+    let json = std::fs::read_to_string(dir.path().join("m/model.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v["config"].get("dec").is_none() && v.get("dec").is_none());
+}

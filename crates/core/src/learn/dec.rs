@@ -148,14 +148,10 @@ pub fn refine(
             let pooled = m.0.forward(&batch, None, &mut cache, threads);
             let b = batch.b;
             let (mut zb, mut pb) = (Vec::with_capacity(b * dim), Vec::with_capacity(b * k));
-            let mut units = Vec::with_capacity(b * block.width);
-            let mut norms = Vec::with_capacity(b);
             for (r, &i) in batch.doc_index.iter().enumerate() {
                 let raw = &pooled[r * block.width..(r + 1) * block.width];
                 let norm = raw.iter().map(|v| v * v).sum::<f32>().sqrt();
                 let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-                units.extend(raw.iter().map(|v| v * inv));
-                norms.push(norm);
                 let row = &z[i * dim..(i + 1) * dim];
                 zb.extend_from_slice(&row[..block.start]);
                 zb.extend(raw.iter().map(|v| v * inv * block.scale));
@@ -164,22 +160,15 @@ pub fn refine(
             }
             let (loss, dz, dmu) = dec_kl(&zb, &m.1.value, dim, &pb);
             m.1.grad.iter_mut().zip(&dmu).for_each(|(g, &d)| *g += d);
-            // Through the scale and the normalization u = r / |r|:
-            // dr = (g - u (u · g)) / |r|.
             let mut dpooled = vec![0f32; b * block.width];
             for r in 0..b {
-                if norms[r] == 0.0 {
-                    continue;
-                }
                 let g: Vec<f32> = dz[r * dim + block.start..r * dim + block.start + block.width]
                     .iter()
                     .map(|v| v * block.scale)
                     .collect();
-                let u = &units[r * block.width..(r + 1) * block.width];
-                let ug: f32 = u.iter().zip(&g).map(|(a, b)| a * b).sum();
-                for x in 0..block.width {
-                    dpooled[r * block.width + x] = (g[x] - u[x] * ug) / norms[r];
-                }
+                let raw = &pooled[r * block.width..(r + 1) * block.width];
+                dpooled[r * block.width..(r + 1) * block.width]
+                    .copy_from_slice(&unit_backward(raw, &g));
             }
             m.0.backward(&mut cache, &dpooled, threads);
             opt.check_finite(loss, &mut m)?;
@@ -214,4 +203,52 @@ pub fn refine(
     let moved = current.iter().zip(labels).filter(|(a, b)| a != b).count();
     log.moved = moved as f64 / n.max(1) as f64;
     Ok((current, log))
+}
+
+/// The gradient with respect to `raw` of a loss whose gradient with respect
+/// to `u = raw / |raw|` is `g`: `(g - u (u · g)) / |raw|` (zero for a zero
+/// row, which normalization leaves at zero).
+pub fn unit_backward<T: crate::nn::Real>(raw: &[T], g: &[T]) -> Vec<T> {
+    let norm = raw.iter().map(|&v| v * v).sum::<T>().sqrt();
+    if norm == T::zero() {
+        return vec![T::zero(); raw.len()];
+    }
+    let ug: T = raw.iter().zip(g).map(|(&a, &b)| a / norm * b).sum();
+    raw.iter()
+        .zip(g)
+        .map(|(&a, &b)| (b - a / norm * ug) / norm)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `unit_backward` against central finite differences of
+    /// `L(raw) = Σ g · raw / |raw|` in f64.
+    #[test]
+    fn unit_backward_matches_finite_differences() {
+        let mut rng = crate::rng::Rng::new(7);
+        for d in [1usize, 3, 8] {
+            let raw: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+            let g: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+            let loss = |x: &[f64]| {
+                let n = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+                x.iter().zip(&g).map(|(a, b)| a / n * b).sum::<f64>()
+            };
+            let got = unit_backward(&raw, &g);
+            for i in 0..d {
+                let (mut up, mut down) = (raw.clone(), raw.clone());
+                up[i] += 1e-6;
+                down[i] -= 1e-6;
+                let want = (loss(&up) - loss(&down)) / 2e-6;
+                assert!(
+                    (got[i] - want).abs() < 1e-7,
+                    "d {d}, {i}: {} vs {want}",
+                    got[i]
+                );
+            }
+        }
+        assert_eq!(unit_backward(&[0.0f64, 0.0], &[1.0, 2.0]), vec![0.0, 0.0]);
+    }
 }
