@@ -19,6 +19,25 @@ use textrnn::nn::rnn::Cell;
 use textrnn::vocab::VocabConfig;
 
 use super::bench::CellArg;
+
+/// `--objective`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum ObjectiveArg {
+    /// Two augmented views, InfoNCE.
+    #[default]
+    Contrastive,
+    /// Bidirectional language model.
+    Lm,
+}
+
+impl From<ObjectiveArg> for textrnn::learn::Objective {
+    fn from(o: ObjectiveArg) -> Self {
+        match o {
+            ObjectiveArg::Contrastive => textrnn::learn::Objective::Contrastive,
+            ObjectiveArg::Lm => textrnn::learn::Objective::LanguageModel,
+        }
+    }
+}
 use super::{output, progress, ChineseArg, InputArgs};
 
 /// Train an RNN encoder on INPUT without labels, cluster the texts and save the model.
@@ -118,6 +137,11 @@ pub struct TrainArgs {
     /// InfoNCE temperature.
     #[arg(long, default_value_t = 0.5)]
     temperature: f64,
+    /// What the RNN learns from: "contrastive" (two augmented views of each
+    /// text, InfoNCE) or "lm" (each direction predicts the neighbouring
+    /// token, sampled softmax; with one layer, or --unidirectional).
+    #[arg(long, value_enum, default_value_t)]
+    objective: ObjectiveArg,
     /// LSA dimensions beside the RNN vector (0: RNN only).
     #[arg(long, default_value_t = 100)]
     lsa_dims: usize,
@@ -346,6 +370,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         "--temperature and --lr must be positive"
     );
     anyhow::ensure!(
+        !matches!(a.objective, ObjectiveArg::Lm) || a.layers <= 1 || a.unidirectional,
+        "--objective lm with --layers above 1 needs --unidirectional: an upper layer's forward states would read lower backward states that have seen the tokens to predict"
+    );
+    anyhow::ensure!(
         a.dec == 0 || a.seeds.is_none(),
         "--dec refines a clustering; with --seeds the classes come from the seed words"
     );
@@ -419,6 +447,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             max_recoveries: 5,
             checkpoint: None,
             fault_nan_at: Vec::new(),
+            objective: a.objective.into(),
         },
         tfidf: TfidfConfig {
             negation: a.negation.unwrap_or_else(|| {

@@ -201,6 +201,7 @@ impl ModelConfig {
                 max_recoveries: 5,
                 checkpoint: None,
                 fault_nan_at: Vec::new(),
+                objective: crate::learn::Objective::Contrastive,
             },
             tfidf: TfidfConfig::default(),
             lsa_dims: 100,

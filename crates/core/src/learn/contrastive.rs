@@ -1,7 +1,8 @@
-//! Contrastive training of the RNN encoder: two augmented views of each text,
-//! NT-Xent (InfoNCE) over the batch, AdamW with warm-up and cosine decay,
-//! clipping by global norm, early stopping on the validation loss (the best
-//! epoch's weights are kept).
+//! Training of the RNN encoder without labels: by default contrastive, two
+//! augmented views of each text, NT-Xent (InfoNCE) over the batch; or the
+//! language-model objective ([`Objective`], [`super::lm`]). AdamW with
+//! warm-up and cosine decay, clipping by global norm, early stopping on the
+//! validation loss (the best epoch's weights are kept).
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,10 @@ pub struct TrainConfig {
     /// Divergence recoveries (undo, halve the learning rate) before giving up.
     #[serde(default = "default_recoveries")]
     pub max_recoveries: usize,
+    /// What the encoder learns from (contrastive by default, and then not
+    /// written, so that models trained with it load in older builds).
+    #[serde(default, skip_serializing_if = "Objective::is_contrastive")]
+    pub objective: Objective,
     /// Where to checkpoint (not a hyper-parameter: not saved, no effect on the model).
     #[serde(skip)]
     pub checkpoint: Option<super::checkpoint::CheckpointConfig>,
@@ -59,6 +64,26 @@ pub struct TrainConfig {
 
 fn default_recoveries() -> usize {
     5
+}
+
+/// The encoder's training objective.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Two augmented views of each text must encode closer to each other
+    /// than to the batch's other texts (InfoNCE).
+    #[default]
+    Contrastive,
+    /// Each direction predicts the neighbouring token (bidirectional
+    /// language model, sampled softmax; [`super::lm`]).
+    LanguageModel,
+}
+
+impl Objective {
+    /// Whether it is the default, contrastive objective.
+    pub fn is_contrastive(&self) -> bool {
+        *self == Objective::Contrastive
+    }
 }
 
 /// One training step as logged in the model (for training curves).
@@ -313,6 +338,9 @@ pub fn train_contrastive(
             }
         }
     }
+    if cfg.objective == Objective::LanguageModel {
+        enc.attach_lm(&mut rng);
+    }
     let (train, val) = train_val_split(seqs.len(), cfg.val_fraction, cfg.seed);
     let batcher = Batcher {
         batch_size: cfg.batch_size.max(2),
@@ -413,20 +441,25 @@ pub fn train_contrastive(
         while s.batch < batches.len() {
             let batch = &batches[s.batch];
             s.batch += 1;
-            if batch.b < 2 {
+            if batch.b < 2 && cfg.objective == Objective::Contrastive {
                 continue; // a contrastive batch needs negatives
             }
             enc.zero_grad();
             let lr = schedule.lr(s.step) * s.lr_scale;
-            let mut loss = contrastive_step(
-                &mut enc,
-                seqs,
-                &batch.doc_index,
-                cfg,
-                &mut rng,
-                true,
-                threads,
-            );
+            let mut loss = match cfg.objective {
+                Objective::Contrastive => contrastive_step(
+                    &mut enc,
+                    seqs,
+                    &batch.doc_index,
+                    cfg,
+                    &mut rng,
+                    true,
+                    threads,
+                ),
+                Objective::LanguageModel => {
+                    super::lm::lm_loss(&mut enc, batch, &mut rng, true, true, threads)
+                }
+            };
             if cfg.fault_nan_at.contains(&(s.step + 1)) && !fired.contains(&(s.step + 1)) {
                 fired.push(s.step + 1);
                 loss = f32::NAN;
@@ -522,7 +555,9 @@ pub fn train_contrastive(
         }
     }
     let log = s.epoch_logs();
-    Ok((best.unwrap_or(enc), log, s.steps))
+    let mut out = best.unwrap_or(enc);
+    out.detach_lm();
+    Ok((out, log, s.steps))
 }
 
 /// InfoNCE on the validation texts with fixed views; `NaN` if there are fewer than two.
@@ -536,11 +571,17 @@ fn validation_loss(
     let mut rng = Rng::derive(cfg.seed, 0xFA1);
     let (mut sum, mut count) = (0.0, 0);
     for chunk in val.chunks(cfg.batch_size.max(2)) {
-        if chunk.len() < 2 {
-            continue;
-        }
-        sum += contrastive_step(enc, seqs, chunk, cfg, &mut rng, false, threads) as f64
-            * chunk.len() as f64;
+        let loss = match cfg.objective {
+            Objective::Contrastive if chunk.len() < 2 => continue,
+            Objective::Contrastive => {
+                contrastive_step(enc, seqs, chunk, cfg, &mut rng, false, threads)
+            }
+            Objective::LanguageModel => {
+                let batch = Batch::new(seqs, chunk, cfg.max_len);
+                super::lm::lm_loss(enc, &batch, &mut rng, false, false, threads)
+            }
+        };
+        sum += loss as f64 * chunk.len() as f64;
         count += chunk.len();
     }
     if count == 0 {

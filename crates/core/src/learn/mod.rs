@@ -15,14 +15,15 @@ pub mod augment;
 pub mod checkpoint;
 pub mod contrastive;
 pub mod dec;
+pub mod lm;
 pub mod seeds;
 pub mod self_train;
 pub mod weak;
 
 pub use augment::AugmentConfig;
 pub use contrastive::{
-    encode_all, encode_all_with, prepare_for, train_contrastive, EpochLog, Progress, Stage,
-    StepLog, TrainConfig, TrainError,
+    encode_all, encode_all_with, prepare_for, train_contrastive, EpochLog, Objective, Progress,
+    Stage, StepLog, TrainConfig, TrainError,
 };
 
 /// Argmax and its value, per row of `p (N, K)` (the first on ties).
