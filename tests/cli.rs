@@ -247,6 +247,21 @@ fn usage_errors_exit_2_with_a_clear_message() {
             ],
             "--dec-lr must be positive",
         ),
+        (
+            vec![
+                "train",
+                corpus.as_str(),
+                "--out",
+                "/nonexistent/m",
+                "--k",
+                "2",
+                "--objective",
+                "lm",
+                "--layers",
+                "2",
+            ],
+            "--objective lm with --layers above 1 needs --unidirectional",
+        ),
     ] {
         let o = textrnn(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -1243,5 +1258,44 @@ fn question_openings_become_a_feature_by_default() {
             serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap())
                 .unwrap();
         assert_eq!(json["config"]["tfidf"]["lead"], lead);
+    }
+}
+
+/// `--objective lm` trains, is saved in the model's config, and the model
+/// predicts its own training clusters; the default objective is not written.
+#[test]
+fn the_language_model_objective_trains_a_model_that_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    for (extra, written) in [(&["--objective", "lm"][..], true), (&[][..], false)] {
+        let model = dir.path().join(format!("lm{written}.model"));
+        let assignments = dir.path().join(format!("a{written}.jsonl"));
+        let mut args = extra.to_vec();
+        args.extend(["--out-assignments", assignments.to_str().unwrap()]);
+        train_tiny(&corpus, &model, &args);
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            json["config"]["train"]
+                .get("objective")
+                .and_then(|v| v.as_str()),
+            written.then_some("language_model")
+        );
+        let o = textrnn(&["predict", "--model", model.to_str().unwrap(), &corpus]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let clusters = |text: &str| -> Vec<u64> {
+            text.lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["cluster"]
+                        .as_u64()
+                        .unwrap()
+                })
+                .collect()
+        };
+        assert_eq!(
+            clusters(&stdout(&o)),
+            clusters(&std::fs::read_to_string(&assignments).unwrap())
+        );
     }
 }
