@@ -498,7 +498,7 @@ impl<T: Real> Module<T> for Encoder<T> {
             f(q);
         }
         if let Some(lm) = &mut self.lm {
-            lm.iter_mut().for_each(|p| f(p));
+            lm.iter_mut().for_each(&mut *f);
         }
     }
 }
