@@ -1299,3 +1299,59 @@ fn the_language_model_objective_trains_a_model_that_predicts() {
         );
     }
 }
+
+/// The optimisation settings reach training and are saved in the model.
+#[test]
+fn optimisation_settings_are_configurable_and_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let model = dir.path().join("opt.model");
+    let flags = [
+        "--decay",
+        "linear",
+        "--warmup",
+        "0.2",
+        "--clip",
+        "1",
+        "--l1",
+        "0.00001",
+        "--val-fraction",
+        "0.1",
+        "--patience",
+        "3",
+    ];
+    train_tiny(&corpus, &model, &flags);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
+    let t = &json["config"]["train"];
+    assert_eq!(t["decay"], "linear");
+    assert_eq!(t["warmup_fraction"], 0.2);
+    assert_eq!(t["clip"], 1.0);
+    assert_eq!(t["l1"], 0.00001);
+    assert_eq!(t["val_fraction"], 0.1);
+    assert_eq!(t["patience"], 3);
+    // Linear decay: the rate rises during the warm-up, then falls to near 0.
+    let lrs: Vec<f64> = json["training_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["lr"].as_f64().unwrap())
+        .collect();
+    let peak = lrs.iter().copied().fold(0.0, f64::max);
+    assert!(
+        lrs[0] < peak && *lrs.last().unwrap() < 0.2 * peak,
+        "{lrs:?}"
+    );
+    let o = textrnn(&[
+        "train",
+        &corpus,
+        "--out",
+        "/nonexistent/m",
+        "--k",
+        "2",
+        "--warmup",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--warmup and --val-fraction must be in [0, 1)"));
+}

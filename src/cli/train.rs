@@ -30,6 +30,28 @@ pub enum ObjectiveArg {
     Lm,
 }
 
+/// `--decay`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum DecayArg {
+    /// Cosine to 5% of the peak.
+    #[default]
+    Cosine,
+    /// Linear to 0.
+    Linear,
+    /// The peak throughout.
+    Constant,
+}
+
+impl From<DecayArg> for textrnn::learn::Decay {
+    fn from(d: DecayArg) -> Self {
+        match d {
+            DecayArg::Cosine => textrnn::learn::Decay::Cosine,
+            DecayArg::Linear => textrnn::learn::Decay::Linear,
+            DecayArg::Constant => textrnn::learn::Decay::Constant,
+        }
+    }
+}
+
 impl From<ObjectiveArg> for textrnn::learn::Objective {
     fn from(o: ObjectiveArg) -> Self {
         match o {
@@ -142,6 +164,26 @@ pub struct TrainArgs {
     /// token, sampled softmax; with one layer, or --unidirectional).
     #[arg(long, value_enum, default_value_t)]
     objective: ObjectiveArg,
+    /// Learning-rate decay after the warm-up: cosine (to 5% of --lr),
+    /// linear (to 0) or constant (no warm-up either).
+    #[arg(long, value_enum, default_value_t)]
+    decay: DecayArg,
+    /// Share of the training steps spent warming up (linear from 0).
+    #[arg(long, default_value_t = 0.05)]
+    warmup: f64,
+    /// Clip the gradients' global norm to this (0: no clipping).
+    #[arg(long, default_value_t = 5.0)]
+    clip: f64,
+    /// L1 penalty on all encoder weights (besides --weight-decay's L2).
+    #[arg(long, default_value_t = 0.0)]
+    l1: f64,
+    /// Share of the texts held out to measure the validation loss.
+    #[arg(long, default_value_t = 0.05)]
+    val_fraction: f64,
+    /// Early stopping: stop after this many epochs without a better
+    /// validation loss (the best epoch's weights are kept).
+    #[arg(long, default_value_t = 2)]
+    patience: usize,
     /// LSA dimensions beside the RNN vector (0: RNN only).
     #[arg(long, default_value_t = 100)]
     lsa_dims: usize,
@@ -374,6 +416,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
         "--objective lm with --layers above 1 needs --unidirectional: an upper layer's forward states would read lower backward states that have seen the tokens to predict"
     );
     anyhow::ensure!(
+        (0.0..1.0).contains(&a.warmup)
+            && (0.0..1.0).contains(&a.val_fraction)
+            && a.clip >= 0.0
+            && a.clip.is_finite()
+            && a.l1 >= 0.0
+            && a.l1.is_finite(),
+        "--warmup and --val-fraction must be in [0, 1), --clip and --l1 finite and not negative"
+    );
+    anyhow::ensure!(
         a.dec == 0 || a.seeds.is_none(),
         "--dec refines a clustering; with --seeds the classes come from the seed words"
     );
@@ -436,18 +487,19 @@ pub fn run(a: TrainArgs) -> Result<()> {
             epochs: a.epochs,
             lr: a.lr,
             weight_decay: a.weight_decay,
-            l1: 0.0,
-            warmup_fraction: 0.05,
-            clip: 5.0,
+            l1: a.l1,
+            warmup_fraction: a.warmup,
+            clip: a.clip,
             temperature: a.temperature,
             augment: AugmentConfig::default(),
-            val_fraction: 0.05,
-            patience: 2,
+            val_fraction: a.val_fraction,
+            patience: a.patience,
             seed: a.seed,
             max_recoveries: 5,
             checkpoint: None,
             fault_nan_at: Vec::new(),
             objective: a.objective.into(),
+            decay: a.decay.into(),
         },
         tfidf: TfidfConfig {
             negation: a.negation.unwrap_or_else(|| {

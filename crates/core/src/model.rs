@@ -202,6 +202,7 @@ impl ModelConfig {
                 checkpoint: None,
                 fault_nan_at: Vec::new(),
                 objective: crate::learn::Objective::Contrastive,
+                decay: crate::learn::Decay::Cosine,
             },
             tfidf: TfidfConfig::default(),
             lsa_dims: 100,

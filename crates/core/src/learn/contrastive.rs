@@ -53,6 +53,10 @@ pub struct TrainConfig {
     /// written, so that models trained with it load in older builds).
     #[serde(default, skip_serializing_if = "Objective::is_contrastive")]
     pub objective: Objective,
+    /// The learning-rate schedule after the warm-up (cosine decay by
+    /// default, and then not written).
+    #[serde(default, skip_serializing_if = "Decay::is_cosine")]
+    pub decay: Decay,
     /// Where to checkpoint (not a hyper-parameter: not saved, no effect on the model).
     #[serde(skip)]
     pub checkpoint: Option<super::checkpoint::CheckpointConfig>,
@@ -64,6 +68,27 @@ pub struct TrainConfig {
 
 fn default_recoveries() -> usize {
     5
+}
+
+/// How the learning rate goes after the warm-up (`warmup_fraction` of the
+/// steps, linear from 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decay {
+    /// Cosine down to 5% of the peak at the last step.
+    #[default]
+    Cosine,
+    /// Linear down to 0 at the last step.
+    Linear,
+    /// The peak rate throughout (no warm-up either).
+    Constant,
+}
+
+impl Decay {
+    /// Whether it is the default, cosine decay.
+    pub fn is_cosine(&self) -> bool {
+        *self == Decay::Cosine
+    }
 }
 
 /// The encoder's training objective.
@@ -351,10 +376,14 @@ pub fn train_contrastive(
     let total = steps_per_epoch * cfg.epochs as u64;
     let warmup = (total as f64 * cfg.warmup_fraction).round() as u64;
     let schedule = LrSchedule::new(
-        Schedule::WarmupCosine {
-            warmup,
-            total,
-            min_ratio: 0.05,
+        match cfg.decay {
+            Decay::Cosine => Schedule::WarmupCosine {
+                warmup,
+                total,
+                min_ratio: 0.05,
+            },
+            Decay::Linear => Schedule::WarmupLinear { warmup, total },
+            Decay::Constant => Schedule::Constant,
         },
         cfg.lr,
     );

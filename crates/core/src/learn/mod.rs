@@ -22,8 +22,8 @@ pub mod weak;
 
 pub use augment::AugmentConfig;
 pub use contrastive::{
-    encode_all, encode_all_with, prepare_for, train_contrastive, EpochLog, Objective, Progress,
-    Stage, StepLog, TrainConfig, TrainError,
+    encode_all, encode_all_with, prepare_for, train_contrastive, Decay, EpochLog, Objective,
+    Progress, Stage, StepLog, TrainConfig, TrainError,
 };
 
 /// Argmax and its value, per row of `p (N, K)` (the first on ties).
