@@ -114,6 +114,28 @@ fn json_files_of_the_wrong_shape_are_errors() {
     }
 }
 
+/// `n` texts of 2-5 words drawn from one of three topics (text i from
+/// topic i mod 3); every `stray_every`-th text gets a word of topic
+/// `i + shift` (mod 3) too.
+fn topic_texts(n: usize, stray_every: usize, shift: usize) -> Vec<String> {
+    let words = [
+        ["goal", "match", "team", "league", "cup", "player"],
+        ["bank", "stock", "loan", "market", "share", "trade"],
+        ["rain", "cloud", "wind", "storm", "snow", "sun"],
+    ];
+    (0..n)
+        .map(|i| {
+            let topic = &words[i % 3];
+            let len = 2 + (i * 7) % 4;
+            let mut t: Vec<&str> = (0..len).map(|j| topic[(i * 5 + j * 3) % 6]).collect();
+            if i % stray_every == 0 {
+                t.push(words[(i + shift) % 3][i % 6]);
+            }
+            t.join(" ")
+        })
+        .collect()
+}
+
 /// A saved model, loaded again, represents and classifies its training texts
 /// exactly as training did: every block of the representation bit for bit,
 /// every cluster and score. (The SIF block once lost its normalize-first
@@ -123,23 +145,7 @@ fn json_files_of_the_wrong_shape_are_errors() {
 /// projection that new texts get.)
 #[test]
 fn a_loaded_model_reproduces_training() {
-    let words = [
-        ["goal", "match", "team", "league", "cup", "player"],
-        ["bank", "stock", "loan", "market", "share", "trade"],
-        ["rain", "cloud", "wind", "storm", "snow", "sun"],
-    ];
-    // Texts of 2-5 words drawn from one topic, with a stray word now and then.
-    let texts: Vec<String> = (0..150)
-        .map(|i| {
-            let topic = &words[i % 3];
-            let len = 2 + (i * 7) % 4;
-            let mut t: Vec<&str> = (0..len).map(|j| topic[(i * 5 + j * 3) % 6]).collect();
-            if i % 10 == 0 {
-                t.push(words[(i + 1) % 3][i % 6]);
-            }
-            t.join(" ")
-        })
-        .collect();
+    let texts = topic_texts(150, 10, 1);
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let cfg = tiny_config(6, 3);
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
@@ -439,22 +445,7 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
 /// model without it does not write the setting (older builds load it).
 #[test]
 fn a_dec_refined_model_reproduces_training() {
-    let words = [
-        ["goal", "match", "team", "league", "cup", "player"],
-        ["bank", "stock", "loan", "market", "share", "trade"],
-        ["rain", "cloud", "wind", "storm", "snow", "sun"],
-    ];
-    let texts: Vec<String> = (0..120)
-        .map(|i| {
-            let topic = &words[i % 3];
-            let len = 2 + (i * 7) % 4;
-            let mut t: Vec<&str> = (0..len).map(|j| topic[(i * 5 + j * 3) % 6]).collect();
-            if i % 9 == 0 {
-                t.push(words[(i + 2) % 3][i % 6]);
-            }
-            t.join(" ")
-        })
-        .collect();
+    let texts = topic_texts(120, 9, 2);
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut cfg = tiny_config(6, 3);
     cfg.dec = textrnn::learn::dec::DecConfig {

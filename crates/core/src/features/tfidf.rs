@@ -104,28 +104,19 @@ const OPENING_CHARS: usize = 64;
 /// the same word, the number of distinct words when they are equally
 /// frequent; 0 for a corpus without words.
 pub fn opening_words(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
-    let counts: HashMap<String, usize> = texts
-        .par_iter()
-        .fold(HashMap::new, |mut m: HashMap<String, usize>, t| {
-            let end = t
-                .char_indices()
-                .nth(OPENING_CHARS)
-                .map_or(t.len(), |(i, _)| i);
-            if let Some(tk) = pipeline
-                .tokenize(&t[..end])
-                .into_iter()
-                .find(|tk| tk.kind != TokenKind::Punct)
-            {
-                *m.entry(tk.text).or_insert(0) += 1;
-            }
-            m
-        })
-        .reduce(HashMap::new, |mut a, b| {
-            for (w, c) in b {
-                *a.entry(w).or_insert(0) += c;
-            }
-            a
-        });
+    let counts = count_words(texts, |t, m| {
+        let end = t
+            .char_indices()
+            .nth(OPENING_CHARS)
+            .map_or(t.len(), |(i, _)| i);
+        if let Some(tk) = pipeline
+            .tokenize(&t[..end])
+            .into_iter()
+            .find(|tk| tk.kind != TokenKind::Punct)
+        {
+            *m.entry(tk.text).or_insert(0) += 1;
+        }
+    });
     let total: usize = counts.values().sum();
     if total == 0 {
         return 0.0;
@@ -503,18 +494,16 @@ pub fn mostly_chinese(texts: &[&str]) -> bool {
     2 * chinese > texts.len()
 }
 
-/// Share of a corpus's word tokens (as `pipeline` cuts them, punctuation
-/// aside) whose word occurs fewer than 5 times in the corpus.
-pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
-    // Counted per thread, then merged: no text's tokens outlive it.
-    let counts: HashMap<String, usize> = texts
+/// Word counts over `texts`: `count` adds a text's words to a map; the maps
+/// are filled per thread, then merged (no text's tokens outlive it).
+fn count_words<F>(texts: &[&str], count: F) -> HashMap<String, usize>
+where
+    F: Fn(&str, &mut HashMap<String, usize>) + Sync,
+{
+    texts
         .par_iter()
         .fold(HashMap::new, |mut m: HashMap<String, usize>, t| {
-            for tk in pipeline.tokenize(t) {
-                if tk.kind != TokenKind::Punct {
-                    *m.entry(tk.text).or_insert(0) += 1;
-                }
-            }
+            count(t, &mut m);
             m
         })
         .reduce(HashMap::new, |mut a, b| {
@@ -522,7 +511,19 @@ pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
                 *a.entry(w).or_insert(0) += c;
             }
             a
-        });
+        })
+}
+
+/// Share of a corpus's word tokens (as `pipeline` cuts them, punctuation
+/// aside) whose word occurs fewer than 5 times in the corpus.
+pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
+    let counts = count_words(texts, |t, m| {
+        for tk in pipeline.tokenize(t) {
+            if tk.kind != TokenKind::Punct {
+                *m.entry(tk.text).or_insert(0) += 1;
+            }
+        }
+    });
     let total: usize = counts.values().sum();
     let rare: usize = counts.values().filter(|&&c| c < 5).sum();
     rare as f64 / total.max(1) as f64
