@@ -19,6 +19,7 @@ use textrnn::nn::rnn::Cell;
 use textrnn::vocab::VocabConfig;
 
 use super::bench::CellArg;
+use super::{output, progress, ChineseArg, InputArgs};
 
 /// `--objective`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
@@ -60,7 +61,6 @@ impl From<ObjectiveArg> for textrnn::learn::Objective {
         }
     }
 }
-use super::{output, progress, ChineseArg, InputArgs};
 
 /// Train an RNN encoder on INPUT without labels, cluster the texts and save the model.
 ///
