@@ -11,7 +11,7 @@ use crate::batch::{train_val_split, Batch, Batcher};
 use crate::nn::encoder::{Encoder, EncoderCache, EncoderConfig, Prepared};
 use crate::nn::gemm::Threads;
 use crate::nn::loss::info_nce;
-use crate::nn::optim::{clip_grad_norm, LrSchedule, NonFinite, Optimizer, OptimizerKind, Schedule};
+use crate::nn::optim::{clip_grad_norm, LrSchedule, NonFinite, Optimizer, Schedule};
 use crate::nn::Module;
 use crate::rng::Rng;
 
@@ -387,12 +387,7 @@ pub fn train_contrastive(
         },
         cfg.lr,
     );
-    let mut opt = Optimizer::<f32>::new(OptimizerKind::AdamW {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: cfg.weight_decay,
-    });
+    let mut opt = Optimizer::<f32>::adamw(cfg.weight_decay);
     opt.l1 = cfg.l1;
     let fingerprint = checkpoint::fingerprint(cfg, seqs);
     let mut s = LoopState {

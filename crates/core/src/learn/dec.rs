@@ -22,7 +22,7 @@ use crate::batch::Batcher;
 use crate::nn::encoder::{Encoder, EncoderCache};
 use crate::nn::gemm::Threads;
 use crate::nn::loss::{dec_kl, dec_soft_assign, dec_target};
-use crate::nn::optim::{clip_grad_norm, NonFinite, Optimizer, OptimizerKind};
+use crate::nn::optim::{clip_grad_norm, NonFinite, Optimizer};
 use crate::nn::{Module, Param};
 
 /// Settings of the refinement (saved in the model; absent, and off, in
@@ -129,12 +129,7 @@ pub fn refine(
         max_len: train.max_len,
         bucket_batches: 1,
     };
-    let mut opt = Optimizer::<f32>::new(OptimizerKind::AdamW {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: train.weight_decay,
-    });
+    let mut opt = Optimizer::<f32>::adamw(train.weight_decay);
     let docs: Vec<usize> = (0..n).collect();
     let salt = train.seed ^ 0xDEC;
     for epoch in 0..cfg.epochs {

@@ -9,7 +9,7 @@ use crate::nn::encoder::{Encoder, EncoderCache, Prepared};
 use crate::nn::gemm::Threads;
 use crate::nn::linear::Linear;
 use crate::nn::loss::cross_entropy;
-use crate::nn::optim::{clip_grad_norm, NonFinite, Optimizer, OptimizerKind};
+use crate::nn::optim::{clip_grad_norm, NonFinite, Optimizer};
 use crate::nn::{Module, Param};
 use crate::rng::Rng;
 
@@ -78,12 +78,7 @@ pub fn train_classifier(
         max_len: cfg.max_len,
         bucket_batches: 1,
     };
-    let mut opt = Optimizer::<f32>::new(OptimizerKind::AdamW {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: cfg.weight_decay,
-    });
+    let mut opt = Optimizer::<f32>::adamw(cfg.weight_decay);
     for epoch in 0..epochs {
         let salt = cfg.seed ^ 0x5E1F ^ (round << 16);
         for batch in batcher.epoch(seqs, &docs, salt, epoch as u64) {

@@ -100,6 +100,17 @@ impl<T: Real> Optimizer<T> {
         }
     }
 
+    /// AdamW with the usual betas (0.9, 0.999), eps 1e-8 and this decoupled
+    /// weight decay: what every training stage of textrnn uses.
+    pub fn adamw(weight_decay: f64) -> Self {
+        Self::new(OptimizerKind::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+        })
+    }
+
     /// The first and second moments, one vector per parameter in visit order
     /// (empty before the first update), for checkpoints.
     pub fn moments(&self) -> (&[Vec<T>], &[Vec<T>]) {
