@@ -4,7 +4,7 @@
 #
 #   scripts/seeds_table.sh ["0 1 2 3 4"] [-- extra train flags]
 #   BIN=path runs that binary instead of building target/release/textrnn;
-#   ONLY=REGEX runs only the rows whose "corpus mode" matches (grep -E),
+#   ONLY=REGEX runs only the rows whose "corpus mode" matches (an extended regular expression, as grep -E),
 #   e.g. ONLY="waimai|seeds sentiment-en".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 run() { # corpus mode-args...
   local corpus=$1; shift
-  echo "$corpus $*" | grep -Eq "${ONLY:-.}" || return 0
+  # Matched in bash, not by `echo | grep -q`: under pipefail that pipe
+  # fails if grep exits before echo has written (SIGPIPE), skipping a row.
+  local row="$corpus $*" only=${ONLY:-.}
+  [[ $row =~ $only ]] || return 0
   local accs=() nmis=() secs=()
   for s in $seeds; do
     line=$($bin train "$data/$corpus/data.jsonl" --label-field label --out "$tmp/m" --seed "$s" --quiet --json "$@" "${extra[@]}" | tail -1)
