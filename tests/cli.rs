@@ -202,6 +202,12 @@ fn bad_input_exits_2_naming_file_and_line_and_writes_nothing() {
 fn usage_errors_exit_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = topical_corpus(dir.path());
+    // `train` on the corpus with these flags (refused before any output).
+    let train = |flags: &[&'static str]| {
+        let mut args = vec!["train", corpus.as_str(), "--out", "/nonexistent/m"];
+        args.extend(flags);
+        args
+    };
     for (args, needle) in [
         (
             vec!["baseline", corpus.as_str(), "--k", "0"],
@@ -220,46 +226,15 @@ fn usage_errors_exit_2_with_a_clear_message() {
             "/nonexistent/x.txt: cannot read",
         ),
         (
-            vec![
-                "train",
-                corpus.as_str(),
-                "--out",
-                "/nonexistent/m",
-                "--seeds",
-                "sentiment-en",
-                "--dec",
-                "2",
-            ],
+            train(&["--seeds", "sentiment-en", "--dec", "2"]),
             "--dec refines a clustering",
         ),
         (
-            vec![
-                "train",
-                corpus.as_str(),
-                "--out",
-                "/nonexistent/m",
-                "--k",
-                "2",
-                "--dec",
-                "2",
-                "--dec-lr",
-                "0",
-            ],
+            train(&["--k", "2", "--dec", "2", "--dec-lr", "0"]),
             "--dec-lr must be positive",
         ),
         (
-            vec![
-                "train",
-                corpus.as_str(),
-                "--out",
-                "/nonexistent/m",
-                "--k",
-                "2",
-                "--objective",
-                "lm",
-                "--layers",
-                "2",
-            ],
+            train(&["--k", "2", "--objective", "lm", "--layers", "2"]),
             "--objective lm with --layers above 1 needs --unidirectional",
         ),
     ] {

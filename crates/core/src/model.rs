@@ -448,8 +448,9 @@ struct Partition {
     labels: Vec<usize>,
     /// With the graph step: what it did.
     log: Option<GraphLog>,
-    /// With the graph partition: the rows `[z, weight · u]` (N, dim + K)
-    /// that k-means clustered, whose nearest means are the labels.
+    /// With the graph partition and the DEC refinement on: the rows
+    /// `[z, weight · u]` (N, dim + K) that k-means clustered, whose nearest
+    /// means are the labels.
     fused: Option<Vec<f32>>,
 }
 
@@ -520,7 +521,8 @@ fn cluster_partition(
             centroids: class_means(z, dim, &km.labels, k),
             labels: km.labels,
             log: Some(log),
-            fused: Some(fused),
+            // Only the DEC refinement reads it (N × (dim + K) floats).
+            fused: cfg.dec.enabled().then_some(fused),
         }
     } else {
         Partition {

@@ -132,8 +132,8 @@ pub fn refine(
     let mut opt = Optimizer::<f32>::adamw(train.weight_decay);
     let docs: Vec<usize> = (0..n).collect();
     let salt = train.seed ^ 0xDEC;
+    let mut q = dec_soft_assign(&z, &mu.value, dim);
     for epoch in 0..cfg.epochs {
-        let q = dec_soft_assign(&z, &mu.value, dim);
         let p = dec_target(&q, k);
         let (mut sum, mut count) = (0.0f64, 0usize);
         for batch in batcher.epoch(seqs, &docs, salt, epoch as u64) {
@@ -183,7 +183,9 @@ pub fn refine(
                 .zip(rr)
                 .for_each(|(a, &v)| *a = v * block.scale);
         }
-        let (now, _) = super::argmax_rows(&dec_soft_assign(&z, &mu.value, dim), k);
+        // The next epoch's target starts from these assignments.
+        q = dec_soft_assign(&z, &mu.value, dim);
+        let (now, _) = super::argmax_rows(&q, k);
         let changed = now.iter().zip(&current).filter(|(a, b)| a != b).count();
         log.epochs
             .push((sum / count.max(1) as f64, changed as f64 / n.max(1) as f64));

@@ -42,11 +42,11 @@ pub fn lm_loss<T: Real>(
     let dirs = if enc.config.bidirectional { 2 } else { 1 };
     let d = h * dirs;
     let mut cache = EncoderCache::default();
-    let top = enc
-        .forward_states(batch, dropout.then_some(&mut *rng), &mut cache, threads)
-        .to_vec();
+    enc.forward_states(batch, dropout.then_some(&mut *rng), &mut cache, threads);
+    let top = cache.states();
+    let states = top.len();
     let packed = cache.packed.as_ref().expect("set by forward_states");
-    let ids = packed.pack_ids(batch);
+    let ids = cache.ids();
     // Rows of states that predict a token, their targets and where they came from.
     let mut hidden = Vec::new();
     let mut targets = Vec::new();
@@ -73,7 +73,7 @@ pub fn lm_loss<T: Real>(
     let [w, b] = enc.lm.as_ref().expect("attach_lm before the LM objective");
     let out = sampled_softmax(&hidden, h, &w.value, &b.value, &targets, LM_NEGATIVES, rng);
     if backward {
-        let mut dtop = vec![T::zero(); top.len()];
+        let mut dtop = vec![T::zero(); states];
         for (r, &at) in from.iter().enumerate() {
             dtop[at..at + h]
                 .iter_mut()

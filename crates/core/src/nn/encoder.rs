@@ -78,6 +78,19 @@ pub struct EncoderCache<T> {
     pool: PoolCache<T>,
 }
 
+impl<T> EncoderCache<T> {
+    /// The batch's token ids in packed order (set by a training forward).
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// The top layer's token states `(N, D)` in packed order (set by a
+    /// training forward; what [`Encoder::forward_states`] returned).
+    pub fn states(&self) -> &[T] {
+        &self.top
+    }
+}
+
 /// Largest folded input tables ([`Prepared`]) that inference builds on its
 /// own (96 MiB): the tables trade memory for FLOPs, and beyond about 100 MB
 /// the trade stops being one a user would want by default (it also keeps
