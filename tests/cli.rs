@@ -1109,6 +1109,18 @@ fn damaged_models_give_clear_errors_never_panics() {
     assert!(stderr(&o).contains("newer textrnn"), "{}", stderr(&o));
 }
 
+/// The "cluster" of each JSON line (assignments or predict output).
+fn cluster_ids(jsonl: &str) -> Vec<usize> {
+    jsonl
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["cluster"]
+                .as_u64()
+                .unwrap() as usize
+        })
+        .collect()
+}
+
 #[test]
 fn train_is_deterministic_per_thread_count_and_threads_agree_on_clusters() {
     let dir = tempfile::tempdir().unwrap();
@@ -1131,15 +1143,7 @@ fn train_is_deterministic_per_thread_count_and_threads_agree_on_clusters() {
         args.extend(TINY);
         let o = textrnn(&args);
         assert!(o.status.success(), "{}", stderr(&o));
-        let labels = std::fs::read_to_string(&assign)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["cluster"]
-                    .as_u64()
-                    .unwrap() as usize
-            })
-            .collect();
+        let labels = cluster_ids(&std::fs::read_to_string(&assign).unwrap());
         (
             std::fs::read(model.join("weights.safetensors")).unwrap(),
             std::fs::read(assign).unwrap(),
@@ -1259,18 +1263,9 @@ fn the_language_model_objective_trains_a_model_that_predicts() {
         );
         let o = textrnn(&["predict", "--model", model.to_str().unwrap(), &corpus]);
         assert!(o.status.success(), "{}", stderr(&o));
-        let clusters = |text: &str| -> Vec<u64> {
-            text.lines()
-                .map(|l| {
-                    serde_json::from_str::<serde_json::Value>(l).unwrap()["cluster"]
-                        .as_u64()
-                        .unwrap()
-                })
-                .collect()
-        };
         assert_eq!(
-            clusters(&stdout(&o)),
-            clusters(&std::fs::read_to_string(&assignments).unwrap())
+            cluster_ids(&stdout(&o)),
+            cluster_ids(&std::fs::read_to_string(&assignments).unwrap())
         );
     }
 }

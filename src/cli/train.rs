@@ -395,16 +395,16 @@ pub fn run(a: TrainArgs) -> Result<()> {
         (0.0..1.0).contains(&a.dropout),
         "--dropout must be in [0, 1)"
     );
+    // A setting that must be a finite number, zero or more.
+    let amount = |x: f64| x >= 0.0 && x.is_finite();
     anyhow::ensure!(
         a.sif_weight >= 0.0
             && a.rnn_weight >= 0.0
             && a.lsa_weight.unwrap_or(0.0) >= 0.0
             && a.graph_weight >= 0.0
             && a.graph_trusted_weight >= 0.0
-            && a.head_c >= 0.0
-            && a.head_c.is_finite()
-            && a.head_balance >= 0.0
-            && a.head_balance.is_finite(),
+            && amount(a.head_c)
+            && amount(a.head_balance),
         "feature weights, --head-c and --head-balance must be finite and not negative"
     );
     anyhow::ensure!(
@@ -418,10 +418,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     anyhow::ensure!(
         (0.0..1.0).contains(&a.warmup)
             && (0.0..1.0).contains(&a.val_fraction)
-            && a.clip >= 0.0
-            && a.clip.is_finite()
-            && a.l1 >= 0.0
-            && a.l1.is_finite(),
+            && amount(a.clip)
+            && amount(a.l1),
         "--warmup and --val-fraction must be in [0, 1), --clip and --l1 finite and not negative"
     );
     anyhow::ensure!(
@@ -549,6 +547,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
             balance: a.head_balance,
             ..textrnn::cluster::head::HeadConfig::shipped()
         },
+        dec: textrnn::learn::dec::DecConfig {
+            epochs: a.dec,
+            lr: a.dec_lr,
+        },
         // Measured (README): characters help the clustering of Chinese news
         // titles, whose words are sparse (thucnews_titles +1.4 ACC), but cost
         // reviews, whose words repeat (waimai_10k words 86.5 against 85.8),
@@ -556,10 +558,6 @@ pub fn run(a: TrainArgs) -> Result<()> {
         // 84.8 -> 81.7). Only for mostly-Chinese corpora: a few stray Han
         // tokens (searchsnippets has 16 texts of mis-decoded punctuation)
         // must not change an English corpus's RNN.
-        dec: textrnn::learn::dec::DecConfig {
-            epochs: a.dec,
-            lr: a.dec_lr,
-        },
         rnn_han_chars: match a.rnn_chinese {
             Some(c) => matches!(c, ChineseArg::Chars),
             None => a.seeds.is_none() && sparse_zh,

@@ -49,9 +49,7 @@ impl DecConfig {
     pub fn enabled(&self) -> bool {
         self.epochs > 0 && self.lr > 0.0
     }
-}
 
-impl DecConfig {
     /// Whether it is off (then not written into the model's config, so
     /// models trained without it load in builds that predate it).
     pub fn is_off(&self) -> bool {
