@@ -241,6 +241,11 @@ pub struct TrainArgs {
     /// Agreement from which --graph-trusted-weight is used.
     #[arg(long, default_value_t = 0.76, value_name = "A")]
     graph_trust: f64,
+    /// Keep the graph partition only if, its clusters matched one-to-one to
+    /// plain k-means', it agrees with k-means on at least this share of the
+    /// texts (a trusted weight that fails is retried at --graph-weight; 0: no check).
+    #[arg(long, default_value_t = textrnn::cluster::graph::MIN_KMEANS_MATCH, value_name = "SHARE")]
+    graph_min_match: f64,
     /// Inverse L2 strength of the softmax classifier that learns the clusters'
     /// boundaries and assigns texts, in training and in predict (0: nearest
     /// cluster mean instead).
@@ -430,6 +435,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         a.dec_lr > 0.0 && a.dec_lr.is_finite(),
         "--dec-lr must be positive"
     );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&a.graph_min_match),
+        "--graph-min-match is a share of the texts, in [0, 1]"
+    );
     let corpus = a.input.read()?;
     let texts = corpus.texts();
     if texts.len() < k_wanted.max(2) {
@@ -538,6 +547,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 agreement: a.graph_trust,
                 weight: a.graph_trusted_weight,
             }),
+            min_kmeans_match: a.graph_min_match,
             ..textrnn::cluster::graph::GraphConfig::shipped()
         },
         cluster_head: textrnn::cluster::head::HeadConfig {
@@ -710,15 +720,17 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(g) = &m.graph {
         writeln!(
             out,
-            "graph step: k-means agrees {:.3} with the k-NN graph (chance-corrected), weight {}; cluster size balance {:.3} with the graph, {:.3} with k-means alone: {}",
+            "graph step: k-means agrees {:.3} with the k-NN graph (chance-corrected), weight {}; cluster size balance {:.3} with the graph, {:.3} with k-means alone; the graph partition matches k-means on {}: {}",
             g.agreement.unwrap_or(f64::NAN),
             g.weight.map_or("?".to_string(), |w| w.to_string()),
             g.graph_balance,
             g.kmeans_balance,
+            g.kmeans_match
+                .map_or("?".to_string(), |m| format!("{:.1}%", 100.0 * m)),
             if g.used {
                 "graph partition kept"
             } else {
-                "graph partition dropped (far less balanced)"
+                "graph partition dropped (far less balanced, or redrawn rather than refined)"
             }
         )?;
     }

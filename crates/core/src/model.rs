@@ -458,7 +458,9 @@ struct Partition {
 /// or with the graph step, the clusters that k-means finds on `z` joined with
 /// the spectral coordinates of its k-NN graph and their means in `z`, unless
 /// those clusters are far less balanced than plain k-means' (see
-/// [`graph::MAX_BALANCE_DROP`]). The caller turns the partition into the
+/// [`graph::MAX_BALANCE_DROP`]) or have redrawn its cells rather than refined
+/// them ([`GraphConfig::min_kmeans_match`]); a trusted weight that fails is retried
+/// at the base weight before plain k-means is kept. The caller turns the partition into the
 /// rule that prediction uses (the cluster classifier or the nearest
 /// centroid), so a training text and the same text predicted later get the
 /// same cluster.
@@ -485,52 +487,66 @@ fn cluster_partition(
     let t0 = std::time::Instant::now();
     let g = graph::Graph::build(z, dim, cfg.graph.neighbors, threads);
     let agreement = g.agreement(&plain.labels, k);
-    let weight = cfg.graph.weight_for(agreement);
     let u = g.spectral(k, cfg.graph.tol, cfg.train.seed, threads);
     drop(g);
-    let fused = graph::fuse(z, dim, &u, k, weight);
-    let km = KMeans::fit(
-        Points::Dense {
-            x: &fused,
-            d: dim + k,
-        },
-        &km_cfg,
-    )
-    .map_err(|e| e.to_string())?;
     let kmeans_balance = graph::balance(&plain.labels, k);
-    let graph_balance = graph::balance(&km.labels, k);
-    let log = GraphLog {
-        kmeans_balance,
-        graph_balance,
-        used: graph_balance >= kmeans_balance - graph::MAX_BALANCE_DROP,
-        agreement: Some(agreement),
-        weight: Some(weight),
-        seconds: t0.elapsed().as_secs_f64(),
-    };
-    tracing::info!(
-        seconds = log.seconds,
-        agreement,
-        weight,
-        kmeans_balance,
-        graph_balance,
-        used = log.used,
-        "graph step"
-    );
-    Ok(if log.used {
-        Partition {
-            centroids: class_means(z, dim, &km.labels, k),
-            labels: km.labels,
-            log: Some(log),
-            // Only the DEC refinement reads it (N × (dim + K) floats).
-            fused: cfg.dec.enabled().then_some(fused),
+    // The weight the agreement earns, then (if that partition fails a guard
+    // and the weight was the trusted one) the base weight.
+    let first = cfg.graph.weight_for(agreement);
+    let mut weights = vec![first];
+    if first != cfg.graph.weight {
+        weights.push(cfg.graph.weight);
+    }
+    let mut log = None;
+    for weight in weights {
+        let fused = graph::fuse(z, dim, &u, k, weight);
+        let km = KMeans::fit(
+            Points::Dense {
+                x: &fused,
+                d: dim + k,
+            },
+            &km_cfg,
+        )
+        .map_err(|e| e.to_string())?;
+        let graph_balance = graph::balance(&km.labels, k);
+        let kmeans_match = graph::matched_agreement(&plain.labels, &km.labels);
+        let used = graph_balance >= kmeans_balance - graph::MAX_BALANCE_DROP
+            && kmeans_match >= cfg.graph.min_kmeans_match;
+        let entry = GraphLog {
+            kmeans_balance,
+            graph_balance,
+            used,
+            agreement: Some(agreement),
+            weight: Some(weight),
+            kmeans_match: Some(kmeans_match),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        tracing::info!(
+            seconds = entry.seconds,
+            agreement,
+            weight,
+            kmeans_balance,
+            graph_balance,
+            kmeans_match,
+            used,
+            "graph step"
+        );
+        if used {
+            return Ok(Partition {
+                centroids: class_means(z, dim, &km.labels, k),
+                labels: km.labels,
+                log: Some(entry),
+                // Only the DEC refinement reads it (N × (dim + K) floats).
+                fused: cfg.dec.enabled().then_some(fused),
+            });
         }
-    } else {
-        Partition {
-            centroids: plain.centroids,
-            labels: plain.labels,
-            log: Some(log),
-            fused: None,
-        }
+        log = Some(entry);
+    }
+    Ok(Partition {
+        centroids: plain.centroids,
+        labels: plain.labels,
+        log,
+        fused: None,
     })
 }
 
@@ -1594,6 +1610,43 @@ mod tests {
     }
 
     use super::FeatureWeights;
+
+    #[test]
+    fn the_graph_partition_is_dropped_when_it_does_not_match_k_means() {
+        use crate::nn::gemm::Threads;
+        // Three tight groups of unit rows: k-means and the graph agree.
+        let mut rng = crate::rng::Rng::new(3);
+        let d = 6;
+        let mut z = Vec::new();
+        for i in 0..90 {
+            let mut row: Vec<f32> = (0..d).map(|_| 0.1 * rng.normal() as f32).collect();
+            row[i % 3] += 1.0;
+            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+            z.extend(row.iter().map(|x| x / norm));
+        }
+        let mut cfg = super::ModelConfig::new(3, 0);
+        cfg.graph.neighbors = 8;
+        let kept = super::cluster_partition(&z, d, 3, &cfg, Threads::One).unwrap();
+        let log = kept.log.unwrap();
+        assert!(log.used);
+        assert_eq!(log.kmeans_match, Some(1.0));
+        // A share no partition reaches: the trusted weight is tried, then
+        // the base weight, then plain k-means is kept.
+        cfg.graph.min_kmeans_match = 1.5;
+        cfg.graph.trust = Some(crate::cluster::graph::Trust {
+            agreement: 0.0,
+            weight: 0.75,
+        });
+        let dropped = super::cluster_partition(&z, d, 3, &cfg, Threads::One).unwrap();
+        let log = dropped.log.unwrap();
+        assert!(!log.used);
+        assert_eq!(log.weight, Some(cfg.graph.weight));
+        assert_eq!(dropped.labels.len(), 90);
+        // Plain k-means' clusters: the three groups.
+        let l = &dropped.labels;
+        assert!(l[0] != l[1] && l[1] != l[2] && l[0] != l[2]);
+        assert!((0..90).all(|i| l[i] == l[i % 3]));
+    }
 
     #[test]
     fn default_shares_drop_lsa_only_for_sparse_chinese_corpora() {
