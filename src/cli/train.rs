@@ -241,9 +241,9 @@ pub struct TrainArgs {
     /// Agreement from which --graph-trusted-weight is used.
     #[arg(long, default_value_t = 0.76, value_name = "A")]
     graph_trust: f64,
-    /// Keep the graph partition only if, its clusters matched one-to-one to
-    /// plain k-means', it agrees with k-means on at least this share of the
-    /// texts (a trusted weight that fails is retried at --graph-weight; 0: no check).
+    /// Keep the partition of --graph-trusted-weight only if, its clusters
+    /// matched one-to-one to plain k-means', it agrees with k-means on at
+    /// least this share of the texts; else use --graph-weight (0: no check).
     #[arg(long, default_value_t = textrnn::cluster::graph::MIN_KMEANS_MATCH, value_name = "SHARE")]
     graph_min_match: f64,
     /// Inverse L2 strength of the softmax classifier that learns the clusters'
@@ -720,8 +720,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(g) = &m.graph {
         writeln!(
             out,
-            "graph step: k-means agrees {:.3} with the k-NN graph (chance-corrected), weight {}; cluster size balance {:.3} with the graph, {:.3} with k-means alone; the graph partition matches k-means on {}: {}",
+            "graph step: k-means agrees {:.3} with the k-NN graph (chance-corrected), {}weight {}; cluster size balance {:.3} with the graph, {:.3} with k-means alone; the graph partition matches k-means on {}: {}",
             g.agreement.unwrap_or(f64::NAN),
+            g.dropped_trusted_match.map_or(String::new(), |m| format!(
+                "the trusted weight's partition matched k-means on only {:.1}% of the texts, so ",
+                100.0 * m
+            )),
             g.weight.map_or("?".to_string(), |w| w.to_string()),
             g.graph_balance,
             g.kmeans_balance,
@@ -730,7 +734,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             if g.used {
                 "graph partition kept"
             } else {
-                "graph partition dropped (far less balanced, or redrawn rather than refined)"
+                "graph partition dropped (far less balanced)"
             }
         )?;
     }
