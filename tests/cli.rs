@@ -392,7 +392,7 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
     assert!(
-        manifest["graph"]["agreement"].is_number(),
+        manifest["graph"]["agreement"].is_number() && manifest["graph"]["kmeans_match"].is_number(),
         "{}",
         manifest["graph"]
     );

@@ -723,7 +723,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             "graph step: k-means agrees {:.3} with the k-NN graph (chance-corrected), {}weight {}; cluster size balance {:.3} with the graph, {:.3} with k-means alone; the graph partition matches k-means on {}: {}",
             g.agreement.unwrap_or(f64::NAN),
             g.dropped_trusted_match.map_or(String::new(), |m| format!(
-                "the trusted weight's partition matched k-means on only {:.1}% of the texts, so ",
+                "the trusted weight's partition was dropped (it matched k-means on {:.1}% of the texts), so ",
                 100.0 * m
             )),
             g.weight.map_or("?".to_string(), |w| w.to_string()),
