@@ -234,6 +234,14 @@ fn usage_errors_exit_2_with_a_clear_message() {
             "--dec-lr must be positive",
         ),
         (
+            train(&["--k", "2", "--graph-weight", "inf"]),
+            "feature weights, --head-c and --head-balance must be finite",
+        ),
+        (
+            train(&["--k", "2", "--graph-min-match", "1.5"]),
+            "--graph-min-match is a share of the texts",
+        ),
+        (
             train(&["--k", "2", "--objective", "lm", "--layers", "2"]),
             "--objective lm with --layers above 1 needs --unidirectional",
         ),

@@ -403,11 +403,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     // A setting that must be a finite number, zero or more.
     let amount = |x: f64| x >= 0.0 && x.is_finite();
     anyhow::ensure!(
-        a.sif_weight >= 0.0
-            && a.rnn_weight >= 0.0
-            && a.lsa_weight.unwrap_or(0.0) >= 0.0
-            && a.graph_weight >= 0.0
-            && a.graph_trusted_weight >= 0.0
+        amount(a.sif_weight.into())
+            && amount(a.rnn_weight.into())
+            && amount(a.lsa_weight.unwrap_or(0.0).into())
+            && amount(a.graph_weight.into())
+            && amount(a.graph_trusted_weight.into())
             && amount(a.head_c)
             && amount(a.head_balance),
         "feature weights, --head-c and --head-balance must be finite and not negative"

@@ -569,8 +569,11 @@ pub const MAX_BALANCE_DROP: f64 = 0.25;
 
 /// Share of texts on which `a` and `b` agree after matching their clusters
 /// one-to-one (Kuhn-Munkres), as ACC matches clusters to classes.
+/// Both are dense cluster ids (k-means' labels), so the contingency table
+/// needs no re-encoding.
 pub fn matched_agreement(a: &[usize], b: &[usize]) -> f64 {
-    crate::eval::metrics::Scores::compute(a, b).acc
+    use crate::eval::metrics::{acc, contingency};
+    acc(&contingency(a, b))
 }
 
 /// What the graph step did (saved in the model).

@@ -68,7 +68,9 @@ fn total(table: &[Vec<u64>]) -> u64 {
     table.iter().flatten().sum()
 }
 
-fn acc(table: &[Vec<u64>]) -> f64 {
+/// Share of the table's total on its best one-to-one matching of rows to
+/// columns (Kuhn-Munkres): ACC when rows are clusters and columns classes.
+pub(crate) fn acc(table: &[Vec<u64>]) -> f64 {
     let n = total(table);
     if n == 0 {
         return 0.0;
