@@ -242,6 +242,10 @@ fn usage_errors_exit_2_with_a_clear_message() {
             "--graph-min-match is a share of the texts",
         ),
         (
+            train(&["--k", "2", "--head-holdout", "1"]),
+            "--head-holdout must be in [0, 1)",
+        ),
+        (
             train(&["--k", "2", "--objective", "lm", "--layers", "2"]),
             "--objective lm with --layers above 1 needs --unidirectional",
         ),

@@ -267,6 +267,12 @@ pub struct TrainArgs {
     /// when some classes are far smaller than others).
     #[arg(long, default_value_t = 1.0, value_name = "G")]
     head_balance: f64,
+    /// Share of each cluster's texts left out of each co-training refit
+    /// (drawn anew per round), so the refit classifiers relabel texts they
+    /// did not train on; a last fit on all texts gives the kept
+    /// classifiers. 0: every round fits all texts. Must be below 1.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    head_holdout: f64,
     /// Negation scope of the bag-of-words features (SIF, LSA, the lexical
     /// classifier, naive Bayes, descriptions): after not / never / n't / 不 /
     /// 没有 the next N words of the clause count as negated terms ("¬好吃");
@@ -399,6 +405,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
     anyhow::ensure!(
         (0.0..1.0).contains(&a.dropout),
         "--dropout must be in [0, 1)"
+    );
+    anyhow::ensure!(
+        (0.0..1.0).contains(&a.head_holdout),
+        "--head-holdout must be in [0, 1)"
     );
     // A setting that must be a finite number, zero or more.
     let amount = |x: f64| x >= 0.0 && x.is_finite();
@@ -555,6 +565,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             lexical: !a.no_lexical_head,
             rounds: a.head_rounds,
             balance: a.head_balance,
+            holdout: a.head_holdout,
             ..textrnn::cluster::head::HeadConfig::shipped()
         },
         dec: textrnn::learn::dec::DecConfig {
@@ -754,10 +765,17 @@ pub fn run(a: TrainArgs) -> Result<()> {
             .collect();
         writeln!(
             out,
-            "lexical classifier (character n-grams of the words): agrees with {:.1}% of its final training labels ({} iterations); co-training moved {} of the texts per round",
+            "lexical classifier (character n-grams of the words): agrees with {:.1}% of its final training labels ({} iterations); co-training moved {} of the texts per round{}",
             100.0 * h.agreement,
             h.iterations,
-            moved.join(", ")
+            moved.join(", "),
+            match h.holdout {
+                Some(f) => format!(
+                    " (each refit left out {:.0}% of every cluster; the last fit all texts)",
+                    100.0 * f
+                ),
+                None => String::new(),
+            }
         )?;
     }
     for c in &m.selection {

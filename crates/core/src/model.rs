@@ -1071,8 +1071,34 @@ impl Model {
                     let grams: Vec<Vec<String>> =
                         words.par_iter().map(|d| lexical_terms(d)).collect();
                     let (lt, lx) = Tfidf::fit_terms(&grams, &cfg.pipeline, &tfidf_cfg);
-                    let (h, hlog, lex, llog, pred) =
-                        head::fit_pair(&z, dim, &lx, &part.labels, k, &cfg.cluster_head, threads);
+                    // Held-out refits only where the graph is not trusted:
+                    // there the partition is close to k-means' cells, whose
+                    // errors classifiers that did not see a text correct
+                    // (stackoverflow, trec); a trusted graph drew boundaries
+                    // no linear classifier over `z` holds, and refits on
+                    // subsets wear them away (agnews, thucnews_titles).
+                    let trusted = graph_log
+                        .as_ref()
+                        .and_then(|l| l.agreement)
+                        .is_some_and(|a| cfg.graph.trusts(a));
+                    let head_cfg = head::HeadConfig {
+                        holdout: if trusted {
+                            0.0
+                        } else {
+                            cfg.cluster_head.holdout
+                        },
+                        ..cfg.cluster_head
+                    };
+                    let (h, hlog, lex, llog, pred) = head::fit_pair(
+                        &z,
+                        dim,
+                        &lx,
+                        &part.labels,
+                        k,
+                        &head_cfg,
+                        cfg.train.seed,
+                        threads,
+                    );
                     tracing::info!(
                         iterations = llog.iterations,
                         agreement = llog.agreement,

@@ -104,9 +104,15 @@ impl GraphConfig {
     /// The weight for a plain k-means agreement of `agreement`.
     pub fn weight_for(&self, agreement: f64) -> f32 {
         match self.trust {
-            Some(t) if agreement >= t.agreement => t.weight,
+            Some(t) if self.trusts(agreement) => t.weight,
             _ => self.weight,
         }
+    }
+
+    /// Whether plain k-means' agreement with the graph earns the trusted
+    /// weight.
+    pub fn trusts(&self, agreement: f64) -> bool {
+        self.trust.is_some_and(|t| agreement >= t.agreement)
     }
 
     /// Whether the step runs.

@@ -56,6 +56,13 @@ pub struct HeadConfig {
     /// before it existed). See [`fit_pair`] for the measurements.
     #[serde(default)]
     pub balance: f64,
+    /// With co-training: the share of each cluster's texts left out of
+    /// each refit (drawn anew per round); the refit classifiers then
+    /// relabel every text, so a text's new label comes, as often as not,
+    /// from classifiers that never saw its old one (see [`fit_pair`]).
+    /// 0: every round fits all texts (models saved before it existed).
+    #[serde(default)]
+    pub holdout: f64,
 }
 
 impl HeadConfig {
@@ -68,6 +75,7 @@ impl HeadConfig {
             lexical: false,
             rounds: 0,
             balance: 0.0,
+            holdout: 0.0,
         }
     }
 
@@ -116,6 +124,11 @@ pub struct HeadLog {
     /// partition).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<f64>,
+    /// With held-out co-training: the share of each cluster left out of
+    /// each refit ([`HeadConfig::holdout`]); absent when every round fit all
+    /// texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<f64>,
 }
 
 impl HeadLog {
@@ -134,6 +147,7 @@ impl HeadLog {
             grad_max,
             agreement: same as f64 / labels.len().max(1) as f64,
             moved: Vec::new(),
+            holdout: None,
         }
     }
 }
@@ -552,7 +566,7 @@ fn fit_lexical_capped(
 /// 72.0, searchsnippets 86.7 / 70.9 / 71.6, trec 46.8 / 19.9 / 14.7, agnews
 /// and thucnews_titles unchanged (without the weights more rounds had only
 /// raised stackoverflow's NMI).
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn fit_pair(
     z: &[f32],
     d: usize,
@@ -560,6 +574,7 @@ pub fn fit_pair(
     labels: &[usize],
     k: usize,
     cfg: &HeadConfig,
+    seed: u64,
     threads: Threads,
 ) -> (
     Linear<f32>,
@@ -568,31 +583,87 @@ pub fn fit_pair(
     HeadLog,
     (Vec<usize>, Vec<f32>),
 ) {
+    let held_out = cfg.holdout > 0.0;
     let mut target = labels.to_vec();
     let mut moved = Vec::new();
     let mut last: Option<(Linear<f32>, Lexical)> = None;
     loop {
+        // With a hold-out, every round after the first fits a fresh
+        // stratified subset and the last round is followed by one fit on
+        // all texts, the classifiers the model keeps.
+        let round = moved.len();
+        let closing = held_out && round == cfg.rounds + 1;
+        let rows = (held_out && round > 0 && !closing)
+            .then(|| holdout_rows(&target, k, cfg.holdout, seed, round as u64));
         // Later rounds start at the previous round's weights: the labels
         // moved little, so the optimum did too.
-        let (head, hlog, _) = fit_from(z, d, &target, k, cfg, last.as_ref().map(|l| &l.0), threads);
-        let (lex, mut llog) = fit_lexical_capped(
-            x,
-            &target,
-            k,
-            cfg,
-            LEXICAL_MAX_PARAMS,
-            last.as_ref().map(|l| &l.1),
-        );
+        let init = last.as_ref();
+        let (head, hlog, lex, mut llog) = match &rows {
+            None => {
+                let (head, hlog, _) = fit_from(z, d, &target, k, cfg, init.map(|l| &l.0), threads);
+                let (lex, llog) =
+                    fit_lexical_capped(x, &target, k, cfg, LEXICAL_MAX_PARAMS, init.map(|l| &l.1));
+                (head, hlog, lex, llog)
+            }
+            Some(rows) => {
+                let zs: Vec<f32> = rows
+                    .iter()
+                    .flat_map(|&i| &z[i * d..(i + 1) * d])
+                    .copied()
+                    .collect();
+                let ts: Vec<usize> = rows.iter().map(|&i| target[i]).collect();
+                let (head, hlog, _) = fit_from(&zs, d, &ts, k, cfg, init.map(|l| &l.0), threads);
+                let (lex, llog) = fit_lexical_capped(
+                    &x.select_rows(rows),
+                    &ts,
+                    k,
+                    cfg,
+                    LEXICAL_MAX_PARAMS,
+                    init.map(|l| &l.1),
+                );
+                (head, hlog, lex, llog)
+            }
+        };
         let (pred, scores) = predict_with(&head, z, d, Some((&lex, x)), threads);
         let changed = pred.iter().zip(&target).filter(|(a, b)| a != b).count();
         moved.push(changed as f64 / target.len().max(1) as f64);
-        if moved.len() > cfg.rounds || changed == 0 {
+        let done = if held_out {
+            closing
+        } else {
+            moved.len() > cfg.rounds || changed == 0
+        };
+        if done {
             llog.moved = moved;
+            llog.holdout = held_out.then_some(cfg.holdout);
             return (head, hlog, lex, llog, (pred, scores));
         }
         target = pred;
         last = Some((head, lex));
     }
+}
+
+/// The rows one held-out refit trains on, ascending: each class of
+/// `labels` keeps `ceil((1 - holdout) · N_c)` of its texts (at least one),
+/// drawn from the stream of (`seed`, `round`), so the draw does not depend
+/// on threads.
+fn holdout_rows(labels: &[usize], k: usize, holdout: f64, seed: u64, round: u64) -> Vec<usize> {
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+    labels
+        .iter()
+        .enumerate()
+        .for_each(|(i, &l)| members[l].push(i));
+    let mut rng = crate::rng::Rng::derive(seed ^ 0x484F_4C44_4F55_5400, round);
+    let mut rows = Vec::with_capacity(labels.len());
+    for m in &mut members {
+        if m.is_empty() {
+            continue;
+        }
+        rng.shuffle(m);
+        let keep = (((1.0 - holdout) * m.len() as f64).ceil() as usize).clamp(1, m.len());
+        rows.extend_from_slice(&m[..keep]);
+    }
+    rows.sort_unstable();
+    rows
 }
 
 /// The lexical classifier ready to classify: its weights kept also by term
@@ -942,6 +1013,70 @@ mod tests {
                 p[0] / sum
             );
         }
+    }
+
+    #[test]
+    fn held_out_rows_are_a_stratified_draw_per_round() {
+        // Classes of 10, 5 and 1 texts: half of each kept, rounded up.
+        let y: Vec<usize> = (0..16)
+            .map(|i| {
+                if i < 10 {
+                    0
+                } else if i < 15 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let rows = holdout_rows(&y, 3, 0.5, 7, 1);
+        let count = |c: usize| rows.iter().filter(|&&i| y[i] == c).count();
+        assert_eq!((count(0), count(1), count(2)), (5, 3, 1));
+        assert!(
+            rows.windows(2).all(|w| w[0] < w[1]),
+            "ascending, distinct: {rows:?}"
+        );
+        assert_eq!(
+            rows,
+            holdout_rows(&y, 3, 0.5, 7, 1),
+            "same seed and round, same draw"
+        );
+        let other: Vec<Vec<usize>> = (2..6).map(|r| holdout_rows(&y, 3, 0.5, 7, r)).collect();
+        assert!(other.iter().any(|o| *o != rows), "rounds draw anew");
+        // A share that would keep nothing still keeps one text per class.
+        assert_eq!(holdout_rows(&y, 3, 0.99, 7, 1).len(), 3);
+    }
+
+    #[test]
+    fn held_out_co_training_relabels_strays_and_closes_on_all_texts() {
+        // Three separable blobs, a fifth of the labels wrong.
+        let (z, truth) = blobs(40, 0.3, 9);
+        let mut rng = Rng::new(3);
+        let noisy: Vec<usize> = truth
+            .iter()
+            .map(|&c| if rng.uniform() < 0.2 { (c + 1) % 3 } else { c })
+            .collect();
+        let x = sparse(&z.iter().map(|v| v.max(0.0)).collect::<Vec<f32>>(), 5);
+        let cfg = HeadConfig {
+            holdout: 0.5,
+            rounds: 3,
+            ..HeadConfig::shipped()
+        };
+        let (head, _, lex, llog, (pred, score)) =
+            fit_pair(&z, 5, &x, &noisy, 3, &cfg, 11, Threads::One);
+        assert_eq!(pred, truth);
+        // The first fit, three held-out rounds, the closing fit on all texts.
+        assert_eq!(llog.moved.len(), 5, "{:?}", llog.moved);
+        assert!(llog.moved[0] > 0.1, "{:?}", llog.moved);
+        // The returned labels are what the returned classifiers predict.
+        assert_eq!(
+            predict_with(&head, &z, 5, Some((&lex, &x)), Threads::One),
+            (pred.clone(), score.clone())
+        );
+        // Same seed, same bits; the lexical classifier saw every column.
+        let again = fit_pair(&z, 5, &x, &noisy, 3, &cfg, 11, Threads::One);
+        assert_eq!(again.0.weight.value, head.weight.value);
+        assert_eq!(again.2.linear.weight.value, lex.linear.weight.value);
     }
 
     #[test]

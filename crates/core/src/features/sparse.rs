@@ -25,6 +25,24 @@ impl Csr {
         (&self.indices[a..b], &self.data[a..b])
     }
 
+    /// The rows `rows` (in that order) as a matrix of their own.
+    pub fn select_rows(&self, rows: &[usize]) -> Csr {
+        let mut out = Csr {
+            indptr: Vec::with_capacity(rows.len() + 1),
+            indices: Vec::new(),
+            data: Vec::new(),
+            n_cols: self.n_cols,
+        };
+        out.indptr.push(0);
+        for &i in rows {
+            let (cols, vals) = self.row(i);
+            out.indices.extend_from_slice(cols);
+            out.data.extend_from_slice(vals);
+            out.indptr.push(out.indices.len());
+        }
+        out
+    }
+
     /// `out (N, L) = self (N, M) · dense (M, L)`, dense row-major.
     pub fn mul_dense(&self, dense: &[f64], l: usize) -> Vec<f64> {
         use rayon::prelude::*;
