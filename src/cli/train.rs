@@ -271,8 +271,11 @@ pub struct TrainArgs {
     /// (drawn anew per round), so the refit classifiers relabel texts they
     /// did not train on; a last fit on all texts gives the kept
     /// classifiers. 0: every round fits all texts. Must be below 1.
-    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    #[arg(long, default_value_t = 0.5, value_name = "F")]
     head_holdout: f64,
+    /// Refit rounds with --head-holdout, in place of --head-rounds.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    head_holdout_rounds: usize,
     /// Negation scope of the bag-of-words features (SIF, LSA, the lexical
     /// classifier, naive Bayes, descriptions): after not / never / n't / 不 /
     /// 没有 the next N words of the clause count as negated terms ("¬好吃");
@@ -566,6 +569,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             rounds: a.head_rounds,
             balance: a.head_balance,
             holdout: a.head_holdout,
+            holdout_rounds: a.head_holdout_rounds,
             ..textrnn::cluster::head::HeadConfig::shipped()
         },
         dec: textrnn::learn::dec::DecConfig {
