@@ -267,10 +267,11 @@ pub struct TrainArgs {
     /// when some classes are far smaller than others).
     #[arg(long, default_value_t = 1.0, value_name = "G")]
     head_balance: f64,
-    /// Share of each cluster's texts left out of each co-training refit
-    /// (drawn anew per round), so the refit classifiers relabel texts they
-    /// did not train on; a last fit on all texts gives the kept
-    /// classifiers. 0: every round fits all texts. Must be below 1.
+    /// Where the graph step does not trust the k-NN graph: the share of
+    /// each cluster's texts left out of each co-training refit (drawn anew
+    /// per round), so the refit classifiers relabel texts they did not
+    /// train on; a last fit on all texts gives the kept classifiers.
+    /// 0: every round fits all texts. Must be below 1.
     #[arg(long, default_value_t = 0.5, value_name = "F")]
     head_holdout: f64,
     /// Refit rounds with --head-holdout, in place of --head-rounds.

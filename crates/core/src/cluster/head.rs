@@ -60,7 +60,9 @@ pub struct HeadConfig {
     /// each refit (drawn anew per round); the refit classifiers then
     /// relabel every text, so a text's new label comes, as often as not,
     /// from classifiers that never saw its old one (see [`fit_pair`]).
-    /// 0: every round fits all texts (models saved before it existed).
+    /// Training applies it only where the graph step did not trust the
+    /// k-NN graph. 0: every round fits all texts (models saved before it
+    /// existed).
     #[serde(default)]
     pub holdout: f64,
     /// With a hold-out: the refit rounds, in place of `rounds` (0: no
@@ -134,8 +136,9 @@ pub struct HeadLog {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<f64>,
     /// With held-out co-training: the share of each cluster left out of
-    /// each refit ([`HeadConfig::holdout`]); absent when every round fit all
-    /// texts.
+    /// each refit ([`HeadConfig::holdout`]); `moved` then lists the first
+    /// fit, each refit and the closing fit on all texts. Absent when every
+    /// round fit all texts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holdout: Option<f64>,
 }
