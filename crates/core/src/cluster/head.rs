@@ -594,7 +594,9 @@ fn fit_lexical_capped(
 /// 77.5 / 72.7 with half held out and 4 rounds, 86.1 / 77.9 / 72.3 with
 /// 8; trec 50.7 / 33.0 / 19.4 -> 51.4 / 33.7 / 20.1 and 52.0 / 34.1 /
 /// 20.6. 16 rounds go on helping trec (52.9 / 34.7 / 21.2) but cost
-/// stackoverflow (85.7 / 78.0 / 71.1), so 8 are shipped. Where the graph is trusted it costs (4 rounds): agnews 84.4 /
+/// stackoverflow (85.7 / 78.0 / 71.1), so 8 are shipped; a third held out
+/// instead of half (8 rounds): stackoverflow 86.0 / 77.5 / 72.6, trec
+/// 51.7 / 33.7 / 20.3, so half. Where the graph is trusted it costs (4 rounds): agnews 84.4 /
 /// 61.3 -> 84.1 / 60.4 (the lower-mode seeds lose 0.3-0.7), thucnews_titles
 /// 72.2 / 61.1 -> 71.7 / 60.4, searchsnippets 86.7 / 70.9 -> 86.6 / 70.9:
 /// there the graph drew boundaries that no linear classifier over `z`
