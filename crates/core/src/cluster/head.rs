@@ -642,32 +642,23 @@ pub fn fit_pair(
         // Later rounds start at the previous round's weights: the labels
         // moved little, so the optimum did too.
         let init = last.as_ref();
-        let (head, hlog, lex, mut llog) = match &rows {
-            None => {
-                let (head, hlog, _) = fit_from(z, d, &target, k, cfg, init.map(|l| &l.0), threads);
-                let (lex, llog) =
-                    fit_lexical_capped(x, &target, k, cfg, LEXICAL_MAX_PARAMS, init.map(|l| &l.1));
-                (head, hlog, lex, llog)
-            }
-            Some(rows) => {
-                let zs: Vec<f32> = rows
-                    .iter()
-                    .flat_map(|&i| &z[i * d..(i + 1) * d])
-                    .copied()
-                    .collect();
-                let ts: Vec<usize> = rows.iter().map(|&i| target[i]).collect();
-                let (head, hlog, _) = fit_from(&zs, d, &ts, k, cfg, init.map(|l| &l.0), threads);
-                let (lex, llog) = fit_lexical_capped(
-                    &x.select_rows(rows),
-                    &ts,
-                    k,
-                    cfg,
-                    LEXICAL_MAX_PARAMS,
-                    init.map(|l| &l.1),
-                );
-                (head, hlog, lex, llog)
-            }
+        // The rows this round fits: all, or the subset's copies.
+        let subset = rows.map(|rows| {
+            let zs: Vec<f32> = rows
+                .iter()
+                .flat_map(|&i| &z[i * d..(i + 1) * d])
+                .copied()
+                .collect();
+            let ts: Vec<usize> = rows.iter().map(|&i| target[i]).collect();
+            (zs, x.select_rows(&rows), ts)
+        });
+        let (fz, fx, ft) = match &subset {
+            Some((zs, xs, ts)) => (&zs[..], xs, &ts[..]),
+            None => (z, x, &target[..]),
         };
+        let (head, hlog, _) = fit_from(fz, d, ft, k, cfg, init.map(|l| &l.0), threads);
+        let (lex, mut llog) =
+            fit_lexical_capped(fx, ft, k, cfg, LEXICAL_MAX_PARAMS, init.map(|l| &l.1));
         let (pred, scores) = predict_with(&head, z, d, Some((&lex, x)), threads);
         let changed = pred.iter().zip(&target).filter(|(a, b)| a != b).count();
         moved.push(changed as f64 / target.len().max(1) as f64);
