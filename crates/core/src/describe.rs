@@ -15,6 +15,14 @@
 
 use std::collections::HashMap;
 
+/// A term's tally within one cluster.
+#[derive(Clone, Copy)]
+struct Term {
+    count: f64,
+    texts: usize,
+    last: usize,
+}
+
 /// Top `top` terms per cluster by c-TF-IDF, with weights; `words[i]` are
 /// text i's words (stop words already removed), `labels[i]` its cluster.
 /// Terms found in fewer than `max(2, ceil(1%))` of the cluster's texts are
@@ -25,27 +33,28 @@ pub fn class_tfidf(
     k: usize,
     top: usize,
 ) -> Vec<Vec<(String, f32)>> {
-    let mut per: Vec<HashMap<&str, f64>> = vec![HashMap::new(); k];
-    // Per cluster and term: how many of the cluster's texts hold it.
-    let mut texts_with: Vec<HashMap<&str, usize>> = vec![HashMap::new(); k];
+    // Per cluster and term: its count, how many texts hold it, and the last
+    // text that counted (so a word repeated inside one text counts it once).
+    let mut per: Vec<HashMap<&str, Term>> = vec![HashMap::new(); k];
     let mut all: HashMap<&str, f64> = HashMap::new();
     let mut sizes = vec![0f64; k];
     let mut texts = vec![0usize; k];
-    let mut seen: Vec<&str> = Vec::new();
-    for (doc, &l) in words.iter().zip(labels) {
+    for (i, (doc, &l)) in words.iter().zip(labels).enumerate() {
         texts[l] += 1;
-        seen.clear();
         // Punctuation may help clustering (Chinese titles) but names nothing.
         for w in doc.iter().filter(|w| w.chars().any(char::is_alphanumeric)) {
-            *per[l].entry(w).or_insert(0.0) += 1.0;
+            let t = per[l].entry(w).or_insert(Term {
+                count: 0.0,
+                texts: 0,
+                last: usize::MAX,
+            });
+            t.count += 1.0;
+            if t.last != i {
+                t.last = i;
+                t.texts += 1;
+            }
             *all.entry(w).or_insert(0.0) += 1.0;
             sizes[l] += 1.0;
-            seen.push(w);
-        }
-        seen.sort_unstable();
-        seen.dedup();
-        for &w in &seen {
-            *texts_with[l].entry(w).or_insert(0) += 1;
         }
     }
     let avg = sizes.iter().sum::<f64>() / k.max(1) as f64;
@@ -55,8 +64,8 @@ pub fn class_tfidf(
             let floor = 2.max(texts[c].div_ceil(100));
             let mut scored: Vec<(&str, f64)> = counts
                 .iter()
-                .filter(|(t, _)| texts_with[c][*t] >= floor)
-                .map(|(&t, &n)| (t, n / sizes[c].max(1.0) * (1.0 + avg / all[t]).ln()))
+                .filter(|(_, s)| s.texts >= floor)
+                .map(|(&t, s)| (t, s.count / sizes[c].max(1.0) * (1.0 + avg / all[t]).ln()))
                 .collect();
             scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
             scored
