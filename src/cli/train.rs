@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use textrnn::cluster::KMeansError;
 use textrnn::features::TfidfConfig;
-use textrnn::learn::checkpoint::CheckpointConfig;
+use textrnn::learn::CheckpointConfig;
 use textrnn::learn::seeds::{SeedSet, BUILTIN};
 use textrnn::learn::{AugmentConfig, TrainConfig};
 use textrnn::model::{FeatureWeights, Model, ModelConfig};

@@ -93,14 +93,8 @@ pub fn suggest_name(id: usize, top_terms: &[String]) -> String {
 
 /// Indices of the `n` highest-scoring texts of each cluster, best first.
 pub fn representatives(labels: &[usize], scores: &[f32], k: usize, n: usize) -> Vec<Vec<usize>> {
-    let mut by: Vec<Vec<usize>> = vec![Vec::new(); k];
-    for (i, &l) in labels.iter().enumerate() {
-        by[l].push(i);
-    }
-    for list in &mut by {
-        list.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-        list.truncate(n);
-    }
+    let mut by = crate::rows::ranked_by_class(labels, scores, k);
+    by.iter_mut().for_each(|list| list.truncate(n));
     by
 }
 

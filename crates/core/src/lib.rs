@@ -47,5 +47,6 @@ pub mod model;
 pub mod nn;
 pub mod report;
 pub mod rng;
+pub mod rows;
 pub mod text;
 pub mod vocab;

@@ -27,9 +27,9 @@ use crate::cluster::{KMeans, KMeansConfig, Points};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 pub use crate::learn::StepLog;
 use crate::learn::{
-    argmax_rows, concat_blocks, encode_all, encode_all_with, l2_normalize_rows, train_contrastive,
-    EpochLog, Progress, Stage, TrainConfig,
+    encode_all, encode_all_with, train_contrastive, EpochLog, Progress, Stage, TrainConfig,
 };
+use crate::rows::{argmax_rows, class_means, concat_blocks, l2_normalize_rows};
 use crate::nn::encoder::{Encoder, Prepared};
 use crate::nn::gemm::Threads;
 use crate::nn::loss::dec_soft_assign;
@@ -419,27 +419,6 @@ pub struct Fitted {
     pub scores: Vec<f32>,
 }
 
-/// Mean row of each class (zero for an empty class), `(K, D)`.
-fn class_means(z: &[f32], d: usize, labels: &[usize], k: usize) -> Vec<f32> {
-    let mut sum = vec![0f32; k * d];
-    let mut n = vec![0usize; k];
-    for (row, &l) in z.chunks(d.max(1)).zip(labels) {
-        n[l] += 1;
-        sum[l * d..(l + 1) * d]
-            .iter_mut()
-            .zip(row)
-            .for_each(|(s, v)| *s += v);
-    }
-    for c in 0..k {
-        if n[c] > 0 {
-            sum[c * d..(c + 1) * d]
-                .iter_mut()
-                .for_each(|s| *s /= n[c] as f32);
-        }
-    }
-    sum
-}
-
 /// Clusters of the training texts before the assignment rule is fitted.
 struct Partition {
     /// Mean of each cluster `(K, dim)`.
@@ -704,7 +683,7 @@ impl Model {
                 let n = parts.z.len() / self.dim().max(1);
                 let (mut probs, mut logits) = (Vec::new(), Vec::new());
                 rnn.forward(&parts.pooled, n, &mut probs, threads);
-                crate::learn::softmax_rows(&mut probs, k);
+                crate::rows::softmax_rows(&mut probs, k);
                 features.forward(&parts.z, n, &mut logits, threads);
                 let share = self.manifest.config.weak.rnn_share;
                 argmax_rows(&crate::learn::weak::combine(&probs, &logits, k, share), k)
@@ -1004,7 +983,7 @@ impl Model {
             let mut part = cluster_partition(&z, dim, k, cfg, threads)?;
             for _ in 0..cfg.self_train_rounds {
                 let (labels, scores) = assign(&z, dim, &part.centroids);
-                let pseudo = crate::learn::self_train::confident(
+                let pseudo = crate::rows::confident(
                     &labels,
                     &scores,
                     k,
@@ -1025,7 +1004,7 @@ impl Model {
                 part = cluster_partition(&z, dim, k, cfg, threads)?;
             }
             if cfg.dec.enabled() {
-                let scales = crate::learn::block_scales(&[
+                let scales = crate::rows::block_scales(&[
                     (cfg.wordvec_dims, w.sif),
                     (d, w.rnn),
                     (cfg.lsa_dims, w.lsa),

@@ -2,7 +2,7 @@
 //! rate, continue; give up with a clear error after repeated failures) and
 //! checkpoints that resume to the same encoder.
 
-use textrnn::learn::checkpoint::CheckpointConfig;
+use textrnn::learn::CheckpointConfig;
 use textrnn::learn::{train_contrastive, Objective, TrainConfig, TrainError};
 use textrnn::model::ModelConfig;
 use textrnn::nn::gemm::Threads;

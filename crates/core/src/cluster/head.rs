@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use rayon::prelude::*;
 
 use crate::features::Csr;
-use crate::learn::{argmax_rows, softmax_rows};
+use crate::rows::{argmax_rows, dot, softmax_rows};
 use crate::nn::gemm::{matmul, Threads};
 use crate::nn::linear::Linear;
 
@@ -281,9 +281,6 @@ impl Problem<'_> {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
 
 fn max_abs(a: &[f64]) -> f64 {
     a.iter().fold(0.0, |m, v| m.max(v.abs()))

@@ -111,7 +111,7 @@ impl WordVectors {
             n_cols: v,
         };
         let (mut vectors, _) = truncated_svd(&ppmi, dim, 5, seed);
-        super::super::learn::l2_normalize_rows(&mut vectors, dim);
+        crate::rows::l2_normalize_rows(&mut vectors, dim);
         let weights = terms
             .iter()
             .map(|t| {
@@ -130,7 +130,7 @@ impl WordVectors {
         };
         wv.rebuild_index();
         let mut raw = wv.raw(docs);
-        super::super::learn::l2_normalize_rows(&mut raw, dim);
+        crate::rows::l2_normalize_rows(&mut raw, dim);
         let n = docs.len().max(1) as f32;
         let mut mean = vec![0f32; dim];
         for row in raw.chunks(dim.max(1)) {
@@ -183,12 +183,12 @@ impl WordVectors {
     pub fn transform(&self, docs: &[Vec<String>]) -> Vec<f32> {
         let mut out = self.raw(docs);
         if self.normalize_first {
-            super::super::learn::l2_normalize_rows(&mut out, self.dim);
+            crate::rows::l2_normalize_rows(&mut out, self.dim);
         }
         for row in out.chunks_mut(self.dim.max(1)) {
             row.iter_mut().zip(&self.mean).for_each(|(a, &m)| *a -= m);
         }
-        super::super::learn::l2_normalize_rows(&mut out, self.dim);
+        crate::rows::l2_normalize_rows(&mut out, self.dim);
         out
     }
 }
@@ -219,7 +219,7 @@ mod tests {
         assert!(wv.normalize_first);
         // The stored mean is the mean of the unit-length sums.
         let mut raw = wv.raw(&d);
-        crate::learn::l2_normalize_rows(&mut raw, 3);
+        crate::rows::l2_normalize_rows(&mut raw, 3);
         for j in 0..3 {
             let m: f32 = raw.chunks(3).map(|r| r[j]).sum::<f32>() / d.len() as f32;
             assert!((m - wv.mean[j]).abs() < 1e-6);
@@ -236,7 +236,7 @@ mod tests {
         for row in want.chunks_mut(3) {
             row.iter_mut().zip(&old.mean).for_each(|(a, &m)| *a -= m);
         }
-        crate::learn::l2_normalize_rows(&mut want, 3);
+        crate::rows::l2_normalize_rows(&mut want, 3);
         assert_eq!(old.transform(&d), want);
         assert_ne!(old.transform(&d), out);
     }

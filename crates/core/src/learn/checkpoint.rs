@@ -9,28 +9,17 @@
 //! it is refused.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::contrastive::{EpochLog, StepLog, TrainConfig};
+use super::config::{EpochLog, StepLog, TrainConfig};
 use crate::nn::encoder::Encoder;
 use crate::nn::optim::Optimizer;
 use crate::nn::weights::read_f32;
 use crate::nn::{Module, Param};
-
-/// Where and how often to checkpoint.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckpointConfig {
-    /// The checkpoint file.
-    pub path: PathBuf,
-    /// Write one every this many optimizer steps (and at each epoch's end).
-    pub every: u64,
-    /// Continue from `path` when it exists.
-    pub resume: bool,
-}
 
 /// The training loop's position and logs (floats that may be NaN are kept as bits).
 #[derive(Clone, Debug, Serialize, Deserialize)]

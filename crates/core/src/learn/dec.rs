@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::contrastive::TrainConfig;
+use super::config::TrainConfig;
 use crate::batch::Batcher;
 use crate::nn::encoder::{Encoder, EncoderCache};
 use crate::nn::gemm::Threads;
@@ -75,7 +75,7 @@ pub struct DecLog {
 
 /// Where the RNN block sits in a row of `z`: columns `start..start + width`,
 /// scaled by `scale` after the encoder's output is normalized to unit length
-/// (see [`super::concat_blocks`]).
+/// (see [`crate::rows::concat_blocks`]).
 #[derive(Clone, Copy, Debug)]
 pub struct RnnBlock {
     /// First column.
@@ -174,7 +174,7 @@ pub fn refine(
         }
         // The texts as the refined encoder (inference path) now places them.
         let mut r = super::encode_all(enc, seqs, train.max_len, threads);
-        super::l2_normalize_rows(&mut r, block.width);
+        crate::rows::l2_normalize_rows(&mut r, block.width);
         for (row, rr) in z.chunks_mut(dim).zip(r.chunks(block.width)) {
             row[block.start..block.start + block.width]
                 .iter_mut()
@@ -183,7 +183,7 @@ pub fn refine(
         }
         // The next epoch's target starts from these assignments.
         q = dec_soft_assign(&z, &mu.value, dim);
-        let (now, _) = super::argmax_rows(&q, k);
+        let (now, _) = crate::rows::argmax_rows(&q, k);
         let changed = now.iter().zip(&current).filter(|(a, b)| a != b).count();
         log.epochs
             .push((sum / count.max(1) as f64, changed as f64 / n.max(1) as f64));

@@ -137,12 +137,6 @@ impl<'de> Deserialize<'de> for OrderedPairs {
     }
 }
 
-/// Is `c` Han, kana or hangul (matched as substrings, not whole tokens)?
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF | 0x20000..=0x2FFFF)
-}
-
 const NEGATORS_EN: [&str; 16] = [
     "not", "no", "never", "n't", "nothing", "neither", "nor", "without", "hardly", "cannot",
     "barely", "none", "nobody", "nowhere", "lack", "lacks",
@@ -232,7 +226,7 @@ impl Matcher {
                 if toks.is_empty() {
                     continue;
                 }
-                let p = if toks.iter().any(|t| t.chars().any(is_cjk)) {
+                let p = if toks.iter().any(|t| t.chars().any(crate::text::segment::is_cjk)) {
                     Pattern::Chars(toks.concat().chars().collect())
                 } else {
                     Pattern::Tokens(toks)

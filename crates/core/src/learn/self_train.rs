@@ -3,7 +3,7 @@
 //! cross-entropy (dropout on), so the representation is pulled toward the
 //! cluster structure it already half sees; the caller then re-clusters.
 
-use super::contrastive::TrainConfig;
+use super::config::TrainConfig;
 use crate::batch::Batcher;
 use crate::nn::encoder::{Encoder, EncoderCache, Prepared};
 use crate::nn::gemm::Threads;
@@ -20,20 +20,6 @@ impl Module<f32> for WithHead<'_> {
         self.0.visit(f);
         self.1.visit(f);
     }
-}
-
-/// Pseudo-labels: for each cluster, its `fraction` most confident texts
-/// (highest score) keep their cluster; all others get `None`.
-pub fn confident(labels: &[usize], scores: &[f32], k: usize, fraction: f64) -> Vec<Option<usize>> {
-    let reps = crate::describe::representatives(labels, scores, k, usize::MAX);
-    let mut out = vec![None; labels.len()];
-    for (c, list) in reps.iter().enumerate() {
-        let keep = ((list.len() as f64 * fraction).ceil() as usize).min(list.len());
-        for &i in &list[..keep] {
-            out[i] = Some(c);
-        }
-    }
-    out
 }
 
 /// Fine-tune `enc` to predict `pseudo` (texts with `None` are skipped) for
@@ -116,6 +102,6 @@ pub fn classify(
     let z = super::encode_all_with(enc, seqs, max_len, prepared, threads);
     let mut logits = Vec::new();
     head.forward(&z, seqs.len(), &mut logits, threads);
-    super::softmax_rows(&mut logits, head.output_dim());
+    crate::rows::softmax_rows(&mut logits, head.output_dim());
     logits
 }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::contrastive::prepare_for;
-use super::contrastive::{Progress, Stage, TrainConfig};
+use super::config::{Progress, Stage, TrainConfig};
 use super::seeds::{pseudo_label, Matcher};
 use super::self_train::{classify, train_classifier};
 use crate::nn::encoder::Encoder;
@@ -218,23 +218,11 @@ pub fn naive_bayes_em(
 }
 
 /// Per class, the `fraction` of the texts assigned to it (argmax of `probs`)
-/// with the highest probability become its targets; others get `None`.
+/// with the highest probability become its targets; others get `None`
+/// ([`crate::rows::confident`]).
 pub fn confident_targets(probs: &[f32], k: usize, fraction: f64) -> Vec<Option<usize>> {
-    let (labels, best) = super::argmax_rows(probs, k);
-    let n = labels.len();
-    let mut by_class: Vec<Vec<(f32, usize)>> = vec![Vec::new(); k];
-    for (i, (&c, &p)) in labels.iter().zip(&best).enumerate() {
-        by_class[c].push((p, i));
-    }
-    let mut out = vec![None; n];
-    for (c, list) in by_class.iter_mut().enumerate() {
-        list.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let keep = ((list.len() as f64 * fraction).ceil() as usize).min(list.len());
-        for &(_, i) in &list[..keep] {
-            out[i] = Some(c);
-        }
-    }
-    out
+    let (labels, best) = crate::rows::argmax_rows(probs, k);
+    crate::rows::confident(&labels, &best, k, fraction)
 }
 
 /// Steps 2-3: from seed labels to a trained RNN classifier. Returns the head
@@ -342,7 +330,7 @@ pub fn feature_head(
         let mut logits = Vec::new();
         head.forward(z, n, &mut logits, threads);
         probs.clone_from(&logits);
-        super::softmax_rows(&mut probs, k);
+        crate::rows::softmax_rows(&mut probs, k);
         out = Some((head, logits));
     }
     out.expect("at least one round")
@@ -359,13 +347,13 @@ pub fn combine(rnn_probs: &[f32], feature_logits: &[f32], k: usize, rnn_share: f
         .zip(rnn_probs)
         .map(|(&l, &r)| l + share * r.max(1e-30).ln())
         .collect();
-    super::softmax_rows(&mut p, k);
+    crate::rows::softmax_rows(&mut p, k);
     p
 }
 
 /// Share of the seed-labeled texts whose argmax under `probs` is their seed label.
 fn agreement(probs: &[f32], seed: &[Option<usize>], k: usize) -> f64 {
-    let (labels, _) = super::argmax_rows(probs, k);
+    let (labels, _) = crate::rows::argmax_rows(probs, k);
     let (same, total) = seed
         .iter()
         .zip(&labels)
@@ -458,7 +446,7 @@ mod tests {
         let head_cfg = crate::cluster::head::HeadConfig::shipped();
         let (head, logits) = feature_head(&z, 2, &probs, 2, &cfg, &head_cfg, Threads::One);
         assert_eq!((head.input_dim(), head.output_dim()), (2, 2));
-        let (labels, _) = super::super::argmax_rows(&logits, 2);
+        let (labels, _) = super::crate::rows::argmax_rows(&logits, 2);
         let right = labels
             .iter()
             .enumerate()

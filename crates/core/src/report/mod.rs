@@ -14,6 +14,7 @@ use std::fmt::Write;
 use crate::eval::metrics::{contingency, encode_labels};
 use crate::eval::Scores;
 use crate::model::Model;
+use crate::rows::dot;
 use crate::nn::gemm::Threads;
 use crate::rng::Rng;
 use svg::{color, esc, truncate};
@@ -158,9 +159,6 @@ pub fn pca_2d(x: &[f32], d: usize) -> Vec<(f32, f32)> {
         .collect()
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","PingFang SC",sans-serif;margin:0;color:#222;background:#fff}

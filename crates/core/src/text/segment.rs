@@ -112,6 +112,12 @@ pub fn is_han(c: char) -> bool {
         0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F | 0x3007)
 }
 
+/// True for Han, kana or hangul: scripts written without spaces, whose
+/// words seed matching finds as substrings rather than whole tokens.
+pub fn is_cjk(c: char) -> bool {
+    is_han(c) || matches!(c as u32, 0x3040..=0x30FF | 0xAC00..=0xD7AF)
+}
+
 /// True for characters that start an emoji (pictographs, dingbats, flags, ...).
 pub fn is_emoji(c: char) -> bool {
     matches!(c as u32,
