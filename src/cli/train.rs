@@ -524,7 +524,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
         tfidf: TfidfConfig {
             negation: a.negation.unwrap_or_else(|| {
-                TfidfConfig::negation_for(&texts, seeds.as_ref().map(|s| s.classes.len()))
+                TfidfConfig::negation_for(textrnn::features::tfidf::mostly_chinese(&texts), seeds.as_ref().map(|s| s.classes.len()))
             }),
             lead: a
                 .lead
@@ -636,7 +636,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         Ok(f) => f,
         Err(e) => {
             // Keep a checkpoint only when it is the last good state of a diverged run.
-            if !e.contains("training diverged") {
+            if !e.diverged() {
                 let _ = std::fs::remove_file(&ckpt_path);
             }
             return Err(anyhow::anyhow!(e))

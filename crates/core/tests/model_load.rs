@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use textrnn::model::{Model, ModelConfig};
+use textrnn::model::{Assigner, Model, ModelConfig};
 use textrnn::nn::gemm::Threads;
 
 const FILES: [&str; 7] = [
@@ -152,7 +152,7 @@ fn a_loaded_model_reproduces_training() {
     let trained_z = fitted.model.represent(&texts, Threads::One);
     let (loaded, dir) = save_and_load(&mut fitted.model);
     assert!(
-        loaded.cluster_head.is_some(),
+        matches!(loaded.assigner, Assigner::Classifier { .. }),
         "the shipped config trains the cluster classifier"
     );
     let z = loaded.represent(&texts, Threads::One);
@@ -247,10 +247,11 @@ fn negated_and_lead_terms_are_features_and_survive_a_reload() {
         .collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     use textrnn::features::TfidfConfig;
-    assert_eq!(TfidfConfig::negation_for(&texts, None), 3);
-    assert_eq!(TfidfConfig::negation_for(&["not good"], None), 0);
-    assert_eq!(TfidfConfig::negation_for(&["not good"], Some(2)), 3);
-    assert_eq!(TfidfConfig::negation_for(&["not good"], Some(6)), 0);
+    use textrnn::features::tfidf::mostly_chinese;
+    assert_eq!(TfidfConfig::negation_for(mostly_chinese(&texts), None), 3);
+    assert_eq!(TfidfConfig::negation_for(mostly_chinese(&["not good"]), None), 0);
+    assert_eq!(TfidfConfig::negation_for(mostly_chinese(&["not good"]), Some(2)), 3);
+    assert_eq!(TfidfConfig::negation_for(mostly_chinese(&["not good"]), Some(6)), 0);
     let mut cfg = tiny_config(6, 0);
     cfg.tfidf.negation = 3;
     cfg.tfidf.lead = 1;
@@ -290,17 +291,23 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
     let mut old = files.clone();
     old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
     let m = load_files(&old).unwrap();
-    assert!(m.cluster_head.is_some() && m.lexical.is_none());
+    let Assigner::Classifier {
+        linear,
+        lexical: None,
+    } = &m.assigner
+    else {
+        panic!("a format-2 model has the cluster classifier alone");
+    };
     let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
     let z = m.represent(&texts, Threads::One);
     let alone = textrnn::cluster::head::predict(
-        m.cluster_head.as_ref().unwrap(),
+        linear,
         &z,
         m.dim(),
         Threads::One,
     );
     assert_eq!(m.predict(&texts, Threads::One), alone);
-    assert!(load_files(&files).unwrap().lexical.is_some());
+    assert!(load_files(&files).unwrap().assigner.lexical_tfidf().is_some());
 }
 
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in
@@ -320,7 +327,7 @@ fn format_1_models_load_and_use_the_nearest_centroid() {
     let mut old = files.clone();
     old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
     let m = load_files(&old).unwrap();
-    assert!(m.cluster_head.is_none());
+    assert!(matches!(m.assigner, Assigner::NearestCentroid));
     let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
     let z = m.represent(&texts, Threads::One);
     let (labels, _) = m.predict(&texts, Threads::One);
@@ -380,7 +387,13 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     cfg.weak.epochs_per_round = 5;
     assert!(cfg.seeded_feature_head(), "on by default");
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
-    assert!(fitted.model.head.is_some() && fitted.model.cluster_head.is_some());
+    assert!(matches!(
+        fitted.model.assigner,
+        Assigner::Seeded {
+            features: Some(_),
+            ..
+        }
+    ));
     let truth: Vec<usize> = (0..texts.len()).map(|i| i % 2).collect();
     let right = fitted
         .labels
@@ -391,7 +404,13 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     assert!(right >= 108, "{right} of 120 right: {:?}", fitted.labels);
     let (loaded, _dir) = save_and_load(&mut fitted.model);
     // The feature classifier never reads the RNN block.
-    let features = loaded.cluster_head.as_ref().unwrap();
+    let Assigner::Seeded {
+        features: Some(features),
+        ..
+    } = &loaded.assigner
+    else {
+        panic!("the loaded model keeps its feature classifier");
+    };
     let (d, rnn) = (loaded.dim(), loaded.encoder.config.output_dim());
     for row in features.weight.value.chunks(d) {
         assert!(row[cfg.wordvec_dims..cfg.wordvec_dims + rnn]
@@ -407,7 +426,10 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
 
     cfg.weak.feature_rounds = 0;
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
-    assert!(fitted.model.cluster_head.is_none());
+    assert!(matches!(
+        fitted.model.assigner,
+        Assigner::Seeded { features: None, .. }
+    ));
     let dir = tempfile::tempdir().unwrap();
     fitted.model.save(&dir.path().join("m")).unwrap();
     let mut files: HashMap<String, Vec<u8>> = FILES
@@ -432,7 +454,10 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     assert!(refused.to_string().contains("future_setting"), "{refused}");
     files.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
     let old = load_files(&files).unwrap();
-    assert!(old.head.is_some() && old.cluster_head.is_none());
+    assert!(matches!(
+        old.assigner,
+        Assigner::Seeded { features: None, .. }
+    ));
     assert_eq!(
         old.predict(&texts, Threads::One),
         (fitted.labels, fitted.scores)

@@ -57,8 +57,8 @@ impl TfidfConfig {
     /// emotion with emotion-en 38.6 -> 38.0, measured with an unweighted
     /// feature classifier: its texts keep their emotion word under a
     /// negator, "i didnt feel humiliated" is sadness).
-    pub fn negation_for(texts: &[&str], seed_classes: Option<usize>) -> usize {
-        if seed_classes == Some(2) || mostly_chinese(texts) {
+    pub fn negation_for(mostly_chinese: bool, seed_classes: Option<usize>) -> usize {
+        if seed_classes == Some(2) || mostly_chinese {
             3
         } else {
             0
@@ -538,8 +538,11 @@ pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
 /// 87.4). The 15% threshold sits between the only two Chinese corpora we
 /// have measured.
 pub fn sparse_chinese(pipeline: &TextPipeline, texts: &[&str]) -> bool {
-    mostly_chinese(texts) && rare_word_share(pipeline, texts) > 0.15
+    mostly_chinese(texts) && rare_word_share(pipeline, texts) > SPARSE_SHARE
 }
+
+/// The share of rare word tokens above which [`sparse_chinese`] holds.
+pub const SPARSE_SHARE: f64 = 0.15;
 
 #[cfg(test)]
 mod tests {

@@ -446,7 +446,7 @@ mod tests {
         let head_cfg = crate::cluster::head::HeadConfig::shipped();
         let (head, logits) = feature_head(&z, 2, &probs, 2, &cfg, &head_cfg, Threads::One);
         assert_eq!((head.input_dim(), head.output_dim()), (2, 2));
-        let (labels, _) = super::crate::rows::argmax_rows(&logits, 2);
+        let (labels, _) = crate::rows::argmax_rows(&logits, 2);
         let right = labels
             .iter()
             .enumerate()

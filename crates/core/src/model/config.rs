@@ -1,0 +1,272 @@
+//! Every setting that decides a model besides the corpus, and the one place
+//! that decides their defaults: [`ModelConfig::new`] for the fixed ones and
+//! [`ModelConfig::for_corpus`] for those that depend on the corpus (read
+//! into a [`CorpusProfile`]). The CLI, the demo and library users all get
+//! their defaults from here; why each default is what it is, with the
+//! measurements, is in `docs/quality.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::graph::GraphConfig;
+use crate::cluster::head::HeadConfig;
+use crate::features::TfidfConfig;
+use crate::learn::TrainConfig;
+use crate::text::TextPipeline;
+use crate::vocab::VocabConfig;
+
+/// Everything that decides a model besides the corpus. Unknown fields are
+/// refused when a model loads: a setting this version does not know (from a
+/// newer textrnn, or a damaged key) would otherwise be dropped silently and
+/// the model would run differently from how it was trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Number of clusters (with `k_auto`, the chosen one once trained).
+    pub k: usize,
+    /// Choose k in this inclusive range by silhouette instead.
+    #[serde(default)]
+    pub k_auto: Option<(usize, usize)>,
+    /// Text pipeline.
+    pub pipeline: TextPipeline,
+    /// Vocabulary limits.
+    pub vocab: VocabConfig,
+    /// Contrastive training of the encoder.
+    pub train: TrainConfig,
+    /// TF-IDF settings of the LSA half.
+    pub tfidf: TfidfConfig,
+    /// LSA dimensions (0: none).
+    pub lsa_dims: usize,
+    /// Corpus word-vector (PPMI + SVD) dimensions for the SIF block (0: none).
+    /// When equal to the embedding size, they also initialize the RNN's embedding.
+    pub wordvec_dims: usize,
+    /// Shares of the squared distance: SIF word vectors, RNN, LSA (with
+    /// `weights_auto`, the chosen ones once trained).
+    pub weights: FeatureWeights,
+    /// Choose the LSA share by consensus (see [`super::experimental::choose_weights`]).
+    #[serde(default)]
+    pub weights_auto: bool,
+    /// k-means restarts.
+    pub n_init: usize,
+    /// Self-training rounds after the first clustering (0: none).
+    #[serde(default)]
+    pub self_train_rounds: usize,
+    /// Fraction of each cluster's most confident texts used as pseudo-labels.
+    #[serde(default = "default_confident")]
+    pub self_train_fraction: f64,
+    /// Seed words per class: weak supervision instead of clustering (k = classes).
+    #[serde(default)]
+    pub seeds: Option<crate::learn::seeds::SeedSet>,
+    /// Settings of the weak supervision from seed words.
+    #[serde(default)]
+    pub weak: crate::learn::weak::WeakConfig,
+    /// The k-NN graph step before k-means (off in models saved before it existed).
+    #[serde(default)]
+    pub graph: GraphConfig,
+    /// The softmax classifier that learns the clusters' boundaries, which
+    /// `predict` uses (off in models saved before it existed: nearest centroid).
+    #[serde(default)]
+    pub cluster_head: HeadConfig,
+    /// The RNN reads Chinese (Han) words as their single characters, while
+    /// the SIF and LSA blocks and seed matching keep the pipeline's words
+    /// (off in models saved before it existed; `textrnn train` turns it on
+    /// when most texts are Chinese, their words are sparse
+    /// ([`crate::features::tfidf::sparse_chinese`]) and no seed words are
+    /// given). See
+    /// [`super::rnn_tokens`].
+    #[serde(default)]
+    pub rnn_han_chars: bool,
+    /// DEC refinement of the partition together with the encoder (see
+    /// [`crate::learn::dec`]); off, and then not written, by default.
+    #[serde(default, skip_serializing_if = "crate::learn::dec::DecConfig::is_off")]
+    pub dec: crate::learn::dec::DecConfig,
+}
+
+impl ModelConfig {
+    /// The shipped defaults (those of `textrnn train`): a bidirectional GRU,
+    /// hidden 128, embedding 100 seeded by 100-dimensional corpus word vectors,
+    /// 2 epochs of contrastive training, 100 LSA dimensions, block shares
+    /// SIF 1, RNN 0.5, LSA 0.5 (the best fixed shares over eight corpora;
+    /// `textrnn train` uses [`FeatureWeights::defaults`] for its corpus, see
+    /// [`crate::features::tfidf::sparse_chinese`]).
+    pub fn new(k: usize, seed: u64) -> ModelConfig {
+        use crate::nn::encoder::EncoderConfig;
+        ModelConfig {
+            k,
+            k_auto: None,
+            pipeline: TextPipeline::default(),
+            vocab: VocabConfig {
+                min_count: 2,
+                max_size: 50_000,
+            },
+            train: TrainConfig {
+                encoder: EncoderConfig {
+                    vocab: 0,
+                    embed: 100,
+                    hidden: 128,
+                    layers: 1,
+                    bidirectional: true,
+                    cell: crate::nn::rnn::Cell::Gru,
+                    pooling: crate::nn::pool::Pooling::Mean,
+                    dropout: 0.1,
+                },
+                max_len: 64,
+                batch_size: 128,
+                epochs: 2,
+                lr: 5e-4,
+                weight_decay: 0.01,
+                l1: 0.0,
+                warmup_fraction: 0.05,
+                clip: 5.0,
+                temperature: 0.5,
+                augment: crate::learn::AugmentConfig::default(),
+                val_fraction: 0.05,
+                patience: 2,
+                seed,
+                max_recoveries: 5,
+                checkpoint: None,
+                fault_nan_at: Vec::new(),
+                objective: crate::learn::Objective::Contrastive,
+                decay: crate::learn::Decay::Cosine,
+            },
+            tfidf: TfidfConfig::default(),
+            lsa_dims: 100,
+            wordvec_dims: 100,
+            weights: FeatureWeights {
+                sif: 1.0,
+                rnn: 0.5,
+                lsa: 0.5,
+            },
+            weights_auto: false,
+            n_init: 10,
+            self_train_rounds: 0,
+            self_train_fraction: 0.5,
+            seeds: None,
+            rnn_han_chars: false,
+            weak: crate::learn::weak::WeakConfig::default(),
+            graph: GraphConfig::shipped(),
+            cluster_head: HeadConfig::shipped(),
+            dec: crate::learn::dec::DecConfig::off(),
+        }
+    }
+
+    /// Whether a model of this config has the lexical classifier: clusters
+    /// (not seed words) assigned by the cluster classifier, with the lexical
+    /// one switched on. Training and loading both ask this.
+    pub fn lexical_classifier(&self) -> bool {
+        self.seeds.is_none() && self.cluster_head.enabled() && self.cluster_head.lexical
+    }
+
+    /// Whether a seed-word model has the feature classifier beside its RNN
+    /// classifier (see [`crate::learn::weak::feature_head`]).
+    pub fn seeded_feature_head(&self) -> bool {
+        self.seeds.is_some()
+            && self.weak.feature_rounds > 0
+            && self.cluster_head.enabled()
+            && ((self.wordvec_dims > 0 && self.weights.sif > 0.0)
+                || (self.lsa_dims > 0 && self.weights.lsa > 0.0))
+    }
+}
+
+fn default_confident() -> f64 {
+    0.5
+}
+
+/// How much each representation block counts (scaled to sum to 1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureWeights {
+    /// SIF-weighted corpus word vectors.
+    pub sif: f32,
+    /// The RNN encoder.
+    pub rnn: f32,
+    /// TF-IDF LSA.
+    pub lsa: f32,
+}
+
+impl FeatureWeights {
+    /// The shipped shares: SIF 1, RNN 0.5, LSA 0.5, except LSA 0 for
+    /// Chinese whose words are sparse (`sparse_chinese`: see
+    /// [`crate::features::tfidf::sparse_chinese`]). Over jieba words of
+    /// news titles the LSA block is the weakest (thucnews_titles alone: ACC
+    /// 34, scikit-learn's LSA + k-means 29.5) and it costs thucnews_titles
+    /// 2.0 ACC points (72.2 -> 70.2, seeds 0-2); over reviews whose words
+    /// repeat it helps (waimai_10k 86.5 -> 87.4 with the RNN over words), as
+    /// on English corpora (stackoverflow LSA alone 74).
+    pub fn defaults(sparse_chinese: bool) -> FeatureWeights {
+        FeatureWeights {
+            sif: 1.0,
+            rnn: 0.5,
+            lsa: if sparse_chinese { 0.0 } else { 0.5 },
+        }
+    }
+}
+
+/// What the corpus-adaptive defaults read of a corpus, measured once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CorpusProfile {
+    /// More than half of the texts contain a Han character
+    /// ([`crate::features::tfidf::mostly_chinese`]).
+    pub mostly_chinese: bool,
+    /// Mostly Chinese, and its words are sparse
+    /// ([`crate::features::tfidf::sparse_chinese`]).
+    pub sparse_chinese: bool,
+    /// Effective number of distinct opening words
+    /// ([`crate::features::tfidf::opening_words`]).
+    pub openings: f64,
+}
+
+impl CorpusProfile {
+    /// Measure `texts` as `pipeline` cuts them.
+    pub fn measure(pipeline: &TextPipeline, texts: &[&str]) -> CorpusProfile {
+        use crate::features::tfidf;
+        let mostly_chinese = tfidf::mostly_chinese(texts);
+        CorpusProfile {
+            mostly_chinese,
+            sparse_chinese: mostly_chinese && tfidf::rare_word_share(pipeline, texts) > tfidf::SPARSE_SHARE,
+            openings: tfidf::opening_words(pipeline, texts),
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The defaults for a corpus: [`ModelConfig::new`]'s, with those that
+    /// depend on the corpus decided from its profile (and the seed words,
+    /// when given: then k is their number of classes):
+    ///
+    /// - negation scope 3 for mostly-Chinese corpora and two seed classes
+    ///   (polarity), else 0 ([`TfidfConfig::negation_for`]);
+    /// - lead terms 1 when the texts open with a small closed set of words
+    ///   ([`TfidfConfig::lead_for`]);
+    /// - for Chinese whose words are sparse: no LSA block
+    ///   ([`FeatureWeights::defaults`]) and, when clustering, an RNN over
+    ///   characters ([`super::rnn_tokens`]).
+    pub fn for_corpus(
+        k: usize,
+        seed: u64,
+        seeds: Option<crate::learn::seeds::SeedSet>,
+        profile: &CorpusProfile,
+    ) -> ModelConfig {
+        let mut c = ModelConfig::new(k, seed);
+        let seed_classes = seeds.as_ref().map(|s| s.classes.len());
+        if let Some(n) = seed_classes {
+            c.k = n;
+        }
+        c.tfidf.negation = TfidfConfig::negation_for(profile.mostly_chinese, seed_classes);
+        c.tfidf.lead = TfidfConfig::lead_for(profile.openings);
+        c.weights = FeatureWeights::defaults(profile.sparse_chinese);
+        c.rnn_han_chars = seeds.is_none() && profile.sparse_chinese;
+        c.seeds = seeds;
+        c
+    }
+
+    /// [`ModelConfig::for_corpus`] with the corpus measured as the default
+    /// pipeline cuts it.
+    pub fn for_texts(
+        k: usize,
+        seed: u64,
+        seeds: Option<crate::learn::seeds::SeedSet>,
+        texts: &[&str],
+    ) -> ModelConfig {
+        let profile = CorpusProfile::measure(&TextPipeline::default(), texts);
+        ModelConfig::for_corpus(k, seed, seeds, &profile)
+    }
+}

@@ -1,0 +1,318 @@
+//! The model directory: written atomically (a temporary directory renamed
+//! into place, so a failure never leaves half a model), every file
+//! checksummed in `model.json`, and loaded with every older format version
+//! this build knows (see [`FORMAT_VERSION`] and `docs/model-format.md`).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use safetensors::tensor::SafeTensors;
+use sha2::{Digest, Sha256};
+
+use super::{Assigner, Manifest, Model, ModelError, FORMAT_VERSION};
+use crate::cluster::head;
+use crate::features::{Tfidf, WordVectors};
+use crate::nn::encoder::Encoder;
+use crate::nn::linear::Linear;
+use crate::nn::weights;
+use crate::vocab::Vocab;
+
+impl Model {
+    /// Write the model directory atomically (a temporary directory renamed into place).
+    pub fn save(&mut self, dir: &Path) -> Result<(), ModelError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |err| ModelError::Io {
+                path: path.clone(),
+                err,
+            }
+        };
+        if dir.exists()
+            && !dir.join("model.json").exists()
+            && fs::read_dir(dir).map_err(io(dir))?.next().is_some()
+        {
+            return Err(ModelError::Invalid {
+                path: dir.display().to_string(),
+                problem: "exists and is not a textrnn model directory; choose another --out".into(),
+            });
+        }
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        let result = self.write_files(&tmp).and_then(|_| {
+            let old = parent.join(format!(".{name}.{}.old", std::process::id()));
+            if dir.exists() {
+                fs::rename(dir, &old).map_err(io(dir))?;
+            }
+            fs::rename(&tmp, dir).map_err(io(dir))?;
+            let _ = fs::remove_dir_all(&old);
+            Ok(())
+        });
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+
+    fn write_files(&mut self, dir: &Path) -> Result<(), ModelError> {
+        let cfg = &self.manifest.config;
+        let mut files: Vec<(&str, Vec<u8>)> = vec![
+            ("pipeline.json", cfg.pipeline.to_json().into_bytes()),
+            ("vocab.json", self.vocab.to_json().into_bytes()),
+            ("tfidf.json", self.tfidf.to_json().into_bytes()),
+            // Every field but the vectors (a tensor below): serializing the
+            // struct itself, not a hand-made list of its fields, so a new field
+            // cannot be left out again (the normalize-first flag once was).
+            (
+                "wordvec.json",
+                serde_json::to_vec(&self.wordvec).expect("serializes"),
+            ),
+        ];
+        if let Some(t) = self.assigner.lexical_tfidf() {
+            files.push(("lexical.json", t.to_json().into_bytes()));
+        }
+        let dim = cfg.wordvec_dims + self.encoder.config.output_dim() + cfg.lsa_dims;
+        let mut extra: Vec<(&str, Vec<usize>, &[f32])> = vec![
+            (
+                "wordvec.vectors",
+                vec![self.wordvec.terms.len(), self.wordvec.dim],
+                &self.wordvec.vectors,
+            ),
+            (
+                "lsa.components",
+                vec![self.tfidf.terms.len(), cfg.lsa_dims],
+                &self.lsa,
+            ),
+            ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
+        ];
+        // Saved under the names older builds used: `head.*` the seed-word RNN
+        // classifier, `clusters.head.*` the cluster (or feature) classifier,
+        // `clusters.lexical.*` the lexical one.
+        let (rnn, linear, lexical) = match &self.assigner {
+            Assigner::NearestCentroid => (None, None, None),
+            Assigner::Classifier { linear, lexical } => {
+                (None, Some(linear), lexical.as_ref().map(|(_, l)| &l.linear))
+            }
+            Assigner::Seeded { rnn, features } => (Some(rnn), features.as_ref(), None),
+        };
+        for (names, h) in [
+            (("head.weight", "head.bias"), rnn),
+            (("clusters.head.weight", "clusters.head.bias"), linear),
+            (("clusters.lexical.weight", "clusters.lexical.bias"), lexical),
+        ] {
+            if let Some(h) = h {
+                extra.push((names.0, h.weight.shape.clone(), &h.weight.value));
+                extra.push((names.1, h.bias.shape.clone(), &h.bias.value));
+            }
+        }
+        let mut tensors = weights::to_bytes_with(&mut self.encoder, &extra);
+        files.push(("weights.safetensors", std::mem::take(&mut tensors)));
+        self.manifest.files.clear();
+        for (name, bytes) in &files {
+            self.manifest
+                .files
+                .insert(name.to_string(), hex_sha256(bytes));
+            crate::io::write_atomic(dir.join(name), bytes).map_err(|err| ModelError::Io {
+                path: dir.join(name).display().to_string(),
+                err,
+            })?;
+        }
+        let manifest = serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes");
+        crate::io::write_atomic(dir.join("model.json"), &manifest).map_err(|err| ModelError::Io {
+            path: dir.join("model.json").display().to_string(),
+            err,
+        })
+    }
+
+    /// Rename clusters in a saved model (`model.json` only; the checksummed
+    /// files are untouched). Names must be non-empty; ids must exist.
+    pub fn rename(dir: &Path, names: &[(usize, String)]) -> Result<Manifest, ModelError> {
+        let path = dir.join("model.json");
+        let bytes = fs::read(&path).map_err(|err| ModelError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
+        let bad = |problem: String| ModelError::Invalid {
+            path: path.display().to_string(),
+            problem,
+        };
+        let mut manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("not a valid model manifest: {e}")))?;
+        for (id, name) in names {
+            let k = manifest.clusters.len();
+            let c = manifest.clusters.get_mut(*id).ok_or_else(|| {
+                bad(format!(
+                    "no cluster {id} (the model has {k}: 0..{})",
+                    k.saturating_sub(1)
+                ))
+            })?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(bad(format!("the new name of cluster {id} is empty")));
+            }
+            c.name = name.to_string();
+        }
+        let out = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
+        crate::io::write_atomic(&path, &out).map_err(|err| ModelError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
+        Ok(manifest)
+    }
+
+    /// Load and verify a model directory.
+    pub fn load(dir: &Path) -> Result<Model, ModelError> {
+        Model::load_with(dir, &|name| fs::read(dir.join(name)))
+    }
+
+    /// Load and verify a model whose files `read` returns by name (`dir` only
+    /// names them in errors). For loading from memory, and for fuzzing.
+    pub fn load_with(
+        dir: &Path,
+        read_file: &dyn Fn(&str) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Model, ModelError> {
+        let read = |name: &str| -> Result<Vec<u8>, ModelError> {
+            read_file(name).map_err(|err| ModelError::Io {
+                path: dir.join(name).display().to_string(),
+                err,
+            })
+        };
+        let bad = |name: &str, problem: String| ModelError::Invalid {
+            path: dir.join(name).display().to_string(),
+            problem,
+        };
+        let manifest: Manifest = serde_json::from_slice(&read("model.json")?)
+            .map_err(|e| bad("model.json", format!("not a valid model manifest: {e}")))?;
+        if manifest.format != "textrnn-model" {
+            return Err(bad("model.json", "not a textrnn model".into()));
+        }
+        if manifest.version > FORMAT_VERSION {
+            return Err(bad("model.json", format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
+        }
+        let mut contents: HashMap<&str, Vec<u8>> = HashMap::new();
+        let wants_lexical = manifest.config.lexical_classifier();
+        let mut names = vec![
+            "pipeline.json",
+            "vocab.json",
+            "tfidf.json",
+            "wordvec.json",
+            "weights.safetensors",
+        ];
+        if wants_lexical {
+            names.push("lexical.json");
+        }
+        for name in names {
+            let bytes = read(name)?;
+            let want = manifest
+                .files
+                .get(name)
+                .ok_or_else(|| bad("model.json", format!("no checksum for {name}")))?;
+            if &hex_sha256(&bytes) != want {
+                return Err(bad(
+                    name,
+                    "checksum mismatch: the file is corrupt or was edited; retrain or restore it"
+                        .into(),
+                ));
+            }
+            contents.insert(name, bytes);
+        }
+        let cfg = &manifest.config;
+        let vocab = Vocab::from_json(&String::from_utf8_lossy(&contents["vocab.json"]))
+            .map_err(|e| bad("vocab.json", e))?;
+        let tfidf = Tfidf::from_json(&String::from_utf8_lossy(&contents["tfidf.json"]))
+            .map_err(|e| bad("tfidf.json", e))?;
+        let mut enc_cfg = cfg.train.encoder.clone();
+        enc_cfg.vocab = vocab.len();
+        let mut encoder = Encoder::<f32>::new(enc_cfg, &mut crate::rng::Rng::new(0));
+        let wbytes = &contents["weights.safetensors"];
+        weights::load_bytes(&mut encoder, wbytes)
+            .map_err(|e| bad("weights.safetensors", e.to_string()))?;
+        let st = SafeTensors::deserialize(wbytes)
+            .map_err(|e| bad("weights.safetensors", e.to_string()))?;
+        let get = |name: &str, len: usize| -> Result<Vec<f32>, ModelError> {
+            weights::read_f32(&st, name, len).map_err(|e| bad("weights.safetensors", e))
+        };
+        let lsa = get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
+        let centroids = get(
+            "clusters.centroids",
+            cfg.k * (cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims),
+        )?;
+        let mut wordvec: WordVectors = serde_json::from_slice(&contents["wordvec.json"])
+            .map_err(|_| bad("wordvec.json", "not valid word-vector metadata".into()))?;
+        wordvec.vectors = get("wordvec.vectors", wordvec.terms.len() * wordvec.dim)?;
+        if wordvec.weights.len() != wordvec.terms.len() || wordvec.mean.len() != wordvec.dim {
+            return Err(bad("wordvec.json", "inconsistent sizes".into()));
+        }
+        wordvec.rebuild_index();
+        // A linear layer `(k, d)` saved under `{prefix}weight` / `{prefix}bias`.
+        let linear = |prefix: &str, d: usize, k: usize| -> Result<Linear<f32>, ModelError> {
+            let mut h = Linear::<f32>::new(prefix, d, k, &mut crate::rng::Rng::new(0));
+            h.weight.value = get(&format!("{prefix}weight"), k * d)?;
+            h.bias.value = get(&format!("{prefix}bias"), k)?;
+            Ok(h)
+        };
+        let (k, d) = (cfg.k, encoder.config.output_dim());
+        let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
+        // Chosen from the config as training chose it; older formats load
+        // with what they had (version 1: nearest centroid; seed-word models
+        // before version 4: the RNN classifier alone).
+        let assigner = match &cfg.seeds {
+            Some(seeds) => {
+                if seeds.classes.len() != k {
+                    return Err(bad(
+                        "model.json",
+                        format!("{} seed classes but k = {k}", seeds.classes.len()),
+                    ));
+                }
+                Assigner::Seeded {
+                    rnn: linear("head.", d, k)?,
+                    features: if cfg.seeded_feature_head() {
+                        Some(linear("clusters.head.", dim, k)?)
+                    } else {
+                        None
+                    },
+                }
+            }
+            None if cfg.cluster_head.enabled() => Assigner::Classifier {
+                linear: linear("clusters.head.", dim, k)?,
+                lexical: if wants_lexical {
+                    let t = Tfidf::from_json(&String::from_utf8_lossy(&contents["lexical.json"]))
+                        .map_err(|e| bad("lexical.json", e))?;
+                    let l = linear("clusters.lexical.", t.terms.len(), k)?;
+                    Some((t, head::Lexical::new(l)))
+                } else {
+                    None
+                },
+            },
+            None => Assigner::NearestCentroid,
+        };
+        Ok(Model {
+            manifest,
+            vocab,
+            encoder,
+            tfidf,
+            lsa,
+            wordvec,
+            centroids,
+            assigner,
+            prepared: std::sync::OnceLock::new(),
+        })
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+

@@ -1,0 +1,234 @@
+//! The whole model a user trains, saves, loads and predicts with, one
+//! concern per file:
+//!
+//! - [`config`]: every setting ([`ModelConfig`]) and the one place that
+//!   decides defaults, corpus-adaptive ones included ([`ModelConfig::for_corpus`]).
+//! - [`tokens`]: what each block reads of a text (the RNN's tokens, the
+//!   lexical classifier's character n-grams).
+//! - [`represent`]: the `[SIF ; RNN ; LSA]` representation, built by one
+//!   function for training, `predict` and `serve`.
+//! - [`partition`]: k-means with the k-NN graph step and its guards.
+//! - [`assign`]: how a text gets its cluster ([`Assigner`]), chosen at fit
+//!   and at load.
+//! - [`fit`]: training as a sequence of named stages.
+//! - [`format`]: the checksummed model directory (save, load, rename).
+//! - [`select`]: choosing the encoder among candidates (`--select`).
+//! - [`experimental`]: paths that are off by default because they measured
+//!   worse or no better (self-training, DEC, `--weights auto`).
+//!
+//! The model directory holds `model.json` (format version, every
+//! hyper-parameter, training log, clusters, SHA-256 of every other file),
+//! `pipeline.json`, `vocab.json`, `tfidf.json`, `wordvec.json` and
+//! `weights.safetensors`; see `docs/model-format.md`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::graph::GraphLog;
+use crate::cluster::head::HeadLog;
+use crate::cluster::KMeansError;
+use crate::features::{Tfidf, WordVectors};
+use crate::learn::{EpochLog, TrainError};
+use crate::nn::encoder::{Encoder, Prepared};
+use crate::nn::optim::NonFinite;
+use crate::vocab::Vocab;
+
+pub mod assign;
+pub mod config;
+pub mod experimental;
+pub mod fit;
+pub mod format;
+pub mod partition;
+pub mod represent;
+pub mod select;
+pub mod tokens;
+
+pub use crate::learn::StepLog;
+pub use assign::{assign, Assigner};
+pub use config::{CorpusProfile, FeatureWeights, ModelConfig};
+pub use tokens::{lexical_terms, rnn_tokens};
+
+/// The model directory format this build writes and reads. Version 2 added
+/// the cluster classifier (`clusters.head.*`), version 3 the lexical
+/// classifier (`clusters.lexical.*`); version 1 models still load and assign
+/// texts to the nearest centroid, version 2 models use the cluster
+/// classifier alone; version 4 the seed-word models' feature classifier
+/// (`clusters.head.*` beside `head.*`, see [`crate::learn::weak::feature_head`]):
+/// older builds would have run those models with the RNN classifier alone,
+/// so they refuse them, and version 1-3 seed-word models load with it off.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// One encoder tried by [`Model::fit_select`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Cell.
+    pub cell: crate::nn::rnn::Cell,
+    /// Hidden size per direction.
+    pub hidden: usize,
+    /// Mean silhouette of the held-out texts' representations under the
+    /// candidate's own clusters (higher is better).
+    pub heldout_silhouette: f64,
+    /// True for the one kept.
+    pub chosen: bool,
+}
+
+/// One cluster as saved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// Id.
+    pub id: usize,
+    /// Name (suggested from the top terms; users may rename).
+    pub name: String,
+    /// Training texts in it.
+    pub size: usize,
+    /// Top terms by class-based TF-IDF.
+    pub top_terms: Vec<String>,
+    /// The most representative training texts (highest assignment score).
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Class-based TF-IDF score of each top term (empty in models from before it was saved).
+    #[serde(default)]
+    pub top_scores: Vec<f32>,
+}
+
+/// `model.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always "textrnn-model".
+    pub format: String,
+    /// [`FORMAT_VERSION`] of the writer.
+    pub version: u32,
+    /// Hyper-parameters.
+    pub config: ModelConfig,
+    /// Per-epoch training log.
+    pub training: Vec<EpochLog>,
+    /// Per-step loss and learning rate of the encoder's training.
+    #[serde(default)]
+    pub training_steps: Vec<StepLog>,
+    /// Clusters.
+    pub clusters: Vec<ClusterInfo>,
+    /// With `k_auto`: the silhouette of each k tried.
+    #[serde(default)]
+    pub k_selection: Vec<(usize, f64)>,
+    /// With `fit_select`: each candidate encoder and its held-out silhouette.
+    #[serde(default)]
+    pub selection: Vec<Candidate>,
+    /// With `weights_auto`: each candidate weighting and its consensus score.
+    #[serde(default)]
+    pub weight_selection: Vec<(FeatureWeights, f64)>,
+    /// With the graph step: cluster balances and whether its partition was kept.
+    #[serde(default)]
+    pub graph: Option<GraphLog>,
+    /// With the cluster classifier: how its fit went.
+    #[serde(default)]
+    pub cluster_head: Option<HeadLog>,
+    /// With the lexical classifier: how its fit went.
+    #[serde(default)]
+    pub lexical_head: Option<HeadLog>,
+    /// With seed words: what the weak supervision did.
+    #[serde(default)]
+    pub weak: Option<crate::learn::weak::WeakLog>,
+    /// What the DEC refinement did (absent without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dec: Option<crate::learn::dec::DecLog>,
+    /// SHA-256 (hex) of each other file.
+    pub files: BTreeMap<String, String>,
+}
+
+/// A trained model in memory.
+pub struct Model {
+    /// `model.json` contents.
+    pub manifest: Manifest,
+    /// Vocabulary.
+    pub vocab: Vocab,
+    /// The encoder.
+    pub encoder: Encoder<f32>,
+    /// TF-IDF of the LSA half.
+    pub tfidf: Tfidf,
+    /// LSA components `(M, lsa_dims)`.
+    pub lsa: Vec<f32>,
+    /// Word vectors of the SIF block.
+    pub wordvec: WordVectors,
+    /// Centroids `(K, D)`: each cluster's (or seed class's) mean
+    /// representation.
+    pub centroids: Vec<f32>,
+    /// How a text gets its cluster.
+    pub assigner: Assigner,
+    /// The encoder's prepared inference state (packed weights, folded input
+    /// tables), built once by the first call whose size pays for the tables
+    /// (or by [`Model::prepare_inference`]) and kept: `encoder` must not
+    /// change after a model starts predicting.
+    prepared: std::sync::OnceLock<Prepared<f32>>,
+}
+
+/// Errors from saving or loading a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// File system.
+    #[error("{path}: {err}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Cause.
+        #[source]
+        err: std::io::Error,
+    },
+    /// A file is missing, corrupt, or from another version.
+    #[error("{path}: {problem}")]
+    Invalid {
+        /// Path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Why training failed. Typed, so that callers decide by kind (for
+/// example, whether a checkpoint is worth keeping) and never by message.
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    /// Seed words were given and no text contains one.
+    #[error("no text contains a seed word (or every match is tied); check the seed words' language and spelling")]
+    NoSeedMatch,
+    /// Every text is blank.
+    #[error("the texts contain no tokens (only blanks or control characters)")]
+    NoTokens,
+    /// No token is frequent enough to enter the vocabulary.
+    #[error("no token occurs at least {min_count} times; use a larger corpus or a lower --min-count")]
+    RareTokens {
+        /// The vocabulary's minimum count.
+        min_count: u64,
+    },
+    /// Training the encoder failed (divergence, checkpoint I/O).
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// A later training step (seed-word classifier, self-training, DEC) met a NaN or Inf.
+    #[error(transparent)]
+    NonFinite(#[from] NonFinite),
+    /// The texts cannot be clustered into k groups.
+    #[error(transparent)]
+    KMeans(#[from] KMeansError),
+    /// [`Model::fit_select`] was given no candidates.
+    #[error("the selection grid is empty")]
+    EmptyGrid,
+}
+
+impl FitError {
+    /// True when the encoder's training diverged: its last good checkpoint
+    /// is then worth keeping for a `--resume` with a lower learning rate.
+    pub fn diverged(&self) -> bool {
+        matches!(self, FitError::Train(TrainError::Diverged { .. }))
+    }
+}
+
+/// The result of training: the model and each training text's cluster and score.
+pub struct Fitted {
+    /// The model.
+    pub model: Model,
+    /// Cluster of each text.
+    pub labels: Vec<usize>,
+    /// Soft-assignment probability of that cluster.
+    pub scores: Vec<f32>,
+}
+
