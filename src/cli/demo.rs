@@ -8,7 +8,7 @@ use clap::Args;
 use textrnn::baseline::{self, BaselineConfig};
 use textrnn::demo;
 use textrnn::eval::Scores;
-use textrnn::model::{FeatureWeights, Model, ModelConfig};
+use textrnn::model::{Model, ModelConfig};
 use textrnn::nn::gemm::Threads;
 
 use super::output;
@@ -27,14 +27,9 @@ pub struct DemoArgs {
     json: bool,
 }
 
-/// `train`'s defaults for these texts (block shares as `train` picks them).
+/// `train`'s defaults for these texts: the library's, as for any corpus.
 fn config(seed: u64, texts: &[&str]) -> ModelConfig {
-    let mut c = ModelConfig::new(demo::DEMO_K, seed);
-    c.vocab.min_count = 1;
-    let sparse_zh = textrnn::features::tfidf::sparse_chinese(&c.pipeline, texts);
-    c.weights = FeatureWeights::defaults(sparse_zh);
-    c.rnn_han_chars = sparse_zh;
-    c
+    ModelConfig::for_texts(demo::DEMO_K, seed, None, texts)
 }
 
 pub fn run(a: DemoArgs) -> Result<()> {

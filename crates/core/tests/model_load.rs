@@ -246,12 +246,21 @@ fn negated_and_lead_terms_are_features_and_survive_a_reload() {
         })
         .collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    use textrnn::features::TfidfConfig;
     use textrnn::features::tfidf::mostly_chinese;
+    use textrnn::features::TfidfConfig;
     assert_eq!(TfidfConfig::negation_for(mostly_chinese(&texts), None), 3);
-    assert_eq!(TfidfConfig::negation_for(mostly_chinese(&["not good"]), None), 0);
-    assert_eq!(TfidfConfig::negation_for(mostly_chinese(&["not good"]), Some(2)), 3);
-    assert_eq!(TfidfConfig::negation_for(mostly_chinese(&["not good"]), Some(6)), 0);
+    assert_eq!(
+        TfidfConfig::negation_for(mostly_chinese(&["not good"]), None),
+        0
+    );
+    assert_eq!(
+        TfidfConfig::negation_for(mostly_chinese(&["not good"]), Some(2)),
+        3
+    );
+    assert_eq!(
+        TfidfConfig::negation_for(mostly_chinese(&["not good"]), Some(6)),
+        0
+    );
     let mut cfg = tiny_config(6, 0);
     cfg.tfidf.negation = 3;
     cfg.tfidf.lead = 1;
@@ -300,14 +309,13 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
     };
     let texts = ["goal match team", "bank stock loan", "rain cloud wind"];
     let z = m.represent(&texts, Threads::One);
-    let alone = textrnn::cluster::head::predict(
-        linear,
-        &z,
-        m.dim(),
-        Threads::One,
-    );
+    let alone = textrnn::cluster::head::predict(linear, &z, m.dim(), Threads::One);
     assert_eq!(m.predict(&texts, Threads::One), alone);
-    assert!(load_files(&files).unwrap().assigner.lexical_tfidf().is_some());
+    assert!(load_files(&files)
+        .unwrap()
+        .assigner
+        .lexical_tfidf()
+        .is_some());
 }
 
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in

@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 use rayon::prelude::*;
 
 use crate::features::Csr;
-use crate::rows::{argmax_rows, dot, softmax_rows};
 use crate::nn::gemm::{matmul, Threads};
 use crate::nn::linear::Linear;
+use crate::rows::{argmax_rows, dot, softmax_rows};
 
 /// Settings of the cluster classifier. Unknown fields are refused, as in
 /// the model config that holds it.
@@ -280,7 +280,6 @@ impl Problem<'_> {
         loss + 0.5 * self.l2 * w.iter().map(|v| v * v).sum::<f64>()
     }
 }
-
 
 fn max_abs(a: &[f64]) -> f64 {
     a.iter().fold(0.0, |m, v| m.max(v.abs()))

@@ -220,7 +220,6 @@ impl Progress {
     }
 }
 
-
 /// Where and how often to checkpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckpointConfig {
@@ -231,4 +230,3 @@ pub struct CheckpointConfig {
     /// Continue from `path` when it exists.
     pub resume: bool,
 }
-

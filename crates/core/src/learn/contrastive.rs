@@ -5,7 +5,9 @@
 //! validation loss (the best epoch's weights are kept).
 
 use super::augment::augment;
-use super::config::{Decay, EpochLog, Objective, Progress, Stage, StepLog, TrainConfig, TrainError};
+use super::config::{
+    Decay, EpochLog, Objective, Progress, Stage, StepLog, TrainConfig, TrainError,
+};
 use crate::batch::{train_val_split, Batch, Batcher};
 use crate::nn::encoder::{Encoder, EncoderCache, Prepared};
 use crate::nn::gemm::Threads;

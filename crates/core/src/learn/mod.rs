@@ -22,6 +22,7 @@ pub mod self_train;
 pub mod weak;
 
 pub use augment::AugmentConfig;
-pub use config::{CheckpointConfig, Decay, EpochLog, Objective, Progress, Stage, StepLog, TrainConfig, TrainError};
+pub use config::{
+    CheckpointConfig, Decay, EpochLog, Objective, Progress, Stage, StepLog, TrainConfig, TrainError,
+};
 pub use contrastive::{encode_all, encode_all_with, prepare_for, train_contrastive};
-

@@ -226,7 +226,10 @@ impl Matcher {
                 if toks.is_empty() {
                     continue;
                 }
-                let p = if toks.iter().any(|t| t.chars().any(crate::text::segment::is_cjk)) {
+                let p = if toks
+                    .iter()
+                    .any(|t| t.chars().any(crate::text::segment::is_cjk))
+                {
                     Pattern::Chars(toks.concat().chars().collect())
                 } else {
                     Pattern::Tokens(toks)

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::contrastive::prepare_for;
 use super::config::{Progress, Stage, TrainConfig};
+use super::contrastive::prepare_for;
 use super::seeds::{pseudo_label, Matcher};
 use super::self_train::{classify, train_classifier};
 use crate::nn::encoder::Encoder;

@@ -221,7 +221,8 @@ impl CorpusProfile {
         let mostly_chinese = tfidf::mostly_chinese(texts);
         CorpusProfile {
             mostly_chinese,
-            sparse_chinese: mostly_chinese && tfidf::rare_word_share(pipeline, texts) > tfidf::SPARSE_SHARE,
+            sparse_chinese: mostly_chinese
+                && tfidf::rare_word_share(pipeline, texts) > tfidf::SPARSE_SHARE,
             openings: tfidf::opening_words(pipeline, texts),
         }
     }

@@ -34,7 +34,9 @@ pub(crate) fn refine(
     for _ in 0..cfg.self_train_rounds {
         let (labels, scores) = assign(&z, dim, &part.centroids);
         let pseudo = crate::rows::confident(&labels, &scores, k, cfg.self_train_fraction);
-        crate::learn::self_train::fine_tune(encoder, space.seqs, &pseudo, k, 1, train_cfg, threads)?;
+        crate::learn::self_train::fine_tune(
+            encoder, space.seqs, &pseudo, k, 1, train_cfg, threads,
+        )?;
         z = space.join(&space.encode(encoder), w);
         part = cluster_partition(&z, dim, k, cfg, threads)?;
     }
@@ -149,4 +151,3 @@ pub(crate) fn choose_weights(
         .fold(evidence[0], |b, &e| if e.1 > b.1 { e } else { b });
     Ok((best.0, evidence))
 }
-

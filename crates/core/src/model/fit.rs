@@ -78,7 +78,13 @@ impl Space<'_> {
     /// The RNN block of the training texts under `enc`.
     pub fn encode(&self, enc: &Encoder<f32>) -> Vec<f32> {
         let prepared = crate::learn::prepare_for(enc, self.seqs, self.max_len, self.threads);
-        rnn_block(enc, self.seqs, self.max_len, prepared.as_ref(), self.threads)
+        rnn_block(
+            enc,
+            self.seqs,
+            self.max_len,
+            prepared.as_ref(),
+            self.threads,
+        )
     }
 
     /// The representation `(N, dim)` with RNN block `r` and shares `w`.
@@ -275,7 +281,12 @@ fn vocabulary(cfg: &ModelConfig, rnn: &Docs) -> Result<(Vocab, Vec<Vec<u32>>), F
 fn features(cfg: &ModelConfig, an: &Analyzed) -> Features {
     let (tfidf, x) = Tfidf::fit_terms(&an.words, &cfg.pipeline, &an.tfidf);
     let (wordvec, sif) = if cfg.wordvec_dims > 0 {
-        WordVectors::fit(&an.words, cfg.wordvec_dims, cfg.tfidf.min_df, cfg.train.seed)
+        WordVectors::fit(
+            &an.words,
+            cfg.wordvec_dims,
+            cfg.tfidf.min_df,
+            cfg.train.seed,
+        )
     } else {
         let (w, _) = WordVectors::fit(&[], 0, 1, 0);
         (w, Vec::new())
@@ -303,7 +314,11 @@ fn embedding_init(
     if cfg.wordvec_dims != e || cfg.wordvec_dims == 0 {
         return None;
     }
-    let split = an.rnn.iter().zip(&an.tokens).any(|(r, t)| r.len() != t.len());
+    let split = an
+        .rnn
+        .iter()
+        .zip(&an.tokens)
+        .any(|(r, t)| r.len() != t.len());
     let char_vectors = split.then(|| {
         let han =
             |w: &String| w.chars().nth(1).is_some() && w.chars().all(crate::text::segment::is_han);
@@ -422,15 +437,8 @@ fn feature_classifier(
         balance: 0.5,
         ..cfg.cluster_head
     };
-    let (fh, logits) = crate::learn::weak::feature_head(
-        &zf,
-        dim,
-        probs,
-        k,
-        &cfg.weak,
-        &head_cfg,
-        space.threads,
-    );
+    let (fh, logits) =
+        crate::learn::weak::feature_head(&zf, dim, probs, k, &cfg.weak, &head_cfg, space.threads);
     let both = crate::learn::weak::combine(probs, &logits, k, cfg.weak.rnn_share);
     let (alone, _) = argmax_rows(probs, k);
     let (now, _) = argmax_rows(&both, k);
@@ -512,7 +520,11 @@ fn fit_assigner(
             .and_then(|l| l.agreement)
             .is_some_and(|a| cfg.graph.trusts(a));
         let head_cfg = HeadConfig {
-            holdout: if trusted { 0.0 } else { cfg.cluster_head.holdout },
+            holdout: if trusted {
+                0.0
+            } else {
+                cfg.cluster_head.holdout
+            },
             ..cfg.cluster_head
         };
         let (h, hlog, lex, llog, pred) = head::fit_pair(
@@ -553,7 +565,12 @@ fn fit_assigner(
 }
 
 /// Stage: each cluster's size, name, top terms and most representative texts.
-fn describe(texts: &[&str], words: &Docs, classes: &Classes, cfg: &ModelConfig) -> Vec<ClusterInfo> {
+fn describe(
+    texts: &[&str],
+    words: &Docs,
+    classes: &Classes,
+    cfg: &ModelConfig,
+) -> Vec<ClusterInfo> {
     let (k, labels) = (classes.k, &classes.labels);
     let tops = crate::describe::class_tfidf(words, labels, k, 10);
     let reps = crate::describe::representatives(labels, &classes.scores, k, 5);

@@ -107,7 +107,10 @@ impl Model {
         for (names, h) in [
             (("head.weight", "head.bias"), rnn),
             (("clusters.head.weight", "clusters.head.bias"), linear),
-            (("clusters.lexical.weight", "clusters.lexical.bias"), lexical),
+            (
+                ("clusters.lexical.weight", "clusters.lexical.bias"),
+                lexical,
+            ),
         ] {
             if let Some(h) = h {
                 extra.push((names.0, h.weight.shape.clone(), &h.weight.value));
@@ -315,4 +318,3 @@ fn hex_sha256(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
-

@@ -195,7 +195,9 @@ pub enum FitError {
     #[error("the texts contain no tokens (only blanks or control characters)")]
     NoTokens,
     /// No token is frequent enough to enter the vocabulary.
-    #[error("no token occurs at least {min_count} times; use a larger corpus or a lower --min-count")]
+    #[error(
+        "no token occurs at least {min_count} times; use a larger corpus or a lower --min-count"
+    )]
     RareTokens {
         /// The vocabulary's minimum count.
         min_count: u64,
@@ -231,4 +233,3 @@ pub struct Fitted {
     /// Soft-assignment probability of that cluster.
     pub scores: Vec<f32>,
 }
-

@@ -72,8 +72,7 @@ pub(crate) fn cluster_partition(
                 d: dim + k,
             },
             &km_cfg,
-        )
-        ?;
+        )?;
         let graph_balance = graph::balance(&km.labels, k);
         let kmeans_match = graph::matched_agreement(&plain.labels, &km.labels);
         // Only a trusted weight must match k-means: the base weight's
@@ -116,7 +115,6 @@ pub(crate) fn cluster_partition(
         log,
     })
 }
-
 
 #[cfg(test)]
 mod tests {

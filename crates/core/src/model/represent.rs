@@ -142,7 +142,10 @@ impl Model {
             lsa: &lsa,
         };
         let z = blocks.join(cfg, d, cfg.weights, texts.len());
-        let x = self.assigner.lexical_tfidf().map(|t| lexical_rows(t, &words));
+        let x = self
+            .assigner
+            .lexical_tfidf()
+            .map(|t| lexical_rows(t, &words));
         Parts { z, x, pooled }
     }
 

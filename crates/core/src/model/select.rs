@@ -56,5 +56,4 @@ impl Model {
         fitted.model.manifest.selection = evidence;
         Ok(fitted)
     }
-
 }

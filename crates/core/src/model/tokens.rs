@@ -46,4 +46,3 @@ pub fn rnn_tokens(tokens: &[crate::text::Token], han_chars: bool) -> Vec<String>
     }
     out
 }
-

@@ -14,9 +14,9 @@ use std::fmt::Write;
 use crate::eval::metrics::{contingency, encode_labels};
 use crate::eval::Scores;
 use crate::model::Model;
-use crate::rows::dot;
 use crate::nn::gemm::Threads;
 use crate::rng::Rng;
+use crate::rows::dot;
 use svg::{color, esc, truncate};
 
 /// What the report shows about a set of documents.
@@ -158,7 +158,6 @@ pub fn pca_2d(x: &[f32], d: usize) -> Vec<(f32, f32)> {
         .map(|r| (dot(r, &comps[0]) as f32, dot(r, &comps[1]) as f32))
         .collect()
 }
-
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","PingFang SC",sans-serif;margin:0;color:#222;background:#fff}

@@ -1,0 +1,197 @@
+//! What `textrnn train` prints once the model is saved: what each stage
+//! decided (seed words, graph step, classifiers, selections), the epochs,
+//! the clusters, and the scores when the corpus has labels.
+
+use std::io::Write;
+
+use anyhow::Result;
+use textrnn::corpus::Corpus;
+use textrnn::model::Fitted;
+
+/// Print the run's summary to `out`.
+pub fn print(
+    out: &mut impl Write,
+    fitted: &Fitted,
+    corpus: &Corpus,
+    openings: Option<f64>,
+    majority: Option<&Vec<String>>,
+) -> Result<()> {
+    let m = &fitted.model.manifest;
+    let k = m.config.k;
+    let n = corpus.docs.len();
+    writeln!(
+        out,
+        "{} texts from {}, vocabulary {}, {:?} encoder, k = {}",
+        n,
+        corpus.source,
+        fitted.model.vocab.len(),
+        m.config.train.encoder.cell,
+        k
+    )?;
+    if let Some(openings) = openings.filter(|_| m.config.tfidf.lead > 0) {
+        writeln!(
+            out,
+            "the texts open with {openings:.1} effective distinct words (a closed set: {} to {}), so each text's first word is a feature (--lead 0 turns this off)",
+            textrnn::features::tfidf::FEW_OPENINGS.0,
+            textrnn::features::tfidf::FEW_OPENINGS.1
+        )?;
+    }
+    print_decisions(out, m, n)?;
+    for e in &m.training {
+        writeln!(
+            out,
+            "epoch {}: train loss {:.4}  validation loss {:.4}  ({:.1} s)",
+            e.epoch, e.train_loss, e.val_loss, e.seconds
+        )?;
+    }
+    for c in &m.clusters {
+        let maj = majority
+            .map(|v| format!("  [{}]", v[c.id]))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "cluster {:>2}  {:>6} texts{maj}  \"{}\"  {}",
+            c.id,
+            c.size,
+            c.name,
+            c.top_terms.join(" ")
+        )?;
+    }
+    Ok(())
+}
+
+/// What the seed words, the experimental paths, the graph step, the
+/// classifiers and the selections did.
+fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize) -> Result<()> {
+    let k = m.config.k;
+    if let (Some(w), Some(seeds)) = (&m.weak, &m.config.seeds) {
+        let per_class: Vec<String> = seeds
+            .classes
+            .iter()
+            .zip(&w.seed_counts)
+            .map(|(c, n)| format!("{} {n}", c.name))
+            .collect();
+        writeln!(
+            out,
+            "seed words: {} of {} texts matched, {} pseudo-labeled ({}), {} negated matches",
+            w.matched,
+            n,
+            w.seed_labeled,
+            per_class.join(", "),
+            w.negated
+        )?;
+        for (i, (n, agree)) in w.rounds.iter().enumerate() {
+            writeln!(
+                out,
+                "self-training round {}: {n} target texts; keeps {:.1}% of the seed labels",
+                i + 1,
+                100.0 * agree
+            )?;
+        }
+        if let Some(same) = w.feature_agreement {
+            writeln!(
+                out,
+                "feature classifier (SIF + LSA) beside the RNN classifier: the final classes agree with the RNN's alone for {:.1}% of the texts",
+                100.0 * same
+            )?;
+        }
+    }
+    for (w, score) in &m.weight_selection {
+        let kept = (w.lsa - m.config.weights.lsa).abs() < 1e-6;
+        writeln!(
+            out,
+            "weights sif {} rnn {} lsa {}: consensus {:.4}{}",
+            w.sif,
+            w.rnn,
+            w.lsa,
+            score,
+            if kept { "  <- kept" } else { "" }
+        )?;
+    }
+    if let Some(d) = &m.dec {
+        let per_epoch: Vec<String> = d
+            .epochs
+            .iter()
+            .map(|(kl, changed)| format!("KL {kl:.4}, {:.1}% changed", 100.0 * changed))
+            .collect();
+        writeln!(
+            out,
+            "DEC refinement: {}; {:.1}% of the texts left their cluster",
+            per_epoch.join("; "),
+            100.0 * d.moved
+        )?;
+    }
+    if let Some(g) = &m.graph {
+        writeln!(
+            out,
+            "graph step: k-means agrees {:.3} with the k-NN graph (chance-corrected), {}weight {}; cluster size balance {:.3} with the graph, {:.3} with k-means alone; the graph partition matches k-means on {}: {}",
+            g.agreement.unwrap_or(f64::NAN),
+            g.dropped_trusted_match.map_or(String::new(), |m| format!(
+                "the trusted weight's partition was dropped (it matched k-means on {:.1}% of the texts), so ",
+                100.0 * m
+            )),
+            g.weight.map_or("?".to_string(), |w| w.to_string()),
+            g.graph_balance,
+            g.kmeans_balance,
+            g.kmeans_match
+                .map_or("?".to_string(), |m| format!("{:.1}%", 100.0 * m)),
+            if g.used {
+                "graph partition kept"
+            } else {
+                "graph partition dropped (far less balanced)"
+            }
+        )?;
+    }
+    if let Some(h) = &m.cluster_head {
+        writeln!(
+            out,
+            "cluster classifier: agrees with {:.1}% of the partition's labels ({} iterations)",
+            100.0 * h.agreement,
+            h.iterations
+        )?;
+    }
+    if let Some(h) = &m.lexical_head {
+        let moved: Vec<String> = h
+            .moved
+            .iter()
+            .map(|v| format!("{:.1}%", 100.0 * v))
+            .collect();
+        writeln!(
+            out,
+            "lexical classifier (character n-grams of the words): agrees with {:.1}% of its final training labels ({} iterations); co-training moved {} of the texts per round{}",
+            100.0 * h.agreement,
+            h.iterations,
+            moved.join(", "),
+            match h.holdout {
+                Some(f) => format!(
+                    " (each refit left out {:.0}% of every cluster; the last fit all texts)",
+                    100.0 * f
+                ),
+                None => String::new(),
+            }
+        )?;
+    }
+    for c in &m.selection {
+        writeln!(
+            out,
+            "candidate {:?} H={}: held-out silhouette {:.4}{}",
+            c.cell,
+            c.hidden,
+            c.heldout_silhouette,
+            if c.chosen { "  <- kept" } else { "" }
+        )?;
+    }
+    if !m.k_selection.is_empty() {
+        let ev: Vec<String> = m
+            .k_selection
+            .iter()
+            .map(|(k, s)| format!("{k}:{s:.3}"))
+            .collect();
+        writeln!(
+            out,
+            "k = {k} chosen by the highest mean silhouette (k:silhouette) {}",
+            ev.join(" ")
+        )?;
+    }
+    Ok(())
+}
