@@ -5,6 +5,8 @@
 //! validation loss (the best epoch's weights are kept).
 
 use super::augment::augment;
+use super::checkpoint::{self, LoopState, Snapshot};
+use super::config::CheckpointConfig;
 use super::config::{
     Decay, EpochLog, Objective, Progress, Stage, StepLog, TrainConfig, TrainError,
 };
@@ -145,9 +147,69 @@ pub fn train_contrastive(
     threads: Threads,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Trained, TrainError> {
-    use super::checkpoint::{self, LoopState, Snapshot};
     let mut rng = Rng::derive(cfg.seed, 0xC0);
-    let mut enc = Encoder::<f32>::new(cfg.encoder.clone(), &mut rng);
+    let enc = new_encoder(cfg, init_embedding, &mut rng);
+    let (train, val) = train_val_split(seqs.len(), cfg.val_fraction, cfg.seed);
+    let batcher = Batcher {
+        batch_size: cfg.batch_size.max(2),
+        max_len: cfg.max_len,
+        bucket_batches: 1,
+    };
+    let steps_per_epoch = train.len().div_ceil(batcher.batch_size) as u64;
+    let total = steps_per_epoch * cfg.epochs as u64;
+    let schedule = schedule_for(cfg, total);
+    let mut lp = Loop::start(cfg, seqs, enc, rng, total, progress)?;
+    let mut fired: Vec<u64> = Vec::new();
+    let mut epoch_start = std::time::Instant::now();
+    'epochs: while lp.s.epoch <= cfg.epochs {
+        let batches = batcher.epoch(seqs, &train, cfg.seed, lp.s.epoch as u64);
+        while lp.s.batch < batches.len() {
+            let batch = &batches[lp.s.batch];
+            lp.s.batch += 1;
+            if batch.b < 2 && cfg.objective == Objective::Contrastive {
+                continue; // a contrastive batch needs negatives
+            }
+            let lr = schedule.lr(lp.s.step) * lp.s.lr_scale;
+            let mut loss = lp.forward_backward(seqs, batch, cfg, threads);
+            if cfg.fault_nan_at.contains(&(lp.s.step + 1)) && !fired.contains(&(lp.s.step + 1)) {
+                fired.push(lp.s.step + 1);
+                loss = f32::NAN;
+            }
+            if !lp.update(loss, lr, cfg)? {
+                continue 'epochs;
+            }
+            lp.record(loss, lr, total, progress)?;
+        }
+        let val_loss = validation_loss(&mut lp.enc, seqs, &val, cfg, threads);
+        let train_loss = f64::from_bits(lp.s.sum_bits) / lp.s.count.max(1) as f64;
+        tracing::info!(
+            epoch = lp.s.epoch,
+            train_loss,
+            val_loss,
+            seconds = epoch_start.elapsed().as_secs_f64(),
+            "contrastive epoch"
+        );
+        epoch_start = std::time::Instant::now();
+        let epoch_lr = schedule.lr(lp.s.step.saturating_sub(1)) * lp.s.lr_scale;
+        if lp.end_epoch(train_loss, val_loss, epoch_lr, cfg)? {
+            break;
+        }
+    }
+    let log = lp.s.epoch_logs();
+    let mut out = lp.best.unwrap_or(lp.enc);
+    out.detach_lm();
+    Ok((out, log, lp.s.steps))
+}
+
+/// A fresh encoder: its embedding's rows from `init_embedding` where given
+/// (specials keep their random rows), and the LM objective's output layer
+/// when that objective trains it.
+fn new_encoder(
+    cfg: &TrainConfig,
+    init_embedding: Option<&[Option<Vec<f32>>]>,
+    rng: &mut Rng,
+) -> Encoder<f32> {
+    let mut enc = Encoder::<f32>::new(cfg.encoder.clone(), rng);
     if let Some(rows) = init_embedding {
         let e = cfg.encoder.embed;
         for (id, row) in rows.iter().enumerate().skip(crate::vocab::SPECIALS.len()) {
@@ -157,18 +219,15 @@ pub fn train_contrastive(
         }
     }
     if cfg.objective == Objective::LanguageModel {
-        enc.attach_lm(&mut rng);
+        enc.attach_lm(rng);
     }
-    let (train, val) = train_val_split(seqs.len(), cfg.val_fraction, cfg.seed);
-    let batcher = Batcher {
-        batch_size: cfg.batch_size.max(2),
-        max_len: cfg.max_len,
-        bucket_batches: 1,
-    };
-    let steps_per_epoch = train.len().div_ceil(batcher.batch_size) as u64;
-    let total = steps_per_epoch * cfg.epochs as u64;
+    enc
+}
+
+/// The learning-rate schedule over `total` steps.
+fn schedule_for(cfg: &TrainConfig, total: u64) -> LrSchedule {
     let warmup = (total as f64 * cfg.warmup_fraction).round() as u64;
-    let schedule = LrSchedule::new(
+    LrSchedule::new(
         match cfg.decay {
             Decay::Cosine => Schedule::WarmupCosine {
                 warmup,
@@ -179,170 +238,231 @@ pub fn train_contrastive(
             Decay::Constant => Schedule::Constant,
         },
         cfg.lr,
-    );
-    let mut opt = Optimizer::<f32>::adamw(cfg.weight_decay);
-    opt.l1 = cfg.l1;
-    let fingerprint = checkpoint::fingerprint(cfg, seqs);
-    let mut s = LoopState {
-        fingerprint: fingerprint.clone(),
-        epoch: 1,
-        batch: 0,
-        step: 0,
-        sum_bits: 0f64.to_bits(),
-        count: 0,
-        epochs: Vec::new(),
-        steps: Vec::new(),
-        since_best: 0,
-        best_bits: None,
-        rng: rng.state(),
-        opt_step: 0,
-        lr_scale: 1.0,
-        failures: 0,
-    };
-    let mut best: Option<Encoder<f32>> = None;
-    let ck = cfg.checkpoint.as_ref();
-    if let Some(c) = ck.filter(|c| c.resume && c.path.exists()) {
-        let snap =
-            checkpoint::load(&c.path, &enc, &opt, &fingerprint).map_err(TrainError::Checkpoint)?;
-        tracing::info!(
-            step = snap.state.step,
-            epoch = snap.state.epoch,
-            "resuming from {}",
-            c.path.display()
-        );
-        s = snap.state;
-        enc = snap.encoder;
-        best = snap.best;
-        opt = snap.optimizer;
-        rng = Rng::from_state(s.rng);
-        // Replay the restored steps to the progress display.
-        for st in &s.steps {
-            progress(Progress {
-                stage: Stage::Train,
-                epoch: st.epoch,
-                step: st.step,
-                total_steps: total,
-                loss: st.loss,
-                lr: st.lr,
-            });
+    )
+}
+
+/// The training loop's state: its position and logs, the encoder, the best
+/// epoch's encoder, the optimizer and the random stream, and the last good
+/// state that a non-finite step undoes to.
+struct Loop<'a> {
+    s: LoopState,
+    enc: Encoder<f32>,
+    best: Option<Encoder<f32>>,
+    opt: Optimizer<f32>,
+    rng: Rng,
+    good: Snapshot,
+    ck: Option<&'a CheckpointConfig>,
+}
+
+impl<'a> Loop<'a> {
+    /// A new loop, or the one a checkpoint saved when `cfg` resumes.
+    fn start(
+        cfg: &'a TrainConfig,
+        seqs: &[Vec<u32>],
+        enc: Encoder<f32>,
+        rng: Rng,
+        total: u64,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Loop<'a>, TrainError> {
+        let mut opt = Optimizer::<f32>::adamw(cfg.weight_decay);
+        opt.l1 = cfg.l1;
+        let fingerprint = checkpoint::fingerprint(cfg, seqs);
+        let s = LoopState {
+            fingerprint: fingerprint.clone(),
+            epoch: 1,
+            batch: 0,
+            step: 0,
+            sum_bits: 0f64.to_bits(),
+            count: 0,
+            epochs: Vec::new(),
+            steps: Vec::new(),
+            since_best: 0,
+            best_bits: None,
+            rng: rng.state(),
+            opt_step: 0,
+            lr_scale: 1.0,
+            failures: 0,
+        };
+        let ck = cfg.checkpoint.as_ref();
+        let mut lp = Loop {
+            good: Snapshot {
+                state: s.clone(),
+                encoder: enc.clone(),
+                best: None,
+                optimizer: opt.clone(),
+            },
+            s,
+            enc,
+            best: None,
+            opt,
+            rng,
+            ck,
+        };
+        if let Some(c) = ck.filter(|c| c.resume && c.path.exists()) {
+            let snap = checkpoint::load(&c.path, &lp.enc, &lp.opt, &fingerprint)
+                .map_err(TrainError::Checkpoint)?;
+            tracing::info!(
+                step = snap.state.step,
+                epoch = snap.state.epoch,
+                "resuming from {}",
+                c.path.display()
+            );
+            lp.s = snap.state;
+            lp.enc = snap.encoder;
+            lp.best = snap.best;
+            lp.opt = snap.optimizer;
+            lp.rng = Rng::from_state(lp.s.rng);
+            // Replay the restored steps to the progress display.
+            for st in &lp.s.steps {
+                progress(Progress {
+                    stage: Stage::Train,
+                    epoch: st.epoch,
+                    step: st.step,
+                    total_steps: total,
+                    loss: st.loss,
+                    lr: st.lr,
+                });
+            }
         }
+        lp.good = lp.snapshot();
+        Ok(lp)
     }
-    let snapshot = |s: &LoopState,
-                    enc: &Encoder<f32>,
-                    best: &Option<Encoder<f32>>,
-                    opt: &Optimizer<f32>,
-                    rng: &Rng| {
-        let mut state = s.clone();
-        state.rng = rng.state();
-        state.opt_step = opt.step;
+
+    /// The whole state as a checkpoint holds it.
+    fn snapshot(&self) -> Snapshot {
+        let mut state = self.s.clone();
+        state.rng = self.rng.state();
+        state.opt_step = self.opt.step;
         Snapshot {
             state,
-            encoder: enc.clone(),
-            best: best.clone(),
-            optimizer: opt.clone(),
+            encoder: self.enc.clone(),
+            best: self.best.clone(),
+            optimizer: self.opt.clone(),
         }
-    };
-    let write = |snap: &Snapshot| -> Result<(), TrainError> {
-        match ck {
-            Some(c) => checkpoint::save(&c.path, snap).map_err(|e| {
+    }
+
+    /// Write the last good state to the checkpoint file, when there is one.
+    fn write_good(&self) -> Result<(), TrainError> {
+        match self.ck {
+            Some(c) => checkpoint::save(&c.path, &self.good).map_err(|e| {
                 TrainError::Checkpoint(format!("cannot write {}: {e}", c.path.display()))
             }),
             None => Ok(()),
         }
-    };
-    let mut good = snapshot(&s, &enc, &best, &opt, &rng);
-    let mut fired: Vec<u64> = Vec::new();
-    let mut epoch_start = std::time::Instant::now();
-    'epochs: while s.epoch <= cfg.epochs {
-        let batches = batcher.epoch(seqs, &train, cfg.seed, s.epoch as u64);
-        while s.batch < batches.len() {
-            let batch = &batches[s.batch];
-            s.batch += 1;
-            if batch.b < 2 && cfg.objective == Objective::Contrastive {
-                continue; // a contrastive batch needs negatives
-            }
-            enc.zero_grad();
-            let lr = schedule.lr(s.step) * s.lr_scale;
-            let mut loss = match cfg.objective {
-                Objective::Contrastive => contrastive_step(
-                    &mut enc,
-                    seqs,
-                    &batch.doc_index,
-                    cfg,
-                    &mut rng,
-                    true,
-                    threads,
-                ),
-                Objective::LanguageModel => {
-                    super::lm::lm_loss(&mut enc, batch, &mut rng, true, true, threads)
-                }
-            };
-            if cfg.fault_nan_at.contains(&(s.step + 1)) && !fired.contains(&(s.step + 1)) {
-                fired.push(s.step + 1);
-                loss = f32::NAN;
-            }
-            let checked = opt.check_finite(loss, &mut enc).and_then(|_| {
-                if cfg.clip > 0.0 {
-                    clip_grad_norm(&mut enc, cfg.clip);
-                }
-                opt.update(&mut enc, lr)
-            });
-            if let Err(bad) = checked {
-                if s.failures >= cfg.max_recoveries {
-                    let kept = ck.filter(|c| c.path.exists()).map_or(String::new(), |c| {
-                        format!("; the last good checkpoint is {}", c.path.display())
-                    });
-                    return Err(TrainError::Diverged {
-                        last: bad,
-                        recoveries: s.failures,
-                        kept,
-                    });
-                }
-                tracing::warn!(%bad, step = s.step + 1, "non-finite training step: undoing to the last good state and halving the learning rate");
-                let failures = s.failures + 1;
-                let lr_scale = s.lr_scale * 0.5;
-                s = good.state.clone();
-                s.failures = failures;
-                s.lr_scale = lr_scale;
-                enc = good.encoder.clone();
-                best = good.best.clone();
-                opt = good.optimizer.clone();
-                rng = Rng::from_state(good.state.rng);
-                continue 'epochs;
-            }
-            s.step += 1;
-            s.sum_bits = (f64::from_bits(s.sum_bits) + loss as f64).to_bits();
-            s.count += 1;
-            s.steps.push(StepLog {
-                step: s.step,
-                epoch: s.epoch,
-                loss: loss as f64,
-                lr,
-            });
-            progress(Progress {
-                stage: Stage::Train,
-                epoch: s.epoch,
-                step: s.step,
-                total_steps: total,
-                loss: loss as f64,
-                lr,
-            });
-            if ck.is_some_and(|c| c.every > 0 && s.step.is_multiple_of(c.every)) {
-                good = snapshot(&s, &enc, &best, &opt, &rng);
-                write(&good)?;
+    }
+
+    /// The batch's loss, with the gradients back-propagated.
+    fn forward_backward(
+        &mut self,
+        seqs: &[Vec<u32>],
+        batch: &Batch,
+        cfg: &TrainConfig,
+        threads: Threads,
+    ) -> f32 {
+        self.enc.zero_grad();
+        match cfg.objective {
+            Objective::Contrastive => contrastive_step(
+                &mut self.enc,
+                seqs,
+                &batch.doc_index,
+                cfg,
+                &mut self.rng,
+                true,
+                threads,
+            ),
+            Objective::LanguageModel => {
+                super::lm::lm_loss(&mut self.enc, batch, &mut self.rng, true, true, threads)
             }
         }
-        let val_loss = validation_loss(&mut enc, seqs, &val, cfg, threads);
-        let train_loss = f64::from_bits(s.sum_bits) / s.count.max(1) as f64;
-        tracing::info!(
-            epoch = s.epoch,
-            train_loss,
-            val_loss,
-            seconds = epoch_start.elapsed().as_secs_f64(),
-            "contrastive epoch"
-        );
-        epoch_start = std::time::Instant::now();
-        let epoch_lr = schedule.lr(s.step.saturating_sub(1)) * s.lr_scale;
+    }
+
+    /// Clip and apply the gradients. On a non-finite loss or gradient, undo
+    /// to the last good state with half the learning rate and return false
+    /// (the caller restarts from that state's epoch), or stop with
+    /// [`TrainError::Diverged`] after `cfg.max_recoveries`.
+    fn update(&mut self, loss: f32, lr: f64, cfg: &TrainConfig) -> Result<bool, TrainError> {
+        let checked = self.opt.check_finite(loss, &mut self.enc).and_then(|_| {
+            if cfg.clip > 0.0 {
+                clip_grad_norm(&mut self.enc, cfg.clip);
+            }
+            self.opt.update(&mut self.enc, lr)
+        });
+        let Err(bad) = checked else {
+            return Ok(true);
+        };
+        if self.s.failures >= cfg.max_recoveries {
+            let kept = self
+                .ck
+                .filter(|c| c.path.exists())
+                .map_or(String::new(), |c| {
+                    format!("; the last good checkpoint is {}", c.path.display())
+                });
+            return Err(TrainError::Diverged {
+                last: bad,
+                recoveries: self.s.failures,
+                kept,
+            });
+        }
+        tracing::warn!(%bad, step = self.s.step + 1, "non-finite training step: undoing to the last good state and halving the learning rate");
+        let failures = self.s.failures + 1;
+        let lr_scale = self.s.lr_scale * 0.5;
+        self.s = self.good.state.clone();
+        self.s.failures = failures;
+        self.s.lr_scale = lr_scale;
+        self.enc = self.good.encoder.clone();
+        self.best = self.good.best.clone();
+        self.opt = self.good.optimizer.clone();
+        self.rng = Rng::from_state(self.good.state.rng);
+        Ok(false)
+    }
+
+    /// Log a step that was applied, and checkpoint when one is due.
+    fn record(
+        &mut self,
+        loss: f32,
+        lr: f64,
+        total: u64,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), TrainError> {
+        let s = &mut self.s;
+        s.step += 1;
+        s.sum_bits = (f64::from_bits(s.sum_bits) + loss as f64).to_bits();
+        s.count += 1;
+        s.steps.push(StepLog {
+            step: s.step,
+            epoch: s.epoch,
+            loss: loss as f64,
+            lr,
+        });
+        progress(Progress {
+            stage: Stage::Train,
+            epoch: s.epoch,
+            step: s.step,
+            total_steps: total,
+            loss: loss as f64,
+            lr,
+        });
+        let step = s.step;
+        if self
+            .ck
+            .is_some_and(|c| c.every > 0 && step.is_multiple_of(c.every))
+        {
+            self.good = self.snapshot();
+            self.write_good()?;
+        }
+        Ok(())
+    }
+
+    /// Close an epoch: log it, keep the encoder if its validation loss is
+    /// the best, checkpoint; returns whether early stopping ends training.
+    fn end_epoch(
+        &mut self,
+        train_loss: f64,
+        val_loss: f64,
+        epoch_lr: f64,
+        cfg: &TrainConfig,
+    ) -> Result<bool, TrainError> {
+        let s = &mut self.s;
         s.epochs.push((
             s.epoch,
             train_loss.to_bits(),
@@ -353,7 +473,7 @@ pub fn train_contrastive(
         let mut stop = false;
         if val_loss.is_nan() || s.best_bits.is_none_or(|b| val_loss < f64::from_bits(b)) {
             s.best_bits = Some(val_loss.to_bits());
-            best = Some(enc.clone());
+            self.best = Some(self.enc.clone());
             s.since_best = 0;
         } else {
             s.since_best += 1;
@@ -363,18 +483,12 @@ pub fn train_contrastive(
         s.batch = 0;
         s.sum_bits = 0f64.to_bits();
         s.count = 0;
-        good = snapshot(&s, &enc, &best, &opt, &rng);
-        if ck.is_some() {
-            write(&good)?;
+        self.good = self.snapshot();
+        if self.ck.is_some() {
+            self.write_good()?;
         }
-        if stop {
-            break;
-        }
+        Ok(stop)
     }
-    let log = s.epoch_logs();
-    let mut out = best.unwrap_or(enc);
-    out.detach_lm();
-    Ok((out, log, s.steps))
 }
 
 /// InfoNCE on the validation texts with fixed views; `NaN` if there are fewer than two.
