@@ -197,7 +197,7 @@ pub fn train_contrastive(
     }
     let log = lp.s.epoch_logs();
     let mut out = lp.best.unwrap_or(lp.enc);
-    out.detach_lm();
+    out.detach_objective();
     Ok((out, log, lp.s.steps))
 }
 
@@ -219,7 +219,7 @@ fn new_encoder(
         }
     }
     if cfg.objective == Objective::LanguageModel {
-        enc.attach_lm(rng);
+        super::lm::attach(&mut enc, rng);
     }
     enc
 }

@@ -26,10 +26,22 @@ use crate::rng::Rng;
 /// Negatives drawn per batch for the sampled softmax.
 pub const LM_NEGATIVES: usize = 64;
 
+/// Attach a fresh output layer to `enc` as its objective's parameters
+/// (`lm.weight (V, H)`, uniform in ±1/√H, and `lm.bias (V)`, zeros; shared
+/// by both directions), trained with the encoder until
+/// [`Encoder::detach_objective`].
+pub fn attach<T: Real>(enc: &mut Encoder<T>, rng: &mut Rng) {
+    let (v, h) = (enc.config.vocab, enc.config.hidden);
+    enc.objective = vec![
+        crate::nn::Param::uniform("lm.weight", &[v, h], 1.0 / (h as f64).sqrt(), rng),
+        crate::nn::Param::zeros("lm.bias", &[v]),
+    ];
+}
+
 /// The mean sampled-softmax loss of predicting each token's neighbours in
 /// `batch` (0 when no text has two tokens). `dropout`: draw dropout from
 /// `rng` (training); `backward`: accumulate the gradients of the encoder and
-/// its output layer (attached with [`Encoder::attach_lm`]).
+/// its output layer (attached with [`attach`]).
 pub fn lm_loss<T: Real>(
     enc: &mut Encoder<T>,
     batch: &Batch,
@@ -70,7 +82,9 @@ pub fn lm_loss<T: Real>(
     if targets.is_empty() {
         return T::zero();
     }
-    let [w, b] = enc.lm.as_ref().expect("attach_lm before the LM objective");
+    let [w, b] = &enc.objective[..] else {
+        panic!("lm::attach before the LM objective");
+    };
     let out = sampled_softmax(&hidden, h, &w.value, &b.value, &targets, LM_NEGATIVES, rng);
     if backward {
         let mut dtop = vec![T::zero(); states];
@@ -80,7 +94,7 @@ pub fn lm_loss<T: Real>(
                 .zip(&out.dhidden[r * h..(r + 1) * h])
                 .for_each(|(a, &g)| *a += g);
         }
-        let lm = enc.lm.as_mut().expect("attached");
+        let lm = &mut enc.objective;
         for (j, dw, db) in &out.dweight {
             lm[0].grad[j * h..(j + 1) * h]
                 .iter_mut()
@@ -123,7 +137,7 @@ mod tests {
                 };
                 let mut rng = Rng::new(3);
                 let mut enc = Encoder::<f64>::new(cfg, &mut rng);
-                enc.attach_lm(&mut rng);
+                attach(&mut enc, &mut rng);
                 let loss = |e: &mut Encoder<f64>| {
                     lm_loss(e, &batch, &mut Rng::new(11), false, false, Threads::One)
                 };
@@ -189,7 +203,7 @@ mod tests {
         };
         let mut rng = Rng::new(1);
         let mut enc = Encoder::<f32>::new(cfg, &mut rng);
-        enc.attach_lm(&mut rng);
+        attach(&mut enc, &mut rng);
         assert_eq!(
             lm_loss(&mut enc, &batch, &mut rng, false, true, Threads::One),
             0.0

@@ -1,18 +1,24 @@
 //! Stage 6: learning representations without labels.
 //!
-//! [`augment`] makes random views of a text; [`contrastive`] trains the RNN
-//! encoder so two views of one text encode close together and views of
-//! different texts apart (InfoNCE), with AdamW, warm-up + cosine decay,
-//! gradient clipping and early stopping on a held-out split, checkpoints
-//! ([`checkpoint`]) and divergence recovery. [`self_train`] fine-tunes the
-//! encoder with a classifier head on pseudo-labels; [`dec`] refines a
-//! clustering jointly with the encoder (DEC); [`seeds`] and [`weak`]
-//! turn a user's seed words into pseudo-labels and a trained classifier.
+//! The main path: [`augment`] makes random views of a text; [`contrastive`]
+//! trains the RNN encoder so two views of one text encode close together
+//! and views of different texts apart (InfoNCE), with AdamW, warm-up +
+//! cosine decay, gradient clipping and early stopping on a held-out split,
+//! checkpoints ([`checkpoint`]) and divergence recovery; its settings and
+//! logs are in [`config`]. With seed words, [`seeds`] and [`weak`] turn a
+//! user's seed words into pseudo-labels and train an RNN [`classifier`] on
+//! them.
+//!
+//! Experimental, off by default (docs/quality.md): the language-model
+//! objective ([`lm`]), self-training on the clusters ([`self_train`]) and
+//! the DEC refinement ([`dec`]).
+//!
 //! Gold labels never reach this module (seed words are the user's own
 //! guidance, not labeled texts).
 
 pub mod augment;
 pub mod checkpoint;
+pub mod classifier;
 pub mod config;
 pub mod contrastive;
 pub mod dec;

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::classifier::{classify, train_classifier};
 use super::config::{Progress, Stage, TrainConfig};
 use super::contrastive::prepare_for;
 use super::seeds::{pseudo_label, Matcher};
-use super::self_train::{classify, train_classifier};
 use crate::nn::encoder::Encoder;
 use crate::nn::gemm::Threads;
 use crate::nn::linear::Linear;

@@ -142,7 +142,7 @@ impl Model {
         threads: Threads,
     ) -> (Vec<usize>, Vec<f32>) {
         let seqs = self.rnn_ids(texts);
-        let p = crate::learn::self_train::classify(
+        let p = crate::learn::classifier::classify(
             &self.encoder,
             rnn,
             &seqs,

@@ -54,10 +54,11 @@ pub struct Encoder<T> {
     pub layers: Vec<Vec<RnnLayer<T>>>,
     /// `pool.query (D)` for attention pooling.
     pub query: Option<Param<T>>,
-    /// The language-model objective's output layer while training
-    /// (`lm.weight (V, H)` and `lm.bias (V)`, shared by both directions; see
-    /// [`crate::learn::lm`]). Never part of a saved model.
-    pub lm: Option<[Param<T>; 2]>,
+    /// Parameters a training objective owns and trains with the encoder
+    /// (visited after the encoder's own, so optimizers and checkpoints keep
+    /// them), such as the language-model objective's output layer. Empty
+    /// outside training; never part of a saved model.
+    pub objective: Vec<Param<T>>,
 }
 
 /// Everything backward needs from one training forward.
@@ -229,23 +230,13 @@ impl<T: Real> Encoder<T> {
             embedding,
             layers,
             query,
-            lm: None,
+            objective: Vec::new(),
         }
     }
 
-    /// Attach a fresh language-model output layer (weights uniform in
-    /// ±1/√H, biases 0), trained with the encoder until [`Encoder::detach_lm`].
-    pub fn attach_lm(&mut self, rng: &mut Rng) {
-        let (v, h) = (self.config.vocab, self.config.hidden);
-        self.lm = Some([
-            Param::uniform("lm.weight", &[v, h], 1.0 / (h as f64).sqrt(), rng),
-            Param::zeros("lm.bias", &[v]),
-        ]);
-    }
-
-    /// Drop the language-model output layer.
-    pub fn detach_lm(&mut self) {
-        self.lm = None;
+    /// Drop the training objective's parameters.
+    pub fn detach_objective(&mut self) {
+        self.objective.clear();
     }
 
     /// The RNN layers over `x`, the embedded tokens; with `prepared`
@@ -510,8 +501,6 @@ impl<T: Real> Module<T> for Encoder<T> {
         if let Some(q) = &mut self.query {
             f(q);
         }
-        if let Some(lm) = &mut self.lm {
-            lm.iter_mut().for_each(&mut *f);
-        }
+        self.objective.iter_mut().for_each(&mut *f);
     }
 }
