@@ -764,7 +764,7 @@ fn review_corpus(dir: &Path) -> String {
 /// dimensions, the feature classifier reads "the film was flat" as leaning
 /// positive, enough to tip "the film was not great , flat" (where the RNN
 /// is 74% sure it is negative) to positive 51%; on real reviews the
-/// product is the better classifier (sst2, waimai_10k; README).
+/// product is the better classifier (sst2, waimai_10k; docs/train.md).
 #[test]
 fn seed_words_name_the_classes_and_generalize_beyond_seed_matches() {
     let dir = tempfile::tempdir().unwrap();

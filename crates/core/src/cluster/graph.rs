@@ -55,16 +55,8 @@ pub struct GraphConfig {
 /// Use `weight` instead of [`GraphConfig::weight`] when plain k-means'
 /// clusters reach `agreement` with the graph ([`Graph::agreement`]).
 ///
-/// Chosen on seed-0 representations of eight corpora (scikit-learn k-means
-/// on `[z, b·u]`, the cluster classifier on top, ACC at b = 0 / 0.5 / 0.75):
-/// where the agreement is high — searchsnippets 0.81, thucnews_titles 0.82,
-/// agnews 0.85, waimai_10k 0.79 — 0.75 beats 0.5 (75.6 / 85.0 / 87.1,
-/// 68.1 / 70.1 / 70.6, 80.6 / 83.3 / 85.3, 84.7 / 84.9 / 84.9); where it is
-/// low — stackoverflow 0.73, trec 0.56, sst2 0.49, emotion 0.46 — 0.75 is
-/// worse or no better than 0.5 (stackoverflow 78.6 / 81.4 / 78.8, trec
-/// 48.5 / 46.5 / 41.2; sst2 collapses from 0.5 on, which the balance guard
-/// catches; emotion alone gains, 24.3 / 27.4 / 30.0, near chance). The
-/// agreement of each corpus moved by at most 0.015 across k-means restarts.
+/// Where the agreement is high a larger weight helps; where it is low it
+/// is worse or no better (docs/defaults.md#graph-trust).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trust {
     /// Chance-corrected agreement at and above which `weight` is used.
@@ -121,18 +113,10 @@ impl GraphConfig {
     }
 }
 
-/// The shipped [`GraphConfig::min_kmeans_match`]. Measured at the trusted
-/// weights 0.75 and 1 over seeds 0-4 (ten runs per corpus), sound graph
-/// partitions matched k-means on 0.74-0.80 of the texts on searchsnippets,
-/// 0.88-0.93 on agnews, 0.86-0.91 on thucnews_titles and 0.96 on
-/// waimai_10k; agnews seed 3 with `--epochs 1` or weight 1 merged business
-/// with sci/tech and split sports in two (ACC 60 against 84-86) and matched
-/// on 0.62, while its size balance (0.92 against k-means' 0.99) passed
-/// [`MAX_BALANCE_DROP`]. Confirmed afterwards with `--graph-neighbors 8`:
-/// agnews seeds 1 and 3 collapsed too at 0.75 (match 0.62 and
-/// 0.61, ACC 57.7 and 57.3) and the guard's fallback gave 83.4 and 83.0.
-/// At the base weight no check applies: trec's best runs match only
-/// 0.62-0.74.
+/// The shipped [`GraphConfig::min_kmeans_match`]: a trusted-weight
+/// partition must match plain k-means' on this share of the texts, or it
+/// redrew the cells instead of refining them
+/// (docs/defaults.md#kmeans-match).
 pub const MIN_KMEANS_MATCH: f64 = 0.68;
 
 impl Default for GraphConfig {
@@ -568,9 +552,7 @@ pub fn balance(labels: &[usize], k: usize) -> f64 {
 
 /// The graph partition is kept unless its size balance falls this far
 /// below plain k-means'. Spectral cuts are known to split off small, weakly
-/// linked groups: on sst2 (k = 2) the graph made a 630 / 8,972 split
-/// (balance 0.35 against k-means' 0.99, ACC 52 against 68), while on the
-/// topic corpora and emotion its balance stays within 0.1 of k-means'.
+/// linked groups (docs/defaults.md#balance-drop).
 pub const MAX_BALANCE_DROP: f64 = 0.25;
 
 /// Share of texts on which `a` and `b` agree after matching their clusters

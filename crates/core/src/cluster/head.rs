@@ -4,13 +4,11 @@
 //! The graph step finds clusters in `[z, spectral coordinates]`, but a new
 //! text has no spectral coordinates, so the model needs a rule over `z`
 //! alone. The mean of each cluster with nearest-centroid assignment is one
-//! such rule; it redraws every boundary as a Voronoi cell and, measured on
-//! seed-0 representations, moved 3-7% of the texts off their graph cluster
-//! (ACC searchsnippets 85.7 -> 82.8, agnews 83.8 -> 81.7). A softmax
-//! classifier learns the boundaries the partition actually drew: it agrees
-//! with 95-98% of the labels and keeps nearly all of the graph step's gain
-//! (searchsnippets 85.0, agnews 83.3). The L2 penalty (`c`, scikit-learn's
-//! `C`) keeps it smooth enough to overrule the partition's stray labels.
+//! such rule; it redraws every boundary as a Voronoi cell and moves texts
+//! off their graph cluster. A softmax classifier learns the boundaries the
+//! partition actually drew (docs/defaults.md#cluster-classifier).
+//! The L2 penalty (`c`, scikit-learn's `C`) keeps it smooth enough to
+//! overrule the partition's stray labels.
 //!
 //! The fit is full-batch L-BFGS in f64 on
 //! `mean cross-entropy + |W|² / (2 c N)` (bias unpenalized, the objective of
@@ -86,15 +84,10 @@ impl HeadConfig {
         }
     }
 
-    /// The shipped settings: `c = 1` (seed-0 ACC over five corpora: `c = 1`
-    /// 366.3 summed, `c = 10` 366.2, nearest mean 362.0; `c = 1` loses least
-    /// where the graph's labels are worst, stackoverflow 81.4 against 80.3),
-    /// the lexical classifier, class weights and 4 co-training rounds (with
-    /// the weights, rounds 3 and 4 still move texts the right way:
-    /// stackoverflow 84.9 / 75.4 -> 85.3 / 75.9 over seeds 0-4, see
-    /// [`fit_pair`]), and, where the graph is not trusted, 8 refit rounds
-    /// that each leave out half of every cluster (stackoverflow 86.1 / 77.9,
-    /// trec 52.0 / 34.1; see [`fit_pair`]).
+    /// The shipped settings: `c = 1`, the lexical classifier, class weights
+    /// and 4 co-training rounds, and, where the graph is not trusted, 8 refit
+    /// rounds that each leave out half of every cluster (see [`fit_pair`] and
+    /// docs/defaults.md#cluster-classifier).
     pub fn shipped() -> HeadConfig {
         HeadConfig {
             c: 1.0,
@@ -437,15 +430,8 @@ pub const LEXICAL_MAX_PARAMS: usize = 1 << 20;
 /// representation's is their meaning averaged (SIF, RNN) or reduced (LSA).
 /// `predict` multiplies the two classifiers' probabilities (sums their
 /// logits), so a text whose words point clearly at one cluster moves there
-/// even when its representation sits on a boundary. Measured offline on the
-/// shipped partitions (seeds 0 and 1, scikit-learn re-implementation, ACC /
-/// NMI): stackoverflow 81.3 / 70.0 -> 82.6 / 72.2 and 80.0 / 69.3 -> 81.3 /
-/// 71.4 (its classes are named by keywords: "excel", "svn", "haskell"),
-/// searchsnippets +0.8-0.9 / +1.5-1.7, agnews +0.2-0.3 / +0.3-0.8, trec
-/// +0.1-0.2, thucnews_titles -0.1-0.0 / +0.2-0.3. The lexical classifier
-/// alone is better still on stackoverflow (82.8) but worse on trec (-2.5)
-/// and thucnews_titles (-0.9): the product keeps the gains without those
-/// losses.
+/// even when its representation sits on a boundary
+/// (docs/defaults.md#lexical-classifier).
 pub fn fit_lexical(x: &Csr, labels: &[usize], k: usize, cfg: &HeadConfig) -> (Lexical, HeadLog) {
     fit_lexical_capped(x, labels, k, cfg, LEXICAL_MAX_PARAMS, None)
 }
@@ -549,58 +535,15 @@ fn fit_lexical_capped(
 /// both classifiers, their logs (the lexical one with the shares moved) and
 /// the final labels and probabilities, as [`predict_with`] gives them.
 ///
-/// Measured offline (scikit-learn re-implementation on the shipped
-/// partitions, seeds 0 / 1, ACC / NMI), word TF-IDF and one round against
-/// character n-grams (2-4 of each term) and two more rounds:
-/// stackoverflow 82.6 / 72.2 -> 84.3 / 75.4 and 81.3 / 71.4 -> 83.3 / 74.7,
-/// searchsnippets 86.1 -> 86.3 and 85.9 -> 86.1, trec 46.3 -> 46.6 and
-/// 47.6 -> 47.5, agnews 83.6 -> 83.4 and 83.5 -> 83.4, thucnews_titles
-/// 71.8 both.
-///
-/// Class weights ([`HeadConfig::balance`]): the partition leaves catch-all
-/// clusters (stackoverflow seed 0: one of 1,833 texts, 758 of them "cocoa"
-/// and 270 "qt" questions that name a Qt class but not Qt, while the "qt"
-/// cluster holds 605), and unweighted fits keep them: a big cluster's texts
-/// dominate the loss near its boundary. Weighting each text by
-/// `N / (K · N_c)` lets the smaller neighbour take its texts back.
-/// `scripts/train_table.sh`, seeds 0-4, ACC / NMI / ARI, unweighted ->
-/// balance 1: stackoverflow 84.2 / 75.2 / 69.6 -> 84.9 / 75.4 / 71.4,
-/// agnews 84.1 / 61.0 / 63.8 -> 84.4 / 61.3 / 64.3, thucnews_titles
-/// 71.8 / 61.2 / 52.9 -> 72.4 / 61.2 / 54.0, searchsnippets 86.6 / 70.6 /
-/// 71.2 -> 86.6 / 70.7 / 71.4, trec (classes of 2-23%) 46.7 / 20.9 / 13.9
-/// -> 46.7 / 19.8 / 14.5; sst2 and waimai_10k level (seeds 0-2). Offline,
-/// a softer exponent (0.5) gained less everywhere and lost on trec too.
-/// With the weights, 4 rounds instead of 2: stackoverflow 85.3 / 75.9 /
-/// 72.0, searchsnippets 86.7 / 70.9 / 71.6, trec 46.8 / 19.9 / 14.7, agnews
-/// and thucnews_titles unchanged (without the weights more rounds had only
-/// raised stackoverflow's NMI).
-///
-/// Held-out refits ([`HeadConfig::holdout`]): fitted on all texts, both
-/// classifiers agree with 98-99% of the labels they were given, so after a
-/// few rounds nothing moves and a text's label is, in effect, its own
-/// evidence. With `holdout` set, the first fit reads the partition as
-/// before, then each of `holdout_rounds` rounds fits a fresh stratified
-/// subset (`1 - holdout` of every cluster) and relabels all texts, so
-/// about half of them get their label from classifiers that never saw
-/// their old one (the iterative classification of Rakib et al. 2020); a
-/// closing fit on all texts gives the classifiers the model keeps. The
-/// caller applies it only where the graph is not trusted. Measured
-/// (`scripts/train_table.sh`, ACC / NMI / ARI, seeds 0-4, against
-/// co-training on all texts): stackoverflow 85.3 / 75.9 / 72.0 -> 86.0 /
-/// 77.5 / 72.7 with half held out and 4 rounds, 86.1 / 77.9 / 72.3 with
-/// 8; trec 50.7 / 33.0 / 19.4 -> 51.4 / 33.7 / 20.1 and 52.0 / 34.1 /
-/// 20.6. 16 rounds go on helping trec (52.9 / 34.7 / 21.2) but cost
-/// stackoverflow (85.7 / 78.0 / 71.1), so 8 are shipped; a third held out
-/// instead of half (8 rounds): stackoverflow 86.0 / 77.5 / 72.6, trec
-/// 51.7 / 33.7 / 20.3, so half. Where the graph is trusted it costs (4 rounds): agnews 84.4 /
-/// 61.3 -> 84.1 / 60.4 (the lower-mode seeds lose 0.3-0.7), thucnews_titles
-/// 72.2 / 61.1 -> 71.7 / 60.4, searchsnippets 86.7 / 70.9 -> 86.6 / 70.9:
-/// there the graph drew boundaries that no linear classifier over `z`
-/// holds, and refits on subsets wear them away. Offline (scikit-learn on
-/// seed 0's representation), a random 70% per round gained the same way,
-/// keeping each cluster's most confident half instead drifted
-/// (stackoverflow 85.9 -> 78.6 in 8 rounds), and refits on all texts
-/// stopped moving after 2 rounds (85.7).
+/// Class weights ([`HeadConfig::balance`], `N / (K · N_c)` per text) let a
+/// small cluster take back the texts a big catch-all neighbour holds, as
+/// an unweighted loss lets the big cluster's texts dominate near the
+/// boundary. Held-out refits ([`HeadConfig::holdout`], where the graph is
+/// not trusted): after the first fit, each round fits on a fresh
+/// stratified subset and relabels all texts, so a text's label comes from
+/// classifiers that never saw its old one (the iterative classification of
+/// Rakib et al. 2020); a closing fit on all texts gives the kept
+/// classifiers. Measured: docs/defaults.md#co-training.
 #[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn fit_pair(
     z: &[f32],

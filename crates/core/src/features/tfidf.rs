@@ -48,15 +48,9 @@ pub struct TfidfConfig {
 
 impl TfidfConfig {
     /// The default negation scope for a corpus: 3 when most texts contain
-    /// Chinese (jieba cuts 不好吃 into 不 + 好吃, so the bag of words would
-    /// count "tasty"; waimai_10k 84.6 -> 85.8 ACC unsupervised) or when
-    /// `seed_classes` is 2 (seed words for two poles, where a negated seed
-    /// counts for the other class: the bag-of-words classifiers must see "not
-    /// great" apart from "great"; sst2 with sentiment-en 72.1 -> 72.5 over
-    /// seeds 0-2), 0 otherwise (sst2 unsupervised 66.5 -> 64.7 with it;
-    /// emotion with emotion-en 38.6 -> 38.0, measured with an unweighted
-    /// feature classifier: its texts keep their emotion word under a
-    /// negator, "i didnt feel humiliated" is sadness).
+    /// Chinese (jieba cuts 不好吃 into 不 + 好吃) or with two seed classes (a
+    /// negated seed counts for the other pole), 0 otherwise, where it measured
+    /// worse (docs/defaults.md#negation).
     pub fn negation_for(mostly_chinese: bool, seed_classes: Option<usize>) -> usize {
         if seed_classes == Some(2) || mostly_chinese {
             3
@@ -70,28 +64,16 @@ impl TfidfConfig {
     /// The default lead for a corpus whose texts open with `openings`
     /// effective distinct words ([`opening_words`]): 1 when that is between
     /// [`FEW_OPENINGS`]'s bounds (as questions open with what / how / who /
-    /// where), 0 otherwise. Where the openings are a small closed set they
-    /// are structure, not topic, and the first word is a feature: trec (4.4
-    /// effective opening words) 46.8 / 19.9 -> 50.7 / 33.0 ACC / NMI over
-    /// seeds 0-4 with lead 1. Topic and review corpora open with many words
-    /// (stackoverflow about 230, where "how" opens 17% of the questions and lead 1
-    /// costs 85.1 -> 78.2; sst2 about 190; agnews 1,500+; counted on regex
-    /// first words, the pipeline may cut a few differently) and keep 0. Below 3 one
-    /// or two words open most texts and the term says little: emotion (1.6,
-    /// "i" opens 89% of its texts) measured 26.6 / 4.1 -> 27.6 / 3.9 unsupervised
-    /// but 38.2 -> 37.0 with emotion-en seeds (seeds 0-1), so it keeps 0.
+    /// where: a small closed set of openings is structure, not topic), 0
+    /// otherwise (docs/defaults.md#lead).
     pub fn lead_for(openings: f64) -> usize {
         usize::from((FEW_OPENINGS.0..=FEW_OPENINGS.1).contains(&openings))
     }
 }
 
 /// The range of effective opening words ([`opening_words`]) in which
-/// [`TfidfConfig::lead_for`] turns lead terms on: the upper bound between
-/// trec's 4.4 and the next-lowest of the other corpora we measured, sst2's
-/// about 190; the lower above emotion's 1.6 (one word opens most texts) and a
-/// corpus split between two openings ("the ..." / "a ..."), which say too
-/// little to be a feature and can split the texts along something else
-/// than their classes (the CLI's seed-word test corpus).
+/// [`TfidfConfig::lead_for`] turns lead terms on; where the bounds come
+/// from: docs/defaults.md#lead.
 pub const FEW_OPENINGS: (f64, f64) = (3.0, 20.0);
 
 /// Characters of each text that [`opening_words`] cuts: enough for the
@@ -529,14 +511,11 @@ pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
     rare as f64 / total.max(1) as f64
 }
 
-/// A mostly-Chinese corpus whose words are sparse: more than 15% of its
-/// word tokens are words seen fewer than 5 times (news titles full of names:
-/// thucnews_titles 0.24; delivery reviews: waimai_10k 0.06). There the RNN
-/// reads characters and the LSA block over words is off by default; where
-/// words repeat, the RNN reads words and LSA keeps its share (measured:
-/// thucnews_titles chars +1.4 ACC, LSA -2.0; waimai_10k words + LSA 85.8 ->
-/// 87.4). The 15% threshold sits between the only two Chinese corpora we
-/// have measured.
+/// A mostly-Chinese corpus whose words are sparse: more than
+/// [`SPARSE_SHARE`] of its word tokens are words seen fewer than 5 times
+/// (news titles full of names). There the RNN reads characters and the
+/// LSA block over words is off by default
+/// (docs/defaults.md#sparse-chinese).
 pub fn sparse_chinese(pipeline: &TextPipeline, texts: &[&str]) -> bool {
     mostly_chinese(texts) && rare_word_share(pipeline, texts) > SPARSE_SHARE
 }

@@ -298,10 +298,8 @@ pub fn self_train(
 /// ~90% of the seed labels, whose precision is 80-84%), and its errors follow
 /// the seeds'. A classifier over the SIF and LSA features, which encode how
 /// the whole corpus uses each word, draws a smoother boundary from the same
-/// labels and corrects part of them. Seeds 0-4, ACC, RNN classifier alone
-/// -> times this one ([`combine`], RNN share 0.5): sst2 70.0 -> 72.7 (with
-/// negation marking), waimai_10k 85.4 -> 86.6, emotion 39.3 -> 38.4 (there
-/// the SIF and LSA blocks separate the classes worse than the RNN does).
+/// labels and corrects part of them
+/// (docs/defaults.md#seed-feature-classifier).
 pub fn feature_head(
     z: &[f32],
     d: usize,

@@ -42,7 +42,7 @@ pub struct ModelConfig {
     /// Shares of the squared distance: SIF word vectors, RNN, LSA (with
     /// `weights_auto`, the chosen ones once trained).
     pub weights: FeatureWeights,
-    /// Choose the LSA share by consensus (see [`super::experimental::choose_weights`]).
+    /// Choose the LSA share by consensus (see `model::experimental::choose_weights`).
     #[serde(default)]
     pub weights_auto: bool,
     /// k-means restarts.
@@ -185,12 +185,8 @@ pub struct FeatureWeights {
 impl FeatureWeights {
     /// The shipped shares: SIF 1, RNN 0.5, LSA 0.5, except LSA 0 for
     /// Chinese whose words are sparse (`sparse_chinese`: see
-    /// [`crate::features::tfidf::sparse_chinese`]). Over jieba words of
-    /// news titles the LSA block is the weakest (thucnews_titles alone: ACC
-    /// 34, scikit-learn's LSA + k-means 29.5) and it costs thucnews_titles
-    /// 2.0 ACC points (72.2 -> 70.2, seeds 0-2); over reviews whose words
-    /// repeat it helps (waimai_10k 86.5 -> 87.4 with the RNN over words), as
-    /// on English corpora (stackoverflow LSA alone 74).
+    /// [`crate::features::tfidf::sparse_chinese`]), where LSA over jieba words
+    /// is the weakest block (docs/defaults.md#block-shares).
     pub fn defaults(sparse_chinese: bool) -> FeatureWeights {
         FeatureWeights {
             sif: 1.0,

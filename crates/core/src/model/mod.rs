@@ -8,10 +8,10 @@
 //! - [`represent`]: the `[SIF ; RNN ; LSA]` representation, built by one
 //!   function for training, `predict` and `serve`.
 //! - [`partition`]: k-means with the k-NN graph step and its guards.
-//! - [`assign`]: how a text gets its cluster ([`Assigner`]), chosen at fit
+//! - [`assign`](mod@assign): how a text gets its cluster ([`Assigner`]), chosen at fit
 //!   and at load.
 //! - [`fit`]: training as a sequence of named stages.
-//! - [`format`]: the checksummed model directory (save, load, rename).
+//! - [`format`](mod@format): the checksummed model directory (save, load, rename).
 //! - [`select`]: choosing the encoder among candidates (`--select`).
 //! - [`experimental`]: paths that are off by default because they measured
 //!   worse or no better (self-training, DEC, `--weights auto`).

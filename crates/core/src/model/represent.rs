@@ -1,6 +1,6 @@
 //! The representation `[SIF ; RNN ; LSA]` that clusters are found in and
 //! texts are assigned in. Training, `predict` and `serve` all build it with
-//! [`Blocks::join`] from blocks made by the same functions, so a training
+//! `Blocks::join` from blocks made by the same functions, so a training
 //! text and the same text predicted later get the same row.
 
 use rayon::prelude::*;

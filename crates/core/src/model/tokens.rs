@@ -7,10 +7,7 @@ use crate::features::{Csr, Tfidf};
 /// What the lexical classifier reads of a text: the character 2- to
 /// 4-grams of its TF-IDF terms (space-padded, see
 /// [`crate::features::tfidf::char_ngrams`]), so that word forms sharing a
-/// stem or a prefix share features. Measured offline against whole words,
-/// both with one round (seeds 0 / 1, ACC): stackoverflow 82.6 -> 83.2 and
-/// 81.3 -> 81.9, trec +0.1-0.2, thucnews_titles +0.1-0.2, agnews and
-/// searchsnippets -0.1-0.0.
+/// stem or a prefix share features (docs/defaults.md#lexical-ngrams).
 pub fn lexical_terms(words: &[String]) -> Vec<String> {
     crate::features::tfidf::char_ngrams(words, LEXICAL_NGRAMS.0, LEXICAL_NGRAMS.1)
 }
@@ -26,12 +23,9 @@ const LEXICAL_NGRAMS: (usize, usize) = (2, 4);
 
 /// The token strings the RNN reads: the pipeline's tokens, with each Han
 /// token of several characters split into its characters when `han_chars`.
-/// Over jieba words of short Chinese titles the RNN block added little
-/// (thucnews_titles: 0.2 ACC); over characters it sees sub-word cues and
-/// far fewer unseen tokens (offline, seed-0 and seed-1 blocks of
-/// thucnews_titles with the shipped clustering: 70.6 / 70.3 ACC with a
-/// word RNN, 71.9 / 71.6 with a character RNN; SIF stays on words, which
-/// beat characters there: 70.4 against 67.0 with everything on characters).
+/// Over jieba words of short Chinese titles the RNN block adds little;
+/// over characters it sees sub-word cues and far fewer unseen tokens
+/// (docs/defaults.md#rnn-characters).
 pub fn rnn_tokens(tokens: &[crate::text::Token], han_chars: bool) -> Vec<String> {
     let mut out = Vec::with_capacity(tokens.len());
     for tk in tokens {
