@@ -119,51 +119,12 @@ pub fn opening_words(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
 /// The prefix of a term inside a negation's scope.
 pub const NEGATED: char = '¬';
 
-/// English negators (lower case; any token ending in "n't" is one too).
-const NEGATORS_EN: &[&str] = &[
-    "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "cannot", "without",
-    "hardly", "barely", "nowhere",
-];
-
-/// Chinese negators as jieba cuts them.
-const NEGATORS_ZH: &[&str] = &[
-    "不",
-    "没",
-    "没有",
-    "别",
-    "无",
-    "未",
-    "不是",
-    "不太",
-    "不够",
-    "并不",
-    "从不",
-    "毫无",
-    "不怎么",
-    "不会",
-    "不能",
-    "不要",
-    "不算",
-    "没什么",
-    "从没",
-    "并没有",
-];
-
-/// True if `token` negates what follows it in its clause (English in any
-/// case; no allocation, as it runs for every token of every text).
-pub fn is_negator(token: &str) -> bool {
-    let b = token.as_bytes();
-    (b.len() >= 3 && b[b.len() - 3..].eq_ignore_ascii_case(b"n't"))
-        || NEGATORS_EN.iter().any(|n| n.eq_ignore_ascii_case(token))
-        || NEGATORS_ZH.contains(&token)
-}
+pub use crate::text::negation::is_negator;
 
 /// Punctuation as TF-IDF terms.
 ///
-/// Measured with the baseline (mean of seeds 0-4): on Chinese news titles
-/// (thucnews_titles) keeping punctuation gives ACC 27.1 / NMI 20.2 against
-/// 22.2 / 14.4 without, as scikit-learn with jieba's tokenizer (which keeps
-/// it) also finds; on English it hurts badly (agnews + LSA: 32.7 against 59.7).
+/// Kept for Chinese, where it helps, and dropped for English, where it
+/// hurts (docs/defaults.md#punctuation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Punctuation {

@@ -137,61 +137,11 @@ impl<'de> Deserialize<'de> for OrderedPairs {
     }
 }
 
-const NEGATORS_EN: [&str; 16] = [
-    "not", "no", "never", "n't", "nothing", "neither", "nor", "without", "hardly", "cannot",
-    "barely", "none", "nobody", "nowhere", "lack", "lacks",
-];
-const NEGATORS_ZH: [&str; 20] = [
-    "不",
-    "没",
-    "没有",
-    "不是",
-    "并不",
-    "毫不",
-    "不太",
-    "不够",
-    "不会",
-    "别",
-    "无",
-    "未",
-    "从不",
-    "绝不",
-    "并没有",
-    "不怎么",
-    "不算",
-    "毫无",
-    "不要",
-    "不用",
-];
 /// Tokens that end a negation's scope.
 const CLAUSE_BREAKS: [&str; 20] = [
     ",", ".", "!", "?", ";", ":", "，", "。", "！", "？", "；", "：", "but", "however", "though",
     "但", "但是", "可是", "不过", "却",
 ];
-
-fn is_negator(t: &str) -> bool {
-    NEGATORS_EN.contains(&t)
-        || NEGATORS_ZH.contains(&t)
-        || (t.len() > 3 && t.ends_with("n't"))
-        || matches!(
-            t,
-            "dont"
-                | "didnt"
-                | "doesnt"
-                | "isnt"
-                | "wasnt"
-                | "cant"
-                | "wont"
-                | "couldnt"
-                | "wouldnt"
-                | "shouldnt"
-                | "arent"
-                | "werent"
-                | "aint"
-                | "havent"
-                | "hasnt"
-        )
-}
 
 enum Pattern {
     /// Consecutive whole tokens.
@@ -317,7 +267,7 @@ fn negated_before(tokens: &[String], t: usize) -> bool {
         if CLAUSE_BREAKS.contains(&w) {
             return false;
         }
-        if is_negator(w) {
+        if crate::text::negation::is_negator(w) {
             return true;
         }
     }

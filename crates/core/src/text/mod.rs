@@ -12,6 +12,7 @@
 //! tracked through normalization, so `&text[tok.start..tok.end]` is the
 //! source of the token.
 
+pub mod negation;
 pub mod normalize;
 pub mod segment;
 
