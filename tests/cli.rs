@@ -398,6 +398,33 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
         assert_eq!(p["score"], t["score"]);
         assert!(p["name"].is_string() && p["score"].as_f64().unwrap() > 0.0);
     }
+    // Scores are calibrated (docs/calibration.md); few training texts are
+    // flagged, and texts the model cannot read are flagged at 1/k.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
+    let cal = &manifest["calibration"];
+    assert!(cal["temperature"].as_f64().unwrap() > 0.0, "{cal}");
+    let flagged = pred.iter().filter(|p| p["low_confidence"] == true).count();
+    assert!(flagged <= 3, "{flagged} of 150 training texts flagged");
+    let odd = dir.path().join("odd.txt");
+    std::fs::write(&odd, "\nПривет мир, как дела\nzzqx flurble\n.,!?\n").unwrap();
+    let o = textrnn(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        odd.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let k = manifest["config"]["k"].as_f64().unwrap();
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for l in &lines {
+        assert_eq!(l["low_confidence"], true, "{l}");
+        assert!((l["score"].as_f64().unwrap() - 1.0 / k).abs() < 1e-3, "{l}");
+    }
     // Training said what the graph step and the cluster classifier did, and saved it.
     assert!(out.contains("graph step: k-means agrees"), "{out}");
     assert!(out.contains("cluster classifier: agrees with"), "{out}");

@@ -13,7 +13,10 @@ use textrnn::nn::gemm::Threads;
 use super::FormatArg;
 
 /// Classify each text of INPUT (default stdin) with a trained model: one JSON line per
-/// text, in input order: {"cluster": id, "name": "...", "score": probability}.
+/// text, in input order: {"cluster": id, "name": "...", "score": probability,
+/// "low_confidence": bool}. low_confidence is true for a text with no word the
+/// model knows (its score is then 1/k) or one farther from its cluster than all
+/// but 1% of the training texts.
 ///
 /// Example:
 ///   textrnn predict --model so.model new_questions.txt
@@ -61,13 +64,18 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let bar = super::progress::texts("predict");
     let flush = |chunk: &mut Vec<Result<String, String>>, out: &mut BufWriter<_>| -> Result<()> {
         let texts: Vec<&str> = chunk.iter().filter_map(|r| r.as_deref().ok()).collect();
-        let (labels, scores) = model.predict(&texts, threads);
+        let p = model.classify(&texts, threads);
         let mut i = 0;
         for r in chunk.iter() {
             let line = match r {
                 Ok(_) => {
-                    let c = labels[i];
-                    let v = json!({"cluster": c, "name": model.manifest.clusters[c].name, "score": (scores[i] as f64 * 1e4).round() / 1e4});
+                    let c = p.labels[i];
+                    let v = json!({
+                        "cluster": c,
+                        "name": model.manifest.clusters[c].name,
+                        "score": (p.scores[i] as f64 * 1e4).round() / 1e4,
+                        "low_confidence": p.low_confidence[i],
+                    });
                     i += 1;
                     v
                 }

@@ -297,6 +297,7 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
     head.remove("lexical");
     head.remove("rounds");
     manifest.as_object_mut().unwrap().remove("lexical_head");
+    manifest.as_object_mut().unwrap().remove("calibration");
     let mut old = files.clone();
     old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
     let m = load_files(&old).unwrap();

@@ -9,7 +9,7 @@
 //! 2. the texts become one [`Job`] on a bounded queue (full queue: 503);
 //! 3. one batcher thread takes every job waiting in the queue, up to
 //!    [`ServeConfig::max_batch_texts`] texts, classifies all their texts in
-//!    one call of [`Model::predict`] (embed jobs: [`Model::represent`]; both
+//!    one call of [`Model::classify`] (embed jobs: [`Model::represent`]; both
 //!    use the rayon pool), and answers each job with its own rows. Under load, requests therefore share batches
 //!    and throughput grows with concurrency; alone, a request is computed at
 //!    once (no batching window is waited for);
@@ -305,7 +305,7 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
         };
         let (classify, embed) = (texts_of(Task::Classify), texts_of(Task::Embed));
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let classified = (!classify.is_empty()).then(|| model.predict(&classify, threads));
+            let classified = (!classify.is_empty()).then(|| model.classify(&classify, threads));
             let embedded = (!embed.is_empty()).then(|| model.represent(&embed, threads));
             (classified, embedded)
         }));
@@ -332,9 +332,12 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
                     rows
                 }
                 Task::Classify => {
-                    let (labels, scores) = classified.as_ref().expect("classified");
+                    let p = classified.as_ref().expect("classified");
                     let rows = (ci..ci + m)
-                        .map(|i| vec![labels[i] as f32, scores[i]])
+                        .map(|i| {
+                            let low = if p.low_confidence[i] { 1.0 } else { 0.0 };
+                            vec![p.labels[i] as f32, p.scores[i], low]
+                        })
                         .collect();
                     ci += m;
                     rows
@@ -474,6 +477,7 @@ async fn classify(
                 "cluster": c,
                 "name": s.model.manifest.clusters[c].name,
                 "score": (r[1] as f64 * 1e4).round() / 1e4,
+                "low_confidence": r[2] != 0.0,
             })
         })
         .collect();
@@ -598,8 +602,8 @@ pub fn openapi_document() -> Value {
             "Texts": {"type": "object", "required": ["texts"], "additionalProperties": false,
                 "properties": {"texts": {"type": "array", "items": {"type": "string"}}}},
             "Classified": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
-                "type": "object", "required": ["cluster", "name", "score"],
-                "properties": {"cluster": {"type": "integer", "minimum": 0}, "name": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1}}}}}},
+                "type": "object", "required": ["cluster", "name", "score", "low_confidence"],
+                "properties": {"cluster": {"type": "integer", "minimum": 0}, "name": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1}, "low_confidence": {"type": "boolean"}}}}}},
             "Embedded": {"type": "object", "required": ["dim", "embeddings"], "properties": {
                 "dim": {"type": "integer"},
                 "embeddings": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}},

@@ -204,13 +204,14 @@ fn every_route_answers() {
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), TEXTS.len());
     let m = model();
-    let (labels, scores) = m.predict(&TEXTS, Threads::One);
+    let pred = m.classify(&TEXTS, Threads::One);
     for (i, r) in results.iter().enumerate() {
         let c = r["cluster"].as_u64().unwrap() as usize;
-        assert_eq!(c, labels[i], "text {i}");
+        assert_eq!(c, pred.labels[i], "text {i}");
         assert_eq!(r["name"], m.manifest.clusters[c].name);
         let p = r["score"].as_f64().unwrap();
-        assert!((p - scores[i] as f64).abs() < 1e-3 && (0.0..=1.0).contains(&p));
+        assert!((p - pred.scores[i] as f64).abs() < 1e-3 && (0.0..=1.0).contains(&p));
+        assert_eq!(r["low_confidence"], pred.low_confidence[i], "text {i}");
     }
 
     // Embed: one row of the model's width per text, equal to represent().

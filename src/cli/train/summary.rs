@@ -171,6 +171,19 @@ fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize)
             }
         )?;
     }
+    if let Some(c) = &m.calibration {
+        writeln!(
+            out,
+            "scores: calibrated to the partition's agreement with {} other clusterings of the texts (mean {:.1}%): temperature {:.2}, mean score {:.1}% (uncalibrated {:.1}%); low_confidence below similarity {:.3} to the centroid, below {:.0}% known words, or with none",
+            c.views,
+            100.0 * c.consensus,
+            c.temperature,
+            100.0 * c.mean_score,
+            100.0 * c.mean_score_raw,
+            c.min_similarity,
+            100.0 * c.min_known_share
+        )?;
+    }
     for c in &m.selection {
         writeln!(
             out,

@@ -293,7 +293,7 @@ pub fn fit(
 }
 
 /// [`fit`], with L-BFGS started at `init`'s weights instead of zero.
-fn fit_from(
+pub(crate) fn fit_from(
     z: &[f32],
     d: usize,
     labels: &[usize],
@@ -438,7 +438,7 @@ pub fn fit_lexical(x: &Csr, labels: &[usize], k: usize, cfg: &HeadConfig) -> (Le
 
 /// [`fit_lexical`] with at most `max_params` trained weights, started at
 /// `init`'s weights (or zero).
-fn fit_lexical_capped(
+pub(crate) fn fit_lexical_capped(
     x: &Csr,
     labels: &[usize],
     k: usize,
@@ -620,7 +620,13 @@ pub fn fit_pair(
 /// `labels` keeps `ceil((1 - holdout) · N_c)` of its texts (at least one),
 /// drawn from the stream of (`seed`, `round`), so the draw does not depend
 /// on threads.
-fn holdout_rows(labels: &[usize], k: usize, holdout: f64, seed: u64, round: u64) -> Vec<usize> {
+pub(crate) fn holdout_rows(
+    labels: &[usize],
+    k: usize,
+    holdout: f64,
+    seed: u64,
+    round: u64,
+) -> Vec<usize> {
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
     labels
         .iter()
@@ -707,6 +713,21 @@ pub fn predict_with(
     lexical: Option<(&Lexical, &Csr)>,
     threads: Threads,
 ) -> (Vec<usize>, Vec<f32>) {
+    let mut p = logits_with(head, z, d, lexical, threads);
+    softmax_rows(&mut p, head.output_dim());
+    argmax_rows(&p, head.output_dim())
+}
+
+/// The summed logits `(N, K)` of the cluster classifier over `z (N, d)`
+/// and, when given, the lexical classifier over the same texts' rows: the
+/// scores [`predict_with`] turns into probabilities.
+pub fn logits_with(
+    head: &Linear<f32>,
+    z: &[f32],
+    d: usize,
+    lexical: Option<(&Lexical, &Csr)>,
+    threads: Threads,
+) -> Vec<f32> {
     assert_eq!(
         head.input_dim(),
         d,
@@ -724,8 +745,7 @@ pub fn predict_with(
         assert_eq!(l.len(), p.len(), "one TF-IDF row per representation");
         p.iter_mut().zip(&l).for_each(|(a, b)| *a += b);
     }
-    softmax_rows(&mut p, head.output_dim());
-    argmax_rows(&p, head.output_dim())
+    p
 }
 
 #[cfg(test)]

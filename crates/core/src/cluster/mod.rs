@@ -3,8 +3,10 @@
 //! Owns k-means (Euclidean and cosine, k-means++ seeding, restarts) over
 //! dense or sparse points; [`graph`] adds spectral coordinates from the
 //! k-nearest-neighbour graph; [`head`] learns a partition's boundaries as a
-//! softmax classifier over the representation; [`select`] chooses k.
+//! softmax classifier over the representation; [`calibrate`] makes its
+//! scores probabilities; [`select`] chooses k.
 
+pub mod calibrate;
 pub mod graph;
 pub mod head;
 pub mod kmeans;

@@ -88,6 +88,26 @@ pub(crate) fn acc(table: &[Vec<u64>]) -> f64 {
     matched as f64 / n as f64
 }
 
+/// The best one-to-one matching of the table's rows to its columns
+/// (Kuhn-Munkres, as [`acc`]): the column of each row (a row beyond the
+/// columns gets an index past them).
+pub(crate) fn matching(table: &[Vec<u64>]) -> Vec<usize> {
+    let k = table.len();
+    let c = table.first().map_or(0, Vec::len);
+    let s = k.max(c);
+    if s == 0 {
+        return Vec::new();
+    }
+    let mut m = Matrix::new(s, s, 0i64);
+    for (i, row) in table.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            m[(i, j)] = v as i64;
+        }
+    }
+    let (_, cols) = kuhn_munkres(&m);
+    cols.into_iter().take(k).collect()
+}
+
 /// Entropy (nats) of the distribution `counts / n`; empty counts add nothing.
 pub(crate) fn entropy(counts: &[u64], n: f64) -> f64 {
     counts

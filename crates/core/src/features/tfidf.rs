@@ -331,6 +331,11 @@ impl Tfidf {
         self.matrix(&docs)
     }
 
+    /// Whether `term` is in the vocabulary.
+    pub fn knows(&self, term: &str) -> bool {
+        self.index.contains_key(term)
+    }
+
     /// Vectors for documents already analyzed (see [`terms_of`](Self::terms_of)).
     pub fn matrix(&self, docs: &[Vec<String>]) -> Csr {
         self.matrix_of(docs, |d, ids| {

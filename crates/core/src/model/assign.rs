@@ -69,19 +69,102 @@ pub fn assign(z: &[f32], d: usize, centroids: &[f32]) -> (Vec<usize>, Vec<f32>) 
     argmax_rows(&q, centroids.len() / d.max(1))
 }
 
+/// What the model says of each of N texts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Predictions {
+    /// Cluster (or seed class) of each text.
+    pub labels: Vec<usize>,
+    /// The probability that the text belongs with that cluster (calibrated
+    /// in models that have a calibration; `1 / K` for a text with no term
+    /// the model knows).
+    pub scores: Vec<f32>,
+    /// The model cannot vouch for the text: it has no term the model knows,
+    /// or it lies farther from its cluster's centroid than all but 1% of
+    /// the training texts (see [`crate::cluster::calibrate`]).
+    pub low_confidence: Vec<bool>,
+}
+
 impl Model {
     /// Cluster (or seed class) and probability of each text.
     pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
-        match &self.assigner {
+        let p = self.classify(texts, threads);
+        (p.labels, p.scores)
+    }
+
+    /// Cluster, probability and a low-confidence flag for each text.
+    pub fn classify(&self, texts: &[&str], threads: Threads) -> Predictions {
+        let (labels, scores, known, far) = match &self.assigner {
             Assigner::Seeded {
                 rnn,
                 features: None,
-            } => self.predict_rnn(rnn, texts, threads),
+            } => {
+                let (labels, scores) = self.predict_rnn(rnn, texts, threads);
+                let cfg = &self.manifest.config;
+                let known: Vec<(u32, f32)> = texts
+                    .iter()
+                    .map(|t| {
+                        let words = crate::features::Tfidf::terms_of(
+                            &self.tfidf.config,
+                            cfg.pipeline.tokenize(t),
+                        );
+                        self.known_terms(&words)
+                    })
+                    .collect();
+                let far = vec![false; texts.len()];
+                (labels, scores, known, far)
+            }
             _ => {
                 let parts = self.represent_parts(texts, threads);
-                self.classify_parts(texts, &parts, threads)
+                let (labels, scores) = self.classify_parts(texts, &parts, threads);
+                let far = self.unusual(&parts.z, &labels, &parts.known);
+                (labels, scores, parts.known, far)
+            }
+        };
+        self.flag(labels, scores, &known, &far)
+    }
+
+    /// Apply the floor and flags to raw predictions: a text with no known
+    /// term scores `1 / K`; it and the `unusual` ones are low-confidence.
+    fn flag(
+        &self,
+        labels: Vec<usize>,
+        mut scores: Vec<f32>,
+        known: &[(u32, f32)],
+        unusual: &[bool],
+    ) -> Predictions {
+        let k = self.manifest.config.k.max(1);
+        for (s, &kn) in scores.iter_mut().zip(known) {
+            if kn.0 == 0 {
+                *s = 1.0 / k as f32;
             }
         }
+        let low_confidence = known
+            .iter()
+            .zip(unusual)
+            .map(|(&kn, &u)| kn.0 == 0 || u)
+            .collect();
+        Predictions {
+            labels,
+            scores,
+            low_confidence,
+        }
+    }
+
+    /// Whether each text is less like the training texts than all but 1%
+    /// of them: farther from its cluster's centroid, or with a smaller share
+    /// of known terms (never, without a calibration). Not by how many terms
+    /// it has: a headline is a fine input to a model of headlines with
+    /// their descriptions.
+    fn unusual(&self, z: &[f32], labels: &[usize], known: &[(u32, f32)]) -> Vec<bool> {
+        let Some(cal) = &self.manifest.calibration else {
+            return vec![false; labels.len()];
+        };
+        let sims =
+            crate::cluster::calibrate::centroid_similarity(z, self.dim(), &self.centroids, labels);
+        sims.iter()
+            .zip(known)
+            .map(|(&s, &(_, share))| s < cal.min_similarity || share < cal.min_known_share)
+            .collect()
     }
 
     /// Representations `(N, D)` of texts and their predictions, as
@@ -94,8 +177,10 @@ impl Model {
         threads: Threads,
     ) -> (Vec<f32>, (Vec<usize>, Vec<f32>)) {
         let parts = self.represent_parts(texts, threads);
-        let pred = self.classify_parts(texts, &parts, threads);
-        (parts.z, pred)
+        let (labels, scores) = self.classify_parts(texts, &parts, threads);
+        let far = vec![false; labels.len()];
+        let p = self.flag(labels, scores, &parts.known, &far);
+        (parts.z, (p.labels, p.scores))
     }
 
     /// Cluster (or seed class) and probability of `texts` from their
@@ -111,7 +196,12 @@ impl Model {
             Assigner::NearestCentroid => assign(&parts.z, dim, &self.centroids),
             Assigner::Classifier { linear, lexical } => {
                 let lexical = lexical.as_ref().map(|(_, l)| l).zip(parts.x.as_ref());
-                head::predict_with(linear, &parts.z, dim, lexical, threads)
+                let mut logits = head::logits_with(linear, &parts.z, dim, lexical, threads);
+                if let Some(cal) = &self.manifest.calibration {
+                    crate::cluster::calibrate::scale(&mut logits, cal.temperature);
+                }
+                crate::rows::softmax_rows(&mut logits, linear.output_dim());
+                argmax_rows(&logits, linear.output_dim())
             }
             Assigner::Seeded {
                 rnn,

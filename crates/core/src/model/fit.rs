@@ -20,6 +20,7 @@ use super::partition::{cluster_partition, Partition};
 use super::represent::{lsa_block, rnn_block, Blocks};
 use super::tokens::{lexical_terms, rnn_tokens};
 use super::{experimental, ClusterInfo, FitError, Fitted, Manifest, Model, FORMAT_VERSION};
+use crate::cluster::calibrate;
 use crate::cluster::graph::GraphLog;
 use crate::cluster::head::{self, HeadConfig, HeadLog};
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
@@ -108,6 +109,7 @@ pub(crate) struct Logs {
     pub lexical_head: Option<HeadLog>,
     pub weak: Option<WeakLog>,
     pub dec: Option<crate::learn::dec::DecLog>,
+    pub calibration: Option<crate::cluster::calibrate::Calibration>,
 }
 
 /// The outcome of the classes stages.
@@ -201,9 +203,11 @@ impl Model {
             lexical_head: logs.lexical_head,
             weak: logs.weak,
             dec: logs.dec,
+            calibration: logs.calibration,
             files: BTreeMap::new(),
         };
-        let model = Model {
+        let mut scores = classes.scores;
+        let mut model = Model {
             manifest,
             vocab,
             encoder,
@@ -214,10 +218,23 @@ impl Model {
             assigner: classes.assigner,
             prepared: std::sync::OnceLock::new(),
         };
+        // The same floor `predict` gives a text the model cannot read, and
+        // the share of known terms below which a text is unusual.
+        let k = model.manifest.config.k;
+        let known: Vec<(u32, f32)> = an.words.iter().map(|w| model.known_terms(w)).collect();
+        for (s, &kn) in scores.iter_mut().zip(&known) {
+            if kn.0 == 0 {
+                *s = 1.0 / k as f32;
+            }
+        }
+        if let Some(cal) = model.manifest.calibration.as_mut() {
+            let shares: Vec<f32> = known.iter().map(|&(_, s)| s).collect();
+            cal.min_known_share = calibrate::quantile(&shares, calibrate::FAR_QUANTILE);
+        }
         Ok(Fitted {
             model,
             labels: classes.labels,
-            scores: classes.scores,
+            scores,
         })
     }
 }
@@ -479,7 +496,7 @@ fn clusters(
     if cfg.self_train_rounds > 0 || cfg.dec.enabled() {
         (z, part) = experimental::refine(space, encoder, z, part, k, w, train_cfg, logs)?;
     }
-    let (centroids, labels, scores, assigner) = fit_assigner(space, &z, part, k, an, logs);
+    let (centroids, labels, scores, assigner) = fit_assigner(space, &z, part, k, w, an, logs);
     Ok(Classes {
         k,
         weights: w,
@@ -499,6 +516,7 @@ fn fit_assigner(
     z: &[f32],
     part: Partition,
     k: usize,
+    w: FeatureWeights,
     an: &Analyzed,
     logs: &mut Logs,
 ) -> (Vec<f32>, Vec<usize>, Vec<f32>, Assigner) {
@@ -508,7 +526,7 @@ fn fit_assigner(
         let (labels, scores) = assign(z, dim, &part.centroids);
         return (part.centroids, labels, scores, Assigner::NearestCentroid);
     }
-    let (linear, hlog, lexical, (labels, scores)) = if cfg.lexical_classifier() {
+    let (linear, hlog, lexical, (labels, _)) = if cfg.lexical_classifier() {
         let grams: Docs = an.words.par_iter().map(|d| lexical_terms(d)).collect();
         let (lt, lx) = Tfidf::fit_terms(&grams, &cfg.pipeline, &an.tfidf);
         // Held-out refits only where the graph is not trusted: there the
@@ -544,7 +562,7 @@ fn fit_assigner(
             "lexical classifier"
         );
         logs.lexical_head = Some(llog);
-        (h, hlog, Some((lt, lex)), pred)
+        (h, hlog, Some((lt, lex, lx)), pred)
     } else {
         let (h, hlog, pred) = head::fit(z, dim, &part.labels, k, &cfg.cluster_head, threads);
         (h, hlog, None, pred)
@@ -556,6 +574,31 @@ fn fit_assigner(
     );
     logs.cluster_head = Some(hlog);
     let centroids = class_means(z, dim, &labels, k);
+    // Scores as probabilities: the classifiers' temperature on texts they
+    // did not see (cluster::calibrate); clusters do not change.
+    let (cal, scores) = calibrate::calibrate(
+        &linear,
+        lexical.as_ref().map(|(_, l, x)| (l, x)),
+        z,
+        &[
+            (cfg.wordvec_dims, w.sif > 0.0),
+            (space.d, w.rnn > 0.0),
+            (cfg.lsa_dims, w.lsa > 0.0),
+        ],
+        &labels,
+        &centroids,
+        cfg.train.seed,
+        threads,
+    );
+    tracing::info!(
+        temperature = cal.temperature,
+        consensus = cal.consensus,
+        mean_score_raw = cal.mean_score_raw,
+        mean_score = cal.mean_score,
+        "calibration"
+    );
+    logs.calibration = Some(cal);
+    let lexical = lexical.map(|(t, l, _)| (t, l));
     (
         centroids,
         labels,

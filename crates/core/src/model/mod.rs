@@ -45,7 +45,7 @@ pub mod select;
 pub mod tokens;
 
 pub use crate::learn::StepLog;
-pub use assign::{assign, Assigner};
+pub use assign::{assign, Assigner, Predictions};
 pub use config::{CorpusProfile, FeatureWeights, ModelConfig};
 pub use tokens::{lexical_terms, rnn_tokens};
 
@@ -132,6 +132,10 @@ pub struct Manifest {
     /// What the DEC refinement did (absent without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dec: Option<crate::learn::dec::DecLog>,
+    /// How the cluster classifier's scores were calibrated (absent in
+    /// models from before calibration, whose scores are the raw softmax).
+    #[serde(default)]
+    pub calibration: Option<crate::cluster::calibrate::Calibration>,
     /// SHA-256 (hex) of each other file.
     pub files: BTreeMap<String, String>,
 }

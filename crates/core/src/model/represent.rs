@@ -85,6 +85,8 @@ pub(crate) struct Parts {
     /// The RNN's pooled output `(N, d)` before normalization, when the
     /// assigner is a seed-word one with the feature classifier (empty otherwise).
     pub pooled: Vec<f32>,
+    /// How many of each text's terms the model knows, and their share ([`Model::known_terms`]).
+    pub known: Vec<(u32, f32)>,
 }
 
 impl Model {
@@ -146,7 +148,26 @@ impl Model {
             .assigner
             .lexical_tfidf()
             .map(|t| lexical_rows(t, &words));
-        Parts { z, x, pooled }
+        let known = words.iter().map(|w| self.known_terms(w)).collect();
+        Parts {
+            z,
+            x,
+            pooled,
+            known,
+        }
+    }
+
+    /// How many of a text's TF-IDF terms (`words`, stop words and
+    /// punctuation already out) the model knows (in its TF-IDF vocabulary
+    /// or the RNN's), and their share of the terms (0 for a text without
+    /// terms). A text with none (blank, another language or script, no word
+    /// shared with the training corpus) gives the model nothing to go on.
+    pub fn known_terms(&self, words: &[String]) -> (u32, f32) {
+        let known = words
+            .iter()
+            .filter(|w| self.tfidf.knows(w) || self.vocab.get(w).is_some())
+            .count();
+        (known as u32, known as f32 / words.len().max(1) as f32)
     }
 
     /// The RNN's token ids of `texts`.
