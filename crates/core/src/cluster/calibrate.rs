@@ -164,7 +164,13 @@ pub fn calibrate(
     let targets = view_agreement(labels, &views);
     let mut logits = head::logits_with(linear, z, d, lexical, threads);
     let raw = label_probs(&logits, labels, k);
-    let temperature = fit_temperature(&logits, labels, &targets, k);
+    // No view could be fitted (fewer distinct texts than k): no evidence,
+    // the raw probabilities stand.
+    let temperature = if views.is_empty() {
+        1.0
+    } else {
+        fit_temperature(&logits, labels, &targets, k)
+    };
     scale(&mut logits, temperature);
     let scores = label_probs(&logits, labels, k);
     let sims = centroid_similarity(z, d, centroids, labels);
