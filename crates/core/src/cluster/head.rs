@@ -293,7 +293,7 @@ pub fn fit(
 }
 
 /// [`fit`], with L-BFGS started at `init`'s weights instead of zero.
-pub(crate) fn fit_from(
+fn fit_from(
     z: &[f32],
     d: usize,
     labels: &[usize],
@@ -438,7 +438,7 @@ pub fn fit_lexical(x: &Csr, labels: &[usize], k: usize, cfg: &HeadConfig) -> (Le
 
 /// [`fit_lexical`] with at most `max_params` trained weights, started at
 /// `init`'s weights (or zero).
-pub(crate) fn fit_lexical_capped(
+fn fit_lexical_capped(
     x: &Csr,
     labels: &[usize],
     k: usize,
@@ -620,13 +620,7 @@ pub fn fit_pair(
 /// `labels` keeps `ceil((1 - holdout) · N_c)` of its texts (at least one),
 /// drawn from the stream of (`seed`, `round`), so the draw does not depend
 /// on threads.
-pub(crate) fn holdout_rows(
-    labels: &[usize],
-    k: usize,
-    holdout: f64,
-    seed: u64,
-    round: u64,
-) -> Vec<usize> {
+fn holdout_rows(labels: &[usize], k: usize, holdout: f64, seed: u64, round: u64) -> Vec<usize> {
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
     labels
         .iter()

@@ -75,37 +75,31 @@ pub(crate) fn acc(table: &[Vec<u64>]) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let k = table.len();
-    let c = table.first().map_or(0, Vec::len);
-    let s = k.max(c);
+    let (matched, _) = kuhn_munkres(&square(table));
+    matched as f64 / n as f64
+}
+
+/// The table as a square weight matrix for Kuhn-Munkres, padded with zeros.
+fn square(table: &[Vec<u64>]) -> Matrix<i64> {
+    let s = table.len().max(table.first().map_or(0, Vec::len));
     let mut m = Matrix::new(s, s, 0i64);
     for (i, row) in table.iter().enumerate() {
         for (j, &v) in row.iter().enumerate() {
             m[(i, j)] = v as i64;
         }
     }
-    let (matched, _) = kuhn_munkres(&m);
-    matched as f64 / n as f64
+    m
 }
 
 /// The best one-to-one matching of the table's rows to its columns
 /// (Kuhn-Munkres, as [`acc`]): the column of each row (a row beyond the
 /// columns gets an index past them).
 pub(crate) fn matching(table: &[Vec<u64>]) -> Vec<usize> {
-    let k = table.len();
-    let c = table.first().map_or(0, Vec::len);
-    let s = k.max(c);
-    if s == 0 {
+    if table.is_empty() {
         return Vec::new();
     }
-    let mut m = Matrix::new(s, s, 0i64);
-    for (i, row) in table.iter().enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            m[(i, j)] = v as i64;
-        }
-    }
-    let (_, cols) = kuhn_munkres(&m);
-    cols.into_iter().take(k).collect()
+    let (_, cols) = kuhn_munkres(&square(table));
+    cols.into_iter().take(table.len()).collect()
 }
 
 /// Entropy (nats) of the distribution `counts / n`; empty counts add nothing.

@@ -125,7 +125,7 @@ impl Model {
 
     /// Apply the floor and flags to raw predictions: a text with no known
     /// term scores `1 / K`; it and the `unusual` ones are low-confidence.
-    fn flag(
+    pub(crate) fn flag(
         &self,
         labels: Vec<usize>,
         mut scores: Vec<f32>,

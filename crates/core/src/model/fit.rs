@@ -206,7 +206,6 @@ impl Model {
             calibration: logs.calibration,
             files: BTreeMap::new(),
         };
-        let mut scores = classes.scores;
         let mut model = Model {
             manifest,
             vocab,
@@ -220,21 +219,17 @@ impl Model {
         };
         // The same floor `predict` gives a text the model cannot read, and
         // the share of known terms below which a text is unusual.
-        let k = model.manifest.config.k;
         let known: Vec<(u32, f32)> = an.words.iter().map(|w| model.known_terms(w)).collect();
-        for (s, &kn) in scores.iter_mut().zip(&known) {
-            if kn.0 == 0 {
-                *s = 1.0 / k as f32;
-            }
-        }
+        let usual = vec![false; known.len()];
+        let pred = model.flag(classes.labels, classes.scores, &known, &usual);
         if let Some(cal) = model.manifest.calibration.as_mut() {
             let shares: Vec<f32> = known.iter().map(|&(_, s)| s).collect();
             cal.min_known_share = calibrate::quantile(&shares, calibrate::FAR_QUANTILE);
         }
         Ok(Fitted {
             model,
-            labels: classes.labels,
-            scores,
+            labels: pred.labels,
+            scores: pred.scores,
         })
     }
 }
@@ -574,8 +569,9 @@ fn fit_assigner(
     );
     logs.cluster_head = Some(hlog);
     let centroids = class_means(z, dim, &labels, k);
-    // Scores as probabilities: the classifiers' temperature on texts they
-    // did not see (cluster::calibrate); clusters do not change.
+    // Scores as probabilities: one temperature fitted to how often other
+    // clusterings agree with each text's cluster (cluster::calibrate);
+    // clusters do not change.
     let (cal, scores) = calibrate::calibrate(
         &linear,
         lexical.as_ref().map(|(_, l, x)| (l, x)),
