@@ -35,7 +35,7 @@ pub struct TrainArgs {
     /// Model directory to write (replaced atomically if it holds a model).
     #[arg(long, value_name = "MODEL_DIR")]
     pub out: String,
-    /// Number of clusters, or `auto` to choose it by silhouette in --k-min..=--k-max.
+    /// Number of clusters, or `auto` to choose it by view agreement in --k-min..=--k-max.
     #[arg(long, short = 'k', value_parser = parse_k, required_unless_present = "seeds")]
     pub k: Option<KArg>,
     /// Seed words instead of clustering: a JSON file {"class": ["word", ...], ...} or a
@@ -379,7 +379,7 @@ impl From<ObjectiveArg> for textrnn::learn::Objective {
 /// `--k`: a number, or `auto`.
 #[derive(Clone, Copy, Debug)]
 pub enum KArg {
-    /// Choose by silhouette.
+    /// Choose k by view agreement.
     Auto,
     /// This many clusters.
     Fixed(usize),

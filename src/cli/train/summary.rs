@@ -194,17 +194,53 @@ fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize)
             if c.chosen { "  <- kept" } else { "" }
         )?;
     }
-    if !m.k_selection.is_empty() {
-        let ev: Vec<String> = m
-            .k_selection
+    if let Some(c) = &m.k_choice {
+        let ev: Vec<String> = c
+            .scores
             .iter()
-            .map(|(k, s)| format!("{k}:{s:.3}"))
+            .map(|s| format!("{}:{:.3}", s.k, s.score))
             .collect();
         writeln!(
             out,
-            "k = {k} chosen by the highest mean silhouette (k:silhouette) {}",
+            "k = {k} chosen by view agreement over {} texts (k:score, higher is better) {}",
+            c.sample,
             ev.join(" ")
         )?;
+        if c.best != k {
+            writeln!(
+                out,
+                "  k = {} scores highest; k = {k} is the smallest k within one standard error of it",
+                c.best
+            )?;
+        }
+        if let Some(r) = c.runner_up {
+            writeln!(
+                out,
+                "  runner-up k = {r}, margin {:+.3}: {}",
+                c.margin,
+                if c.clear {
+                    "a clear choice"
+                } else {
+                    "a weak choice (within twice its standard error); --k with your own count is safer"
+                }
+            )?;
+        }
+        if c.at_edge {
+            let (lo, hi) = c.range;
+            let warning = if k == hi {
+                format!("the largest k tried ({lo}-{hi}); the best k may be larger: raise --k-max")
+            } else if lo > 2 {
+                format!(
+                    "the smallest k tried ({lo}-{hi}); the best k may be smaller: lower --k-min"
+                )
+            } else {
+                "the smallest there is: the texts' groups are two, or too weak to count; look at the scores above before trusting it".to_string()
+            };
+            writeln!(
+                out,
+                "  warning: k = {k} is at the edge of the range searched: {warning}"
+            )?;
+        }
     }
     Ok(())
 }

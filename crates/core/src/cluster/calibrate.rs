@@ -5,7 +5,7 @@
 //! are near 1 whether a text sits deep in its cluster or on a boundary, and
 //! whether the partition is good or poor. Labels cannot be used; what can
 //! be seen is how reproducible each text's grouping is. Other clusterings
-//! of the same texts ([`views`]: each block of the representation alone,
+//! of the same texts ([`super::views`]: each block of the representation alone,
 //! and all of it from other seeds) are matched to the model's clusters,
 //! and a text's consensus is the share of them that agree with its cluster
 //! ([`view_agreement`]). One temperature `T` is chosen so that each text's
@@ -34,9 +34,6 @@ pub const FAR_QUANTILE: f64 = 0.01;
 
 /// k-means restarts on the whole representation among the views.
 const RESTARTS: usize = 3;
-
-/// Seeds the views' k-means apart from the partition's.
-const VIEW_STREAM: u64 = 0xCA11_B8A7;
 
 /// What calibration decided (saved in `model.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -160,7 +157,8 @@ pub fn calibrate(
 ) -> (Calibration, Vec<f32>) {
     let k = linear.output_dim();
     let d: usize = widths.iter().map(|w| w.0).sum();
-    let views = views(z, widths, k, seed, RESTARTS);
+    // Each block alone and the whole from other seeds, one partition each.
+    let views = super::views::Views::fit(z, widths, k, seed, (1, RESTARTS), 300).all();
     let targets = view_agreement(labels, &views);
     let mut logits = head::logits_with(linear, z, d, lexical, threads);
     let raw = label_probs(&logits, labels, k);
@@ -206,47 +204,6 @@ pub fn view_agreement(labels: &[usize], views: &[Vec<usize>]) -> Vec<f32> {
         .iter()
         .map(|&a| a as f32 / views.len().max(1) as f32)
         .collect()
-}
-
-/// The views calibration compares the partition with: k-means on each
-/// block of `z (N, D)` alone (`widths` as in [`calibrate`]) and on all of
-/// `z` from `restarts` other seeds, one initialization each. A view that
-/// cannot be fitted (fewer distinct rows than k) is left out.
-pub fn views(
-    z: &[f32],
-    widths: &[(usize, bool)],
-    k: usize,
-    seed: u64,
-    restarts: usize,
-) -> Vec<Vec<usize>> {
-    use super::{KMeans, KMeansConfig, Points};
-    let dim: usize = widths.iter().map(|w| w.0).sum();
-    let n = z.len() / dim.max(1);
-    let km = |x: &[f32], d: usize, s: u64| {
-        let cfg = KMeansConfig {
-            n_init: 1,
-            ..KMeansConfig::new(k, s)
-        };
-        KMeans::fit(Points::Dense { x, d }, &cfg)
-            .ok()
-            .map(|m| m.labels)
-    };
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (b, &(w, on)) in widths.iter().enumerate() {
-        if w > 0 && on {
-            let mut block = Vec::with_capacity(n * w);
-            for i in 0..n {
-                block.extend_from_slice(&z[i * dim + start..i * dim + start + w]);
-            }
-            out.extend(km(&block, w, seed ^ VIEW_STREAM ^ b as u64));
-        }
-        start += w;
-    }
-    for r in 1..=restarts as u64 {
-        out.extend(km(z, dim, (seed ^ VIEW_STREAM).wrapping_add(r << 32)));
-    }
-    out
 }
 
 /// The softmax probability of each row's `labels` entry.

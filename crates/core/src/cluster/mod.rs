@@ -11,5 +11,6 @@ pub mod graph;
 pub mod head;
 pub mod kmeans;
 pub mod select;
+pub mod views;
 
 pub use kmeans::{KMeans, KMeansConfig, KMeansError, Metric, Points};

@@ -139,7 +139,7 @@ fn nmi(table: &[Vec<u64>]) -> f64 {
     mi / norm.max(f64::EPSILON)
 }
 
-fn ari(table: &[Vec<u64>]) -> f64 {
+pub(crate) fn ari(table: &[Vec<u64>]) -> f64 {
     let n = total(table) as f64;
     let k = table.len();
     let c = table.first().map_or(0, Vec::len);

@@ -23,7 +23,7 @@ use crate::vocab::VocabConfig;
 pub struct ModelConfig {
     /// Number of clusters (with `k_auto`, the chosen one once trained).
     pub k: usize,
-    /// Choose k in this inclusive range by silhouette instead.
+    /// Choose k in this inclusive range by view agreement instead (`cluster::select`).
     #[serde(default)]
     pub k_auto: Option<(usize, usize)>,
     /// Text pipeline.

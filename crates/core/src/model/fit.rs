@@ -97,12 +97,22 @@ impl Space<'_> {
         };
         blocks.join(self.cfg, self.d, w, self.n)
     }
+
+    /// The representation's column blocks [SIF, RNN, LSA]: width, and
+    /// whether the shares `w` keep it.
+    pub fn widths(&self, w: FeatureWeights) -> [(usize, bool); 3] {
+        [
+            (self.cfg.wordvec_dims, w.sif > 0.0),
+            (self.d, w.rnn > 0.0),
+            (self.cfg.lsa_dims, w.lsa > 0.0),
+        ]
+    }
 }
 
 /// What the partition-and-assign stages hand to describe and the manifest.
 #[derive(Default)]
 pub(crate) struct Logs {
-    pub k_selection: Vec<(usize, f64)>,
+    pub k_choice: Option<crate::cluster::select::KChoice>,
     pub weight_selection: Vec<(FeatureWeights, f64)>,
     pub graph: Option<GraphLog>,
     pub cluster_head: Option<HeadLog>,
@@ -195,7 +205,10 @@ impl Model {
             training: log,
             training_steps: steps,
             clusters,
-            k_selection: logs.k_selection,
+            k_selection: (logs.k_choice.iter())
+                .flat_map(|c| c.scores.iter().map(|s| (s.k, s.score)))
+                .collect(),
+            k_choice: logs.k_choice,
             selection: Vec::new(),
             weight_selection: logs.weight_selection,
             graph: logs.graph,
@@ -474,9 +487,18 @@ fn clusters(
     let mut z = space.join(&r, w);
     let k = match cfg.k_auto {
         Some((lo, hi)) => {
-            let (k, evidence) =
-                crate::cluster::select::choose_k(&z, space.dim, lo, hi, cfg.train.seed)?;
-            logs.k_selection = evidence;
+            let choice =
+                crate::cluster::select::choose_k(&z, &space.widths(w), lo, hi, cfg.train.seed)?;
+            tracing::info!(
+                k = choice.k,
+                runner_up = choice.runner_up,
+                margin = choice.margin,
+                clear = choice.clear,
+                at_edge = choice.at_edge,
+                "k chosen"
+            );
+            let k = choice.k;
+            logs.k_choice = Some(choice);
             k
         }
         None => cfg.k,
@@ -576,11 +598,7 @@ fn fit_assigner(
         &linear,
         lexical.as_ref().map(|(_, l, x)| (l, x)),
         z,
-        &[
-            (cfg.wordvec_dims, w.sif > 0.0),
-            (space.d, w.rnn > 0.0),
-            (cfg.lsa_dims, w.lsa > 0.0),
-        ],
+        &space.widths(w),
         &labels,
         &centroids,
         cfg.train.seed,

@@ -108,9 +108,13 @@ pub struct Manifest {
     pub training_steps: Vec<StepLog>,
     /// Clusters.
     pub clusters: Vec<ClusterInfo>,
-    /// With `k_auto`: the silhouette of each k tried.
+    /// With `k_auto`: the score of each k tried (the full evidence is
+    /// `k_choice`; models before 0.5 saved silhouettes here).
     #[serde(default)]
     pub k_selection: Vec<(usize, f64)>,
+    /// With `k_auto`: how k was chosen.
+    #[serde(default)]
+    pub k_choice: Option<crate::cluster::select::KChoice>,
     /// With `fit_select`: each candidate encoder and its held-out silhouette.
     #[serde(default)]
     pub selection: Vec<Candidate>,

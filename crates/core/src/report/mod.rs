@@ -436,11 +436,30 @@ fn curves_section(h: &mut String, model: &Model) {
         }
         h.push_str("</table>");
     }
-    if !m.k_selection.is_empty() {
-        h.push_str(r#"<h3>Choice of k (mean silhouette, higher is better)</h3><table id="k-selection"><tr><th>k</th><th>silhouette</th></tr>"#);
-        for (k, s) in &m.k_selection {
-            let chosen = if *k == m.config.k { " (chosen)" } else { "" };
-            let _ = write!(h, "<tr><td>{k}{chosen}</td><td>{s:.4}</td></tr>");
+    if let Some(c) = &m.k_choice {
+        let _ = write!(
+            h,
+            r#"<h3>Choice of k (view agreement beyond a shuffled null, averaged with neighbouring k; the smallest k within one standard error of the best)</h3><p>{} texts; range {}-{}; best {}; runner-up {}, margin {:+.3} ({}){}</p><table id="k-selection"><tr><th>k</th><th>agreement</th><th>null</th><th>score</th><th>std. error</th></tr>"#,
+            c.sample,
+            c.range.0,
+            c.range.1,
+            c.best,
+            c.runner_up.map_or("none".into(), |r| r.to_string()),
+            c.margin,
+            if c.clear { "clear" } else { "weak" },
+            if c.at_edge {
+                "; at the edge of the range"
+            } else {
+                ""
+            }
+        );
+        for s in &c.scores {
+            let chosen = if s.k == m.config.k { " (chosen)" } else { "" };
+            let _ = write!(
+                h,
+                "<tr><td>{}{chosen}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>",
+                s.k, s.agreement, s.null, s.score, s.std_error
+            );
         }
         h.push_str("</table>");
     }
