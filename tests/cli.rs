@@ -253,6 +253,12 @@ fn usage_errors_exit_2_with_a_clear_message() {
         let o = textrnn(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        // The cause is said once (it used to repeat as the error's source).
+        assert!(
+            stderr(&o).matches("os error").count() <= 1,
+            "{args:?}: {}",
+            stderr(&o)
+        );
     }
 }
 

@@ -181,8 +181,8 @@ pub enum CorpusError {
     Io {
         /// File name.
         source_name: String,
-        /// Cause.
-        #[source]
+        /// Cause (in the message, not as a source: the CLI prints the
+        /// chain, which would repeat it).
         err: io::Error,
     },
     /// One record is bad.

@@ -178,8 +178,8 @@ pub enum ModelError {
     Io {
         /// Path.
         path: String,
-        /// Cause.
-        #[source]
+        /// Cause (in the message, not as a source: the CLI prints the
+        /// chain, which would repeat it).
         err: std::io::Error,
     },
     /// A file is missing, corrupt, or from another version.
