@@ -4,7 +4,8 @@
 //! dense or sparse points; [`graph`] adds spectral coordinates from the
 //! k-nearest-neighbour graph; [`head`] learns a partition's boundaries as a
 //! softmax classifier over the representation; [`calibrate`] makes its
-//! scores probabilities; [`select`] chooses k.
+//! scores probabilities; [`select`] chooses k; [`views`] are the other
+//! clusterings of the same texts that both compare with.
 
 pub mod calibrate;
 pub mod graph;

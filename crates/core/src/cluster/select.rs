@@ -190,32 +190,37 @@ pub fn choose_k(
             null[r * d + j] = sample[from * d + j];
         }
     }
-    let mut scores = Vec::new();
-    for k in k_grid(lo, hi) {
-        if k >= m {
-            break;
-        }
-        let real = Views::fit(&sample, widths, k, seed, VIEWS, MAX_ITER).cross_agreement();
-        let shuffled =
-            Views::fit(&null, widths, k, seed ^ 0x4E55, VIEWS, MAX_ITER).cross_agreement();
-        if real.is_empty() {
-            continue;
-        }
-        let (a, sa) = mean_se(&real);
-        let (b, sb) = if shuffled.is_empty() {
-            (0.0, 0.0)
-        } else {
-            mean_se(&shuffled)
-        };
-        scores.push(KScore {
-            k,
-            agreement: a,
-            null: b,
-            excess: a - b,
-            score: 0.0,
-            std_error: (sa * sa + sb * sb).sqrt(),
-        });
-    }
+    // The k values in parallel: each k-means run is deterministic on its
+    // own (its sums are sequential), so the scores do not depend on the
+    // thread count; one run on 3,000 texts is too short to keep two cores
+    // busy by itself.
+    let grid: Vec<usize> = k_grid(lo, hi).into_iter().filter(|&k| k < m).collect();
+    let mut scores: Vec<KScore> = grid
+        .par_iter()
+        .filter_map(|&k| {
+            let (real, shuffled) = rayon::join(
+                || Views::fit(&sample, widths, k, seed, VIEWS, MAX_ITER).cross_agreement(),
+                || Views::fit(&null, widths, k, seed ^ 0x4E55, VIEWS, MAX_ITER).cross_agreement(),
+            );
+            if real.is_empty() {
+                return None;
+            }
+            let (a, sa) = mean_se(&real);
+            let (b, sb) = if shuffled.is_empty() {
+                (0.0, 0.0)
+            } else {
+                mean_se(&shuffled)
+            };
+            Some(KScore {
+                k,
+                agreement: a,
+                null: b,
+                excess: a - b,
+                score: 0.0,
+                std_error: (sa * sa + sb * sb).sqrt(),
+            })
+        })
+        .collect();
     if scores.is_empty() {
         return Err(KMeansError::TooFewPoints { k: lo, n });
     }
@@ -294,6 +299,20 @@ mod tests {
         assert!(!choice.at_edge && choice.runner_up.is_some());
         let edge = choose_k(&x, &[(3, true), (3, true)], 4, 6, 0).unwrap();
         assert!(edge.at_edge, "{edge:?}");
+    }
+
+    #[test]
+    fn the_choice_does_not_depend_on_the_thread_count() {
+        let mut rng = Rng::new(5);
+        let x: Vec<f32> = (0..300 * 6).map(|_| rng.normal() as f32).collect();
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| choose_k(&x, &[(3, true), (3, true)], 2, 9, 1).unwrap())
+        };
+        assert_eq!(run(1), run(3));
     }
 
     #[test]
