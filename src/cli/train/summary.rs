@@ -63,7 +63,14 @@ pub fn print(
 /// What the seed words, the experimental paths, the graph step, the
 /// classifiers and the selections did.
 fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize) -> Result<()> {
-    let k = m.config.k;
+    print_seed_words(out, m, n)?;
+    print_experimental(out, m)?;
+    print_partition(out, m)?;
+    print_selections(out, m)
+}
+
+/// What the seed words did.
+fn print_seed_words(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize) -> Result<()> {
     if let (Some(w), Some(seeds)) = (&m.weak, &m.config.seeds) {
         let per_class: Vec<String> = seeds
             .classes
@@ -96,6 +103,11 @@ fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize)
             )?;
         }
     }
+    Ok(())
+}
+
+/// What `--weights auto` and `--dec` did.
+fn print_experimental(out: &mut impl Write, m: &textrnn::model::Manifest) -> Result<()> {
     for (w, score) in &m.weight_selection {
         let kept = (w.lsa - m.config.weights.lsa).abs() < 1e-6;
         writeln!(
@@ -121,6 +133,11 @@ fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize)
             100.0 * d.moved
         )?;
     }
+    Ok(())
+}
+
+/// What the graph step, the classifiers and calibration did.
+fn print_partition(out: &mut impl Write, m: &textrnn::model::Manifest) -> Result<()> {
     if let Some(g) = &m.graph {
         writeln!(
             out,
@@ -184,6 +201,12 @@ fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize)
             100.0 * c.min_known_share
         )?;
     }
+    Ok(())
+}
+
+/// What `--select` and `--k auto` chose, and how clearly.
+fn print_selections(out: &mut impl Write, m: &textrnn::model::Manifest) -> Result<()> {
+    let k = m.config.k;
     for c in &m.selection {
         writeln!(
             out,
