@@ -443,6 +443,11 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
     );
     assert!(manifest["cluster_head"]["agreement"].as_f64().unwrap() > 0.9);
     assert_eq!(manifest["version"], 4);
+    // What the corpus-adaptive defaults read is saved beside them.
+    let profile = &manifest["profile"];
+    assert!(profile["openings"].as_f64().unwrap() > 1.0, "{profile}");
+    assert_eq!(profile["mostly_chinese"], false, "{profile}");
+    assert!(profile["rare_word_share"].is_null(), "{profile}");
 
     // describe, rename, eval.
     let m = model.to_str().unwrap();

@@ -296,11 +296,18 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
     let head = manifest["config"]["cluster_head"].as_object_mut().unwrap();
     head.remove("lexical");
     head.remove("rounds");
+    let graph = manifest["config"]["graph"].as_object_mut().unwrap();
+    assert!(graph.remove("max_balance_drop").is_some());
     manifest.as_object_mut().unwrap().remove("lexical_head");
     manifest.as_object_mut().unwrap().remove("calibration");
     let mut old = files.clone();
     old.insert("model.json".into(), serde_json::to_vec(&manifest).unwrap());
     let m = load_files(&old).unwrap();
+    // The balance guard was a constant before it was a setting.
+    assert_eq!(
+        m.manifest.config.graph.max_balance_drop,
+        textrnn::cluster::graph::MAX_BALANCE_DROP
+    );
     let Assigner::Classifier {
         linear,
         lexical: None,

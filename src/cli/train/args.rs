@@ -229,6 +229,11 @@ pub struct GraphArgs {
     /// least this share of the texts; else use --graph-weight (0: no check).
     #[arg(long, default_value_t = lib().graph.min_kmeans_match, value_name = "SHARE")]
     pub graph_min_match: f64,
+    /// Keep the graph step's partition only if its size balance
+    /// (normalized entropy of the cluster sizes) is at most this far below
+    /// plain k-means' (1: no check).
+    #[arg(long, default_value_t = lib().graph.max_balance_drop, value_name = "DROP")]
+    pub graph_max_balance_drop: f64,
 }
 
 /// Classifier.

@@ -72,6 +72,10 @@ pub fn validate(a: &TrainArgs) -> anyhow::Result<()> {
         "--graph-min-match is a share of the texts, in [0, 1]"
     );
     anyhow::ensure!(
+        (0.0..=1.0).contains(&g.graph_max_balance_drop),
+        "--graph-max-balance-drop is a difference of balances, in [0, 1]"
+    );
+    anyhow::ensure!(
         !(a.output.resume && a.encoder.select),
         "--resume does not work with --select (each candidate trains separately)"
     );
@@ -148,6 +152,7 @@ fn apply_heads(a: &TrainArgs, c: &mut ModelConfig) {
         weight: g.graph_trusted_weight,
     });
     c.graph.min_kmeans_match = g.graph_min_match;
+    c.graph.max_balance_drop = g.graph_max_balance_drop;
     let ch = &mut c.cluster_head;
     ch.c = h.head_c;
     ch.lexical = !h.no_lexical_head;
@@ -193,21 +198,25 @@ mod tests {
             CorpusProfile {
                 mostly_chinese: false,
                 sparse_chinese: false,
+                rare_word_share: None,
                 openings: 200.0,
             },
             CorpusProfile {
                 mostly_chinese: false,
                 sparse_chinese: false,
+                rare_word_share: None,
                 openings: 4.4,
             },
             CorpusProfile {
                 mostly_chinese: true,
                 sparse_chinese: false,
+                rare_word_share: None,
                 openings: 300.0,
             },
             CorpusProfile {
                 mostly_chinese: true,
                 sparse_chinese: true,
+                rare_word_share: Some(0.2),
                 openings: 1000.0,
             },
         ];

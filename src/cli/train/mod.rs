@@ -156,6 +156,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
     };
     bar.finish();
+    fitted.model.manifest.profile = Some(profile);
     fitted
         .model
         .save(Path::new(&a.out))

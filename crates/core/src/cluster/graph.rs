@@ -50,6 +50,15 @@ pub struct GraphConfig {
     /// it existed (no such check).
     #[serde(default)]
     pub min_kmeans_match: f64,
+    /// The graph partition is kept only if its size balance ([`balance`])
+    /// is at most this far below plain k-means'; [`MAX_BALANCE_DROP`] in
+    /// models saved before it was a setting.
+    #[serde(default = "default_max_balance_drop")]
+    pub max_balance_drop: f64,
+}
+
+fn default_max_balance_drop() -> f64 {
+    MAX_BALANCE_DROP
 }
 
 /// Use `weight` instead of [`GraphConfig::weight`] when plain k-means'
@@ -74,6 +83,7 @@ impl GraphConfig {
             tol: 1e-6,
             trust: None,
             min_kmeans_match: 0.0,
+            max_balance_drop: MAX_BALANCE_DROP,
         }
     }
 
@@ -90,6 +100,7 @@ impl GraphConfig {
                 weight: 0.75,
             }),
             min_kmeans_match: MIN_KMEANS_MATCH,
+            max_balance_drop: MAX_BALANCE_DROP,
         }
     }
 
@@ -550,8 +561,8 @@ pub fn balance(labels: &[usize], k: usize) -> f64 {
     crate::eval::metrics::entropy(&sizes, labels.len() as f64) / (k as f64).ln()
 }
 
-/// The graph partition is kept unless its size balance falls this far
-/// below plain k-means'. Spectral cuts are known to split off small, weakly
+/// The shipped [`GraphConfig::max_balance_drop`]: the graph partition is
+/// kept unless its size balance falls this far below plain k-means'. Spectral cuts are known to split off small, weakly
 /// linked groups (docs/defaults.md#balance-drop).
 pub const MAX_BALANCE_DROP: f64 = 0.25;
 

@@ -196,8 +196,9 @@ impl FeatureWeights {
     }
 }
 
-/// What the corpus-adaptive defaults read of a corpus, measured once.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What the corpus-adaptive defaults read of a corpus, measured once (and
+/// saved in the model, so that a user sees why a default was chosen).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CorpusProfile {
     /// More than half of the texts contain a Han character
     /// ([`crate::features::tfidf::mostly_chinese`]).
@@ -205,6 +206,11 @@ pub struct CorpusProfile {
     /// Mostly Chinese, and its words are sparse
     /// ([`crate::features::tfidf::sparse_chinese`]).
     pub sparse_chinese: bool,
+    /// For a mostly-Chinese corpus: the share of its word tokens whose word
+    /// occurs fewer than 5 times ([`crate::features::tfidf::rare_word_share`]),
+    /// which decides `sparse_chinese`.
+    #[serde(default)]
+    pub rare_word_share: Option<f64>,
     /// Effective number of distinct opening words
     /// ([`crate::features::tfidf::opening_words`]).
     pub openings: f64,
@@ -215,10 +221,11 @@ impl CorpusProfile {
     pub fn measure(pipeline: &TextPipeline, texts: &[&str]) -> CorpusProfile {
         use crate::features::tfidf;
         let mostly_chinese = tfidf::mostly_chinese(texts);
+        let rare_word_share = mostly_chinese.then(|| tfidf::rare_word_share(pipeline, texts));
         CorpusProfile {
             mostly_chinese,
-            sparse_chinese: mostly_chinese
-                && tfidf::rare_word_share(pipeline, texts) > tfidf::SPARSE_SHARE,
+            sparse_chinese: rare_word_share.is_some_and(|r| r > tfidf::SPARSE_SHARE),
+            rare_word_share,
             openings: tfidf::opening_words(pipeline, texts),
         }
     }

@@ -202,6 +202,7 @@ impl Model {
                 weights: classes.weights,
                 ..cfg.clone()
             },
+            profile: None,
             training: log,
             training_steps: steps,
             clusters,

@@ -101,6 +101,11 @@ pub struct Manifest {
     pub version: u32,
     /// Hyper-parameters.
     pub config: ModelConfig,
+    /// What the corpus-adaptive defaults read of the training corpus (absent
+    /// in models from before it was saved, and where the caller did not
+    /// measure it).
+    #[serde(default)]
+    pub profile: Option<CorpusProfile>,
     /// Per-epoch training log.
     pub training: Vec<EpochLog>,
     /// Per-step loss and learning rate of the encoder's training.

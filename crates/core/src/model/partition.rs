@@ -24,9 +24,9 @@ pub(crate) struct Partition {
 /// or with the graph step, the clusters that k-means finds on `z` joined with
 /// the spectral coordinates of its k-NN graph and their means in `z`, unless
 /// those clusters are far less balanced than plain k-means' (see
-/// [`graph::MAX_BALANCE_DROP`]). A trusted weight whose partition fails that
+/// [`graph::GraphConfig::max_balance_drop`]). A trusted weight whose partition fails that
 /// or redraws k-means' cells rather than refining them
-/// ([`GraphConfig::min_kmeans_match`]) is retried at the base weight first.
+/// ([`graph::GraphConfig::min_kmeans_match`]) is retried at the base weight first.
 /// The caller turns the partition into the
 /// rule that prediction uses (the cluster classifier or the nearest
 /// centroid), so a training text and the same text predicted later get the
@@ -78,7 +78,7 @@ pub(crate) fn cluster_partition(
         // Only a trusted weight must match k-means: the base weight's
         // partition may move further (trec's best runs match 0.62-0.74).
         let trusted = weight != cfg.graph.weight;
-        let used = graph_balance >= kmeans_balance - graph::MAX_BALANCE_DROP
+        let used = graph_balance >= kmeans_balance - cfg.graph.max_balance_drop
             && (!trusted || kmeans_match >= cfg.graph.min_kmeans_match);
         let entry = GraphLog {
             kmeans_balance,
