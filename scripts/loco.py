@@ -77,8 +77,7 @@ def corpus_score(corpus, knob, value):
             out.append(score(d))
         elif arm in arms:
             out.append(score(arms[arm]))
-        else:
-            return None
+        # (a run whose flipped arm is missing, as in an unfinished file, is left out)
     return sum(out) / len(out) if out else None
 
 
@@ -150,7 +149,7 @@ def table(knob):
         for c in applies))
     every, _ = choose(corpora, knob)
     print(f"\nchosen on all nine: {every:.3f}\n")
-    print("| left out | chosen on the other eight | its score with that | with the all-nine value | with the shipped value | shipped decision / flipped score |")
+    print("| left out | chosen on the other eight | its score with that | with the all-nine value | with the shipped value | with the other decision |")
     print("|---|---|---|---|---|---|")
     for c in applies:
         others = [o for o in corpora if o != c]
@@ -158,7 +157,7 @@ def table(knob):
         flipped = [score(a[knob[2]]) for (cc, _), a in runs.items() if cc == c and knob[2] in a]
         fl = sum(flipped) / len(flipped) if flipped else float("nan")
         print(f"| {c} | {v:.3f} | {corpus_score(c, knob, v):.1f} | {corpus_score(c, knob, every):.1f} "
-              f"| {corpus_score(c, knob, shipped):.1f} | {corpus_score(c, knob, shipped):.1f} / {fl:.1f} |")
+              f"| {corpus_score(c, knob, shipped):.1f} | {fl:.1f} |")
 
 
 def lead_table():
@@ -176,30 +175,38 @@ def lead_table():
     print("| corpus | openings | score lead 1 | lead 0 |\n|---|---|---|---|")
     for c, p in per.items():
         print(f"| {c} | {p['openings']:.1f} | {m(p['on']):.1f} | {m(p['off']):.1f} |")
-    v = sorted({p["openings"] for p in per.values()})
-    cuts = [0.0] + [math.sqrt(a * b) for a, b in zip(v, v[1:])] + [math.inf]
-
-    def s(c, lo, hi):
+    def s(c, r):
         p = per[c]
-        return m(p["on"]) if lo <= p["openings"] <= hi else m(p["off"])
+        return m(p["on"]) if r and r[0] <= p["openings"] <= r[1] else m(p["off"])
 
-    def choose_range(names):
-        best, pick = -1.0, None
-        for i, lo in enumerate(cuts):
-            for hi in cuts[i:]:
-                x = m([s(c, lo, hi) for c in names])
-                # ties: the narrowest range (fewest corpora switched on)
+    def choose_range(train):
+        """Lead on for a block of the training corpora (by openings) or none,
+        the ends halfway (geometrically) to the training corpora outside;
+        ties go to the fewest corpora switched on."""
+        v = sorted(per[c]["openings"] for c in train)
+
+        def bounds(i, j):
+            lo = 0.0 if i == 0 else math.sqrt(v[i - 1] * v[i])
+            hi = math.inf if j == len(v) - 1 else math.sqrt(v[j] * v[j + 1])
+            return lo, hi
+
+        best, pick = m([s(c, None) for c in train]), None
+        for n in range(1, len(v) + 1):
+            for i in range(len(v) - n + 1):
+                r = bounds(i, i + n - 1)
+                x = m([s(c, r) for c in train])
                 if x > best + 1e-9:
-                    best, pick = x, (lo, hi)
+                    best, pick = x, r
         return pick
 
+    show = lambda r: "never" if r is None else f"{r[0]:.1f} - {r[1]:.1f}"
     every = choose_range(list(per))
-    print(f"\nchosen on all nine: {every[0]:.1f} - {every[1]:.1f}\n")
+    print(f"\nchosen on all nine: {show(every)}\n")
     print("| left out | range chosen on the other eight | its score with that | with the all-nine range | with the shipped 3 - 20 |")
     print("|---|---|---|---|---|")
     for c in per:
         r = choose_range([o for o in per if o != c])
-        print(f"| {c} | {r[0]:.1f} - {r[1]:.1f} | {s(c, *r):.1f} | {s(c, *every):.1f} | {s(c, 3.0, 20.0):.1f} |")
+        print(f"| {c} | {show(r)} | {s(c, r):.1f} | {s(c, every):.1f} | {s(c, (3.0, 20.0)):.1f} |")
 
 
 for k in KNOBS:
