@@ -58,6 +58,8 @@ KNOBS = [
     ("max balance drop", 0.25, "fallback",
      lambda d: drop(d) if d["agreement"] is not None and not match_fired(d) else None,
      lambda s, v: s <= v, lambda d: bool(d["used"]), (-1.0, 1.0), False),
+    # 0.15 over all texts in docs/measurements/loco-2026-12-07.jsonl; since
+    # then the share is counted in 1,000 texts and the threshold is 0.4.
     ("sparse share", 0.15, "sparse",
      lambda d: d["rare_word_share"] if d.get("mostly_chinese") else None,
      lambda s, v: s > v, lambda d: bool(d["sparse_chinese"]), (0.0, 1.0), False),

@@ -36,6 +36,18 @@ pub fn print(
             textrnn::features::tfidf::FEW_OPENINGS.1
         )?;
     }
+    if let Some(share) = (m.profile)
+        .filter(|p| p.sparse_chinese && m.config.rnn_han_chars)
+        .and_then(|p| p.rare_word_share)
+    {
+        writeln!(
+            out,
+            "{:.0}% of the word tokens are words seen fewer than 5 times (sparse above {:.0}%), so the RNN reads characters and the LSA block weighs {} (--rnn-chinese words and --lsa-weight change this)",
+            100.0 * share,
+            100.0 * textrnn::features::tfidf::SPARSE_SHARE,
+            m.config.weights.lsa
+        )?;
+    }
     print_decisions(out, m, n)?;
     for e in &m.training {
         writeln!(
