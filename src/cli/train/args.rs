@@ -199,7 +199,7 @@ pub struct ReprArgs {
     pub negation: Option<usize>,
     /// Lead terms: the text's first N words as features ("^how",
     /// "^how_many"), for corpora whose classes are how texts open (question
-    /// types). Default: 1 when the texts open with 3 to 20 effective
+    /// types). Default: 1 when the texts open with 3 to 63 effective
     /// distinct words, 0 otherwise.
     #[arg(long, value_name = "N")]
     pub lead: Option<usize>,

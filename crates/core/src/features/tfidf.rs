@@ -74,7 +74,7 @@ impl TfidfConfig {
 /// The range of effective opening words ([`opening_words`]) in which
 /// [`TfidfConfig::lead_for`] turns lead terms on; where the bounds come
 /// from: docs/defaults.md#lead.
-pub const FEW_OPENINGS: (f64, f64) = (3.0, 20.0);
+pub const FEW_OPENINGS: (f64, f64) = (3.0, 63.0);
 
 /// Characters of each text that [`opening_words`] cuts: enough for the
 /// first word, without segmenting whole documents.
@@ -621,10 +621,11 @@ mod tests {
         assert!((opening_words(&p, &two) - 2.0).abs() < 1e-9);
         assert_eq!(TfidfConfig::lead_for(2.0), 0);
         assert_eq!(TfidfConfig::lead_for(3.0), 1);
-        assert_eq!(TfidfConfig::lead_for(20.5), 0);
-        let topics: Vec<String> = (0..30).map(|i| format!("w{i} market news")).collect();
+        assert_eq!(TfidfConfig::lead_for(21.3), 1);
+        assert_eq!(TfidfConfig::lead_for(63.5), 0);
+        let topics: Vec<String> = (0..100).map(|i| format!("w{i} market news")).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-        assert!((opening_words(&p, &topics) - 30.0).abs() < 1e-6);
+        assert!((opening_words(&p, &topics) - 100.0).abs() < 1e-6);
         assert_eq!(TfidfConfig::lead_for(opening_words(&p, &topics)), 0);
         // Texts without a word do not count; a corpus without any gives 0.
         assert_eq!(opening_words(&p, &["", "?!"]), 0.0);
