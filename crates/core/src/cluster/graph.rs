@@ -562,8 +562,9 @@ pub fn balance(labels: &[usize], k: usize) -> f64 {
 }
 
 /// The shipped [`GraphConfig::max_balance_drop`]: the graph partition is
-/// kept unless its size balance falls this far below plain k-means'. Spectral cuts are known to split off small, weakly
-/// linked groups (docs/defaults.md#balance-drop).
+/// kept unless its size balance falls this far below plain k-means'.
+/// Spectral cuts are known to split off small, weakly linked groups
+/// (docs/defaults.md#balance-drop).
 pub const MAX_BALANCE_DROP: f64 = 0.25;
 
 /// Share of texts on which `a` and `b` agree after matching their clusters

@@ -472,7 +472,7 @@ where
 pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
     let n = texts.len();
     let m = n.min(RARE_SAMPLE);
-    let sample: Vec<&str> = (0..m).map(|i| texts[i * n / m.max(1)]).collect();
+    let sample: Vec<&str> = (0..m).map(|i| texts[i * n / m]).collect();
     let counts = count_words(&sample, |t, m| {
         for tk in pipeline.tokenize(t) {
             if tk.kind != TokenKind::Punct {
@@ -488,16 +488,11 @@ pub fn rare_word_share(pipeline: &TextPipeline, texts: &[&str]) -> f64 {
 /// Texts that [`rare_word_share`] counts words in.
 pub const RARE_SAMPLE: usize = 1000;
 
-/// A mostly-Chinese corpus whose words are sparse: more than
-/// [`SPARSE_SHARE`] of its word tokens are words seen fewer than 5 times
-/// (news titles full of names). There the RNN reads characters and the
-/// LSA block over words is off by default
+/// A mostly-Chinese corpus whose words are sparse: its
+/// [`rare_word_share`] is above this (news titles full of names;
+/// `crate::model::CorpusProfile::sparse_chinese` decides it). There the RNN
+/// reads characters and the LSA block over words is off by default
 /// (docs/defaults.md#sparse-chinese).
-pub fn sparse_chinese(pipeline: &TextPipeline, texts: &[&str]) -> bool {
-    mostly_chinese(texts) && rare_word_share(pipeline, texts) > SPARSE_SHARE
-}
-
-/// The share of rare word tokens above which [`sparse_chinese`] holds.
 pub const SPARSE_SHARE: f64 = 0.4;
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub struct ModelConfig {
     /// the SIF and LSA blocks and seed matching keep the pipeline's words
     /// (off in models saved before it existed; `textrnn train` turns it on
     /// when most texts are Chinese, their words are sparse
-    /// ([`crate::features::tfidf::sparse_chinese`]) and no seed words are
+    /// ([`CorpusProfile::sparse_chinese`]) and no seed words are
     /// given). See
     /// [`super::rnn_tokens`].
     #[serde(default)]
@@ -87,7 +87,7 @@ impl ModelConfig {
     /// 2 epochs of contrastive training, 100 LSA dimensions, block shares
     /// SIF 1, RNN 0.5, LSA 0.5 (the best fixed shares over eight corpora;
     /// `textrnn train` uses [`FeatureWeights::defaults`] for its corpus, see
-    /// [`crate::features::tfidf::sparse_chinese`]).
+    /// [`CorpusProfile::sparse_chinese`]).
     pub fn new(k: usize, seed: u64) -> ModelConfig {
         use crate::nn::encoder::EncoderConfig;
         ModelConfig {
@@ -185,7 +185,7 @@ pub struct FeatureWeights {
 impl FeatureWeights {
     /// The shipped shares: SIF 1, RNN 0.5, LSA 0.5, except LSA 0 for
     /// Chinese whose words are sparse (`sparse_chinese`: see
-    /// [`crate::features::tfidf::sparse_chinese`]), where LSA over jieba words
+    /// [`CorpusProfile::sparse_chinese`]), where LSA over jieba words
     /// is the weakest block (docs/defaults.md#block-shares).
     pub fn defaults(sparse_chinese: bool) -> FeatureWeights {
         FeatureWeights {
@@ -203,8 +203,8 @@ pub struct CorpusProfile {
     /// More than half of the texts contain a Han character
     /// ([`crate::features::tfidf::mostly_chinese`]).
     pub mostly_chinese: bool,
-    /// Mostly Chinese, and its words are sparse
-    /// ([`crate::features::tfidf::sparse_chinese`]).
+    /// Mostly Chinese, and its words are sparse: `rare_word_share` above
+    /// [`crate::features::tfidf::SPARSE_SHARE`].
     pub sparse_chinese: bool,
     /// For a mostly-Chinese corpus: the share of its word tokens whose word
     /// occurs fewer than 5 times ([`crate::features::tfidf::rare_word_share`]),

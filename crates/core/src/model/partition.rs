@@ -24,9 +24,10 @@ pub(crate) struct Partition {
 /// or with the graph step, the clusters that k-means finds on `z` joined with
 /// the spectral coordinates of its k-NN graph and their means in `z`, unless
 /// those clusters are far less balanced than plain k-means' (see
-/// [`graph::GraphConfig::max_balance_drop`]). A trusted weight whose partition fails that
-/// or redraws k-means' cells rather than refining them
-/// ([`graph::GraphConfig::min_kmeans_match`]) is retried at the base weight first.
+/// [`graph::GraphConfig::max_balance_drop`]). A trusted weight whose
+/// partition fails that or redraws k-means' cells rather than refining them
+/// ([`graph::GraphConfig::min_kmeans_match`]) is retried at the base weight
+/// first.
 /// The caller turns the partition into the
 /// rule that prediction uses (the cluster classifier or the nearest
 /// centroid), so a training text and the same text predicted later get the
