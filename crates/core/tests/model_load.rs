@@ -163,6 +163,7 @@ fn a_loaded_model_reproduces_training() {
     let (labels, scores) = loaded.predict(&texts, Threads::One);
     assert_eq!(labels, fitted.labels);
     assert_eq!(scores, fitted.scores);
+    assert_probabilities_agree(&loaded, &texts);
     // Texts one at a time (too few tokens to fold the encoder's input
     // projection) on a fresh load, then with the tables folded and kept (as
     // the server does): the same bits either way on the packed kernel.
@@ -326,6 +327,26 @@ fn format_2_models_load_and_use_the_cluster_classifier_alone() {
         .is_some());
 }
 
+/// `Model::probabilities` is the distribution `predict` reads: rows sum to
+/// 1, their argmax is the cluster and their largest entry the score.
+fn assert_probabilities_agree(m: &Model, texts: &[&str]) {
+    let (labels, scores) = m.predict(texts, Threads::One);
+    let p = m.probabilities(texts, Threads::One);
+    let k = p.len() / texts.len();
+    assert_eq!(k, m.manifest.config.k);
+    for (i, row) in p.chunks(k).enumerate() {
+        let sum: f32 = row.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4, "text {i}: sums to {sum}");
+        let (best, &max) = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap();
+        assert_eq!(best, labels[i], "text {i}");
+        assert_eq!(max, scores[i], "text {i}");
+    }
+}
+
 /// A format-1 manifest (before the cluster classifier: no `cluster_head` in
 /// the config) still loads, and its texts go to the nearest centroid; a
 /// manifest that asks for the classifier without its tensors is an error.
@@ -349,6 +370,7 @@ fn format_1_models_load_and_use_the_nearest_centroid() {
     let (labels, _) = m.predict(&texts, Threads::One);
     let (nearest, _) = textrnn::model::assign(&z, m.dim(), &m.centroids);
     assert_eq!(labels, nearest);
+    assert_probabilities_agree(&m, &texts);
 
     // The classifier asked for but its tensors missing: a clear error.
     let weights = files["weights.safetensors"].clone();
@@ -437,6 +459,7 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     let (labels, scores) = loaded.predict(&texts, Threads::One);
     assert_eq!(labels, fitted.labels);
     assert_eq!(scores, fitted.scores);
+    assert_probabilities_agree(&loaded, &texts);
     let (_, both) = loaded.represent_and_predict(&texts, Threads::One);
     assert_eq!(both, (labels, scores));
 

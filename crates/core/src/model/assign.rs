@@ -191,9 +191,39 @@ impl Model {
         parts: &Parts,
         threads: Threads,
     ) -> (Vec<usize>, Vec<f32>) {
+        let (probs, k) = self.probabilities_of(texts, parts, threads);
+        argmax_rows(&probs, k)
+    }
+
+    /// Each text's probability of every cluster (or seed class), `(N, K)`
+    /// row-major: the distribution whose largest entry is
+    /// [`Model::classify`]'s score (calibrated where the model has a
+    /// calibration). A text with no term the model knows gets the uniform
+    /// row `1 / K`, as its score is then `1 / K`.
+    pub fn probabilities(&self, texts: &[&str], threads: Threads) -> Vec<f32> {
+        let parts = self.represent_parts(texts, threads);
+        let (mut probs, k) = self.probabilities_of(texts, &parts, threads);
+        for (row, known) in probs.chunks_mut(k.max(1)).zip(&parts.known) {
+            if known.0 == 0 {
+                row.fill(1.0 / k.max(1) as f32);
+            }
+        }
+        probs
+    }
+
+    /// `(N, K)` probabilities of `texts` from their [`Model::represent_parts`], and K.
+    fn probabilities_of(
+        &self,
+        texts: &[&str],
+        parts: &Parts,
+        threads: Threads,
+    ) -> (Vec<f32>, usize) {
         let dim = self.dim();
         match &self.assigner {
-            Assigner::NearestCentroid => assign(&parts.z, dim, &self.centroids),
+            Assigner::NearestCentroid => (
+                dec_soft_assign(&parts.z, &self.centroids, dim),
+                self.centroids.len() / dim.max(1),
+            ),
             Assigner::Classifier { linear, lexical } => {
                 let lexical = lexical.as_ref().map(|(_, l)| l).zip(parts.x.as_ref());
                 let mut logits = head::logits_with(linear, &parts.z, dim, lexical, threads);
@@ -201,7 +231,7 @@ impl Model {
                     crate::cluster::calibrate::scale(&mut logits, cal.temperature);
                 }
                 crate::rows::softmax_rows(&mut logits, linear.output_dim());
-                argmax_rows(&logits, linear.output_dim())
+                (logits, linear.output_dim())
             }
             Assigner::Seeded {
                 rnn,
@@ -214,32 +244,42 @@ impl Model {
                 crate::rows::softmax_rows(&mut probs, k);
                 features.forward(&parts.z, n, &mut logits, threads);
                 let share = self.manifest.config.weak.rnn_share;
-                argmax_rows(&crate::learn::weak::combine(&probs, &logits, k, share), k)
+                (crate::learn::weak::combine(&probs, &logits, k, share), k)
             }
             // The RNN classifier alone reads the texts' token ids.
             Assigner::Seeded {
                 rnn,
                 features: None,
-            } => self.predict_rnn(rnn, texts, threads),
+            } => (
+                self.rnn_probabilities(rnn, texts, threads),
+                rnn.output_dim(),
+            ),
         }
     }
 
-    /// Class probabilities from the seed-word classifier head over the RNN.
+    /// Class and probability from the seed-word classifier head over the RNN.
     fn predict_rnn(
         &self,
         rnn: &Linear<f32>,
         texts: &[&str],
         threads: Threads,
     ) -> (Vec<usize>, Vec<f32>) {
+        argmax_rows(
+            &self.rnn_probabilities(rnn, texts, threads),
+            rnn.output_dim(),
+        )
+    }
+
+    /// Class probabilities `(N, K)` from the seed-word classifier head over the RNN.
+    fn rnn_probabilities(&self, rnn: &Linear<f32>, texts: &[&str], threads: Threads) -> Vec<f32> {
         let seqs = self.rnn_ids(texts);
-        let p = crate::learn::classifier::classify(
+        crate::learn::classifier::classify(
             &self.encoder,
             rnn,
             &seqs,
             self.manifest.config.train.max_len,
             self.prepared_for(&seqs, threads),
             threads,
-        );
-        argmax_rows(&p, rnn.output_dim())
+        )
     }
 }

@@ -1,0 +1,241 @@
+"""The Python package against the library and the CLI.
+
+Run with `pytest crates/python/tests` after installing the wheel; the CLI
+tests need the `textrnn` binary (TEXTRNN_BIN, or target/release/textrnn,
+or target/debug/textrnn) and are skipped without it.
+"""
+
+import json
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import textrnn
+from textrnn import TextRNN
+
+ROOT = Path(__file__).resolve().parents[3]
+
+TOPICS = {
+    "sport": ["football", "match", "goal", "team", "league", "coach", "score", "season"],
+    "food": ["recipe", "cook", "bake", "flour", "sugar", "oven", "dinner", "soup"],
+    "tech": ["software", "computer", "code", "laptop", "program", "server", "bug", "chip"],
+}
+FILLER = ["the", "a", "new", "today", "about", "with", "for", "my", "this", "great"]
+
+
+def corpus(n_per_topic=60, seed=1):
+    """Three topics of short texts the tests write themselves, and their labels."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for label, words in TOPICS.items():
+        for _ in range(n_per_topic):
+            w = rng.sample(words, 3) + rng.sample(FILLER, 2)
+            rng.shuffle(w)
+            texts.append(" ".join(w))
+            labels.append(label)
+    return texts, labels
+
+
+def small(**kw):
+    """A fast model: small encoder, one epoch."""
+    opts = dict(k=3, seed=0, threads=1, verbose=0, hidden=16, embed=16, wordvec_dims=16,
+                lsa_dims=8, epochs=1)
+    opts.update(kw)
+    return TextRNN(**opts)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    texts, labels = corpus()
+    return small().fit(texts), texts, labels
+
+
+def purity(pred, labels):
+    by = {}
+    for p, l in zip(pred, labels):
+        by.setdefault(p, []).append(l)
+    return sum(max(v.count(x) for x in set(v)) for v in by.values()) / len(labels)
+
+
+def test_fit_finds_the_topics(fitted):
+    m, texts, labels = fitted
+    assert m.labels_.shape == (len(texts),)
+    assert m.labels_.dtype == np.int64
+    assert purity(list(m.labels_), labels) > 0.9
+    assert len(m.cluster_names_) == 3 and m.n_clusters_ == 3
+    assert np.all((m.scores_ > 0) & (m.scores_ <= 1))
+
+
+def test_predict_matches_training_assignments(fitted):
+    m, texts, _ = fitted
+    assert np.array_equal(m.predict(texts), m.labels_)
+
+
+def test_predict_proba_rows_are_distributions(fitted):
+    m, texts, _ = fitted
+    p = m.predict_proba(texts[:20])
+    assert p.shape == (20, 3) and p.dtype == np.float32
+    assert np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(p.argmax(axis=1), m.predict(texts[:20]))
+    scores = [r["score"] for r in m.classify(texts[:20])]
+    assert np.allclose(p.max(axis=1), scores, atol=1e-6)
+
+
+def test_unknown_text_is_low_confidence(fitted):
+    m, _, _ = fitted
+    r = m.classify(["", "zzzz qqqq"])
+    assert all(x["low_confidence"] for x in r)
+    assert all(abs(x["score"] - 1 / 3) < 1e-6 for x in r)
+    assert np.allclose(m.predict_proba([""]), 1 / 3)
+
+
+def test_transform_shape(fitted):
+    m, texts, _ = fitted
+    z = m.transform(texts[:5])
+    assert z.shape == (5, m._native_model().dim) and z.dtype == np.float32
+    assert np.all(np.isfinite(z))
+
+
+def test_input_kinds_agree(fitted):
+    m, texts, _ = fitted
+    expected = m.predict(texts[:10])
+    kinds = [texts[:10], tuple(texts[:10]), np.array(texts[:10]), np.array(texts[:10], dtype=object),
+             pa.array(texts[:10]), pa.chunked_array([texts[:5], texts[5:10]])]
+    try:
+        import pandas as pd
+
+        kinds.append(pd.Series(texts[:10]))
+    except ImportError:
+        pass
+    for kind in kinds:
+        assert np.array_equal(m.predict(kind), expected), type(kind)
+
+
+def test_bad_input_raises(fitted):
+    m, _, _ = fitted
+    with pytest.raises(TypeError, match=r"texts\[1\] is int"):
+        m.predict(["ok", 3])
+    with pytest.raises(TypeError, match="single str"):
+        m.predict("one text")
+    with pytest.raises(ValueError, match="not fitted"):
+        TextRNN().predict(["x"])
+    with pytest.raises(ValueError, match="unknown option 'epoch'"):
+        small(epoch=3).fit(corpus()[0])
+    with pytest.raises(ValueError, match="dropout"):
+        small(dropout=1.5).fit(corpus()[0])
+    with pytest.raises(ValueError, match="cannot cluster"):
+        small(k=5).fit(["a b", "c d"])
+    with pytest.raises(ValueError, match="no tokens"):
+        small(k=2).fit(["   ", "\t", " "])
+    with pytest.raises(TypeError):
+        small(k="many").fit(corpus()[0])
+    with pytest.raises(OSError, match="cannot load"):
+        TextRNN.load("/nonexistent/model")
+
+
+def test_same_seed_same_model(tmp_path):
+    texts, _ = corpus()
+    a = small().fit(texts)
+    b = small().fit(texts)
+    assert np.array_equal(a.labels_, b.labels_)
+    a.save(tmp_path / "a")
+    b.save(tmp_path / "b")
+    assert (tmp_path / "a" / "weights.safetensors").read_bytes() == (tmp_path / "b" / "weights.safetensors").read_bytes()
+
+
+def test_save_load_rename(fitted, tmp_path):
+    m, texts, _ = fitted
+    m.rename(0, "first")
+    m.save(tmp_path / "m")
+    back = TextRNN.load(tmp_path / "m")
+    assert back.cluster_names_[0] == "first"
+    assert np.array_equal(back.predict(texts), m.predict(texts))
+    with pytest.raises(ValueError, match="no cluster 7"):
+        back.rename(7, "x")
+
+
+def test_describe(fitted):
+    m, _, _ = fitted
+    d = m.describe()
+    rows = d.to_dict("records") if hasattr(d, "to_dict") else d
+    assert [r["id"] for r in rows] == [0, 1, 2]
+    assert sum(r["size"] for r in rows) == len(m.labels_)
+    assert all(r["top_terms"] and r["examples"] for r in rows)
+
+
+def test_predict_arrow(fitted):
+    m, texts, _ = fitted
+    batch = pa.RecordBatch.from_arrays([pa.array(texts[:30]), pa.array(range(30))], names=["text", "id"])
+    out = m.predict_arrow(batch)
+    assert out.schema.names == ["text", "id", "cluster", "name", "score", "low_confidence"]
+    assert out.column("cluster").to_pylist() == list(m.predict(texts[:30]))
+    names = m.cluster_names_
+    assert out.column("name").to_pylist() == [names[c] for c in m.predict(texts[:30])]
+    # Sliced, large_string, with a null: read in place, null as empty.
+    col = pa.array(texts[:10] + [None], type=pa.large_string()).slice(3)
+    out = m.predict_arrow(pa.table({"body": col}), text_column="body")
+    assert out.column("cluster").to_pylist()[:7] == list(m.predict(texts[3:10]))
+    assert out.column("low_confidence").to_pylist()[-1] is True
+    with pytest.raises(ValueError, match="no column 'text'"):
+        m.predict_arrow(pa.table({"body": col}))
+    e = m.embed_arrow(batch)
+    assert e.column("embedding").type.list_size == m._native_model().dim
+
+
+def test_k_auto_and_seeds():
+    texts, _ = corpus()
+    m = small(k="auto", k_min=2, k_max=5).fit(texts)
+    assert 2 <= m.n_clusters_ <= 5
+    assert m.k_choice_ is not None
+    seeds = {"sport": ["football", "goal"], "food": ["recipe", "soup"]}
+    s = small(k=None, seeds=seeds).fit(texts)
+    assert s.n_clusters_ == 2 and sorted(s.cluster_names_) == ["food", "sport"]
+    with pytest.raises(ValueError, match="must match the 2 classes"):
+        small(k=3, seeds=seeds).fit(texts)
+
+
+def test_progress_callback_errors_stop_training():
+    texts, _ = corpus()
+    calls = []
+
+    def boom(*args):
+        calls.append(args)
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        textrnn._native.NativeModel.fit(texts, 3, None, 0, 1, None, {"epochs": 1, "hidden": 8}, boom)
+    assert calls
+
+
+def cli():
+    for p in [os.environ.get("TEXTRNN_BIN"), ROOT / "target/release/textrnn", ROOT / "target/debug/textrnn"]:
+        if p and Path(p).is_file():
+            return str(p)
+    pytest.skip("no textrnn binary (build it, or set TEXTRNN_BIN)")
+
+
+def test_cli_and_python_train_the_same_model(tmp_path):
+    bin = cli()
+    texts, _ = corpus()
+    data = tmp_path / "c.txt"
+    data.write_text("\n".join(texts) + "\n")
+    flags = ["--k", "3", "--seed", "0", "--hidden", "16", "--embed", "16", "--wordvec-dims", "16",
+             "--lsa-dims", "8", "--epochs", "1", "--quiet"]
+    subprocess.run([bin, "--threads", "1", "train", str(data), "--out", str(tmp_path / "cli"), *flags],
+                   check=True, capture_output=True)
+    py = small().fit(texts)
+    py.save(tmp_path / "py")
+    assert (tmp_path / "cli/weights.safetensors").read_bytes() == (tmp_path / "py/weights.safetensors").read_bytes()
+    # The CLI predicts with the Python model, and the reverse, as each predicts itself.
+    out = subprocess.run([bin, "--threads", "1", "predict", "--model", str(tmp_path / "py"), str(data)],
+                         check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(l) for l in out.splitlines()]
+    assert [r["cluster"] for r in rows] == list(py.predict(texts))
+    arrow = TextRNN.load(tmp_path / "cli").predict_arrow(pa.table({"text": texts}))
+    assert arrow.column("cluster").to_pylist() == [r["cluster"] for r in rows]
+    assert np.allclose(arrow.column("score").to_pylist(), [r["score"] for r in rows], atol=1e-4)
