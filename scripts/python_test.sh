@@ -15,4 +15,4 @@ rm -rf crates/python/target/wheels
 (cd crates/python && "$venv/bin/maturin" build --release -q)
 "$venv/bin/pip" install -q crates/python/target/wheels/textrnn-*.whl pytest
 "$venv/bin/python" -c 'import textrnn, numpy, pyarrow; print("textrnn", textrnn.__version__, "installed with numpy", numpy.__version__, "and pyarrow", pyarrow.__version__)'
-"$venv/bin/python" -m pytest -q crates/python/tests
+"$venv/bin/python" -m pytest -q -rs crates/python/tests

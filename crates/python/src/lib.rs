@@ -642,5 +642,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(option_names, m)?)?;
     m.add_function(wrap_pyfunction!(builtin_seed_sets, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("K_AUTO_RANGE", textrnn::model::K_AUTO_RANGE)?;
     Ok(())
 }

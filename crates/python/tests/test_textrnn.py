@@ -239,3 +239,29 @@ def test_cli_and_python_train_the_same_model(tmp_path):
     arrow = TextRNN.load(tmp_path / "cli").predict_arrow(pa.table({"text": texts}))
     assert arrow.column("cluster").to_pylist() == [r["cluster"] for r in rows]
     assert np.allclose(arrow.column("score").to_pylist(), [r["score"] for r in rows], atol=1e-4)
+
+
+def test_ray_local_mode_matches_predict(fitted, tmp_path):
+    ray = pytest.importorskip("ray", reason="ray not installed (pip install 'ray[data]' to run this test)")
+    m, texts, _ = fitted
+    m.save(tmp_path / "m")
+
+    class Predictor:
+        def __init__(self, path):
+            self.model = TextRNN.load(path, threads=1)
+
+        def __call__(self, batch):
+            return self.model.predict_arrow(batch)
+
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.data.DataContext.get_current().execution_options.preserve_order = True
+        table = pa.table({"id": list(range(len(texts))), "text": texts})
+        out = ray.data.from_arrow(table).map_batches(
+            Predictor, fn_constructor_args=(str(tmp_path / "m"),), batch_format="pyarrow",
+            batch_size=50, concurrency=1, num_cpus=1,
+        ).to_arrow_refs()
+        result = pa.concat_tables(ray.get(out)).sort_by("id")
+    finally:
+        ray.shutdown()
+    assert result.column("cluster").to_pylist() == list(m.predict(texts))

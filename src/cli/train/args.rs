@@ -76,10 +76,10 @@ pub struct TrainArgs {
 #[command(next_help_heading = "Classes")]
 pub struct ClassesArgs {
     /// Smallest k tried by --k auto.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = textrnn::model::K_AUTO_RANGE.0)]
     pub k_min: usize,
     /// Largest k tried by --k auto.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = textrnn::model::K_AUTO_RANGE.1)]
     pub k_max: usize,
 }
 

@@ -14,6 +14,10 @@ use crate::learn::TrainConfig;
 use crate::text::TextPipeline;
 use crate::vocab::VocabConfig;
 
+/// The range of k that `k_auto` searches unless told otherwise (`--k-min`,
+/// `--k-max`; the Python package's `k_min`, `k_max`).
+pub const K_AUTO_RANGE: (usize, usize) = (2, 20);
+
 /// Everything that decides a model besides the corpus. Unknown fields are
 /// refused when a model loads: a setting this version does not know (from a
 /// newer textrnn, or a damaged key) would otherwise be dropped silently and

@@ -46,7 +46,7 @@ pub mod tokens;
 
 pub use crate::learn::StepLog;
 pub use assign::{assign, Assigner, Predictions};
-pub use config::{CorpusProfile, FeatureWeights, ModelConfig};
+pub use config::{CorpusProfile, FeatureWeights, ModelConfig, K_AUTO_RANGE};
 pub use tokens::{lexical_terms, rnn_tokens};
 
 /// The model directory format this build writes and reads. Version 2 added

@@ -86,7 +86,9 @@ class _Progress:
 
     def __init__(self, verbose: int):
         self.bar = None
-        self.enabled = verbose > 0
+        # A bar in a terminal or a notebook; not in logs or pipes.
+        interactive = "ipykernel" in sys.modules or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+        self.enabled = verbose > 1 or (verbose > 0 and interactive)
         self.tqdm = None
         if self.enabled:
             try:
@@ -134,7 +136,8 @@ class TextRNN:
         file or a dict ``{"class name": ["seed word", ...]}``; the classes
         then come from them.
     verbose : int
-        1 shows a progress bar while training (with tqdm installed), 0 none.
+        1 shows a progress bar while training in a terminal or notebook
+        (with tqdm installed), 2 anywhere, 0 never.
     **options
         Any of ``option_names()``: the ``textrnn train`` flags, with
         underscores (``epochs=4``, ``graph_neighbors=10``, ``lsa_dims=0``).
@@ -147,8 +150,8 @@ class TextRNN:
         seed: int = 0,
         threads: Optional[int] = None,
         seeds: Any = None,
-        k_min: int = 2,
-        k_max: int = 20,
+        k_min: int = _native.K_AUTO_RANGE[0],
+        k_max: int = _native.K_AUTO_RANGE[1],
         verbose: int = 1,
         **options: Any,
     ):

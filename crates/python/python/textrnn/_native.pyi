@@ -3,6 +3,7 @@
 from typing import Any, Callable, Optional
 
 __version__: str
+K_AUTO_RANGE: tuple[int, int]
 
 def option_names() -> list[str]: ...
 def builtin_seed_sets() -> list[str]: ...
