@@ -11,8 +11,8 @@ venv=${1:-$(mktemp -d)/venv}
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip >/dev/null
 "$venv/bin/pip" install -q "maturin>=1.5,<2"
-rm -rf crates/python/target/wheels
+rm -rf target/wheels
 (cd crates/python && "$venv/bin/maturin" build --release -q)
-"$venv/bin/pip" install -q crates/python/target/wheels/textrnn-*.whl pytest
+"$venv/bin/pip" install -q target/wheels/textrnn-*.whl pytest
 "$venv/bin/python" -c 'import textrnn, numpy, pyarrow; print("textrnn", textrnn.__version__, "installed with numpy", numpy.__version__, "and pyarrow", pyarrow.__version__)'
 "$venv/bin/python" -m pytest -q -rs crates/python/tests
