@@ -397,6 +397,41 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(pred.len(), 150);
+    // --top and --all-probabilities: the same clusters and scores, plus the
+    // ranked clusters and every cluster's probability.
+    let o = textrnn(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        &corpus,
+        "--top",
+        "2",
+        "--all-probabilities",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (line, p) in stdout(&o).lines().zip(&pred) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!((&v["cluster"], &v["score"]), (&p["cluster"], &p["score"]));
+        let top = v["top"].as_array().unwrap();
+        assert_eq!(top.len(), 2);
+        assert_eq!(
+            (&top[0]["cluster"], &top[0]["score"]),
+            (&p["cluster"], &p["score"])
+        );
+        assert!(
+            top[0]["score"].as_f64() >= top[1]["score"].as_f64(),
+            "{line}"
+        );
+        let all: Vec<f64> = v["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert!((all.iter().sum::<f64>() - 1.0).abs() < 1e-3, "{line}");
+        let second = top[1]["cluster"].as_u64().unwrap() as usize;
+        assert_eq!(all[second], top[1]["score"].as_f64().unwrap(), "{line}");
+    }
     for (p, t) in pred.iter().zip(&trained) {
         // Same cluster and same score: the loaded model represents the
         // texts exactly as training did.

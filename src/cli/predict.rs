@@ -16,10 +16,13 @@ use super::FormatArg;
 /// text, in input order: {"cluster": id, "name": "...", "score": probability,
 /// "low_confidence": bool}. low_confidence is true for a text with no word the
 /// model knows (its score is then 1/k) or one farther from its cluster than all
-/// but 1% of the training texts.
+/// but 1% of the training texts. --top N adds "top": the N most probable clusters
+/// [{"cluster", "name", "score"}, ...]; --all-probabilities adds "probabilities":
+/// every cluster's, by id.
 ///
 /// Example:
 ///   textrnn predict --model so.model new_questions.txt
+///   textrnn predict --model so.model new_questions.txt --top 3
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct PredictArgs {
@@ -38,13 +41,35 @@ pub struct PredictArgs {
     /// Write {"cluster": null, "error": "..."} for unreadable records instead of stopping.
     #[arg(long)]
     skip_bad_lines: bool,
+    /// Also give the N most probable clusters with their probabilities ("top").
+    #[arg(long, value_name = "N")]
+    top: Option<usize>,
+    /// Also give every cluster's probability, by cluster id ("probabilities").
+    #[arg(long)]
+    all_probabilities: bool,
+}
+
+/// A probability as printed: 4 decimals.
+fn rounded(p: f32) -> f64 {
+    (p as f64 * 1e4).round() / 1e4
+}
+
+/// The `n` most probable clusters of one text's probabilities `row`, most
+/// probable first, as `{"cluster", "name", "score"}`.
+fn top_json(model: &Model, row: &[f32], cluster: usize, n: usize) -> Vec<serde_json::Value> {
+    textrnn::model::top_clusters(row, cluster, n)
+        .into_iter()
+        .map(|(c, p)| json!({"cluster": c, "name": model.manifest.clusters[c].name, "score": rounded(p)}))
+        .collect()
 }
 
 /// Texts per chunk: memory stays bounded whatever the input size.
 const CHUNK: usize = 1024;
 
 pub fn run(a: PredictArgs) -> Result<()> {
+    anyhow::ensure!(a.top != Some(0), "--top must be at least 1");
     let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
+    let k = model.manifest.clusters.len();
     let opts = ReadOptions {
         format: a.format.map(super::format_of),
         text_field: a.text_field.clone(),
@@ -64,18 +89,25 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let bar = super::progress::texts("predict");
     let flush = |chunk: &mut Vec<Result<String, String>>, out: &mut BufWriter<_>| -> Result<()> {
         let texts: Vec<&str> = chunk.iter().filter_map(|r| r.as_deref().ok()).collect();
-        let p = model.classify(&texts, threads);
+        let (p, probs) = model.classify_with_probabilities(&texts, threads);
         let mut i = 0;
         for r in chunk.iter() {
             let line = match r {
                 Ok(_) => {
                     let c = p.labels[i];
-                    let v = json!({
+                    let mut v = json!({
                         "cluster": c,
                         "name": model.manifest.clusters[c].name,
-                        "score": (p.scores[i] as f64 * 1e4).round() / 1e4,
+                        "score": rounded(p.scores[i]),
                         "low_confidence": p.low_confidence[i],
                     });
+                    let row = &probs[i * k..(i + 1) * k];
+                    if let Some(n) = a.top {
+                        v["top"] = top_json(&model, row, c, n).into();
+                    }
+                    if a.all_probabilities {
+                        v["probabilities"] = row.iter().map(|&x| rounded(x)).collect();
+                    }
                     i += 1;
                     v
                 }

@@ -265,6 +265,7 @@ pub async fn run(addr: SocketAddr, model: Model, cfg: ServeConfig) -> std::io::R
 fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &ServeConfig) {
     let threads = Threads::Many(cfg.threads.max(1));
     let d = model.dim();
+    let k = model.manifest.clusters.len();
     let mut pending: Option<Job> = None;
     loop {
         let first = match pending.take() {
@@ -305,7 +306,8 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
         };
         let (classify, embed) = (texts_of(Task::Classify), texts_of(Task::Embed));
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let classified = (!classify.is_empty()).then(|| model.classify(&classify, threads));
+            let classified = (!classify.is_empty())
+                .then(|| model.classify_with_probabilities(&classify, threads));
             let embedded = (!embed.is_empty()).then(|| model.represent(&embed, threads));
             (classified, embedded)
         }));
@@ -332,11 +334,14 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
                     rows
                 }
                 Task::Classify => {
-                    let p = classified.as_ref().expect("classified");
+                    // [cluster, score, low confidence, every cluster's probability]
+                    let (p, probs) = classified.as_ref().expect("classified");
                     let rows = (ci..ci + m)
                         .map(|i| {
                             let low = if p.low_confidence[i] { 1.0 } else { 0.0 };
-                            vec![p.labels[i] as f32, p.scores[i], low]
+                            let mut row = vec![p.labels[i] as f32, p.scores[i], low];
+                            row.extend_from_slice(&probs[i * k..(i + 1) * k]);
+                            row
                         })
                         .collect();
                     ci += m;
@@ -363,13 +368,16 @@ async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> 
 #[serde(deny_unknown_fields)]
 struct TextsRequest {
     texts: Vec<String>,
+    /// `/v1/classify`: also the `top` most probable clusters of each text.
+    #[serde(default)]
+    top: Option<usize>,
 }
 
 /// Parse and check a `{"texts": [...]}` body.
 fn parse_texts(
     shared: &Shared,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<TextsRequest, ApiError> {
     let body = body.map_err(|rej| {
         let status = rej.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -399,6 +407,9 @@ fn parse_texts(
             format!("expected {{\"texts\": [\"...\", ...]}}: {e}"),
         )
     })?;
+    if req.top == Some(0) {
+        return Err(error(StatusCode::BAD_REQUEST, "\"top\" must be at least 1"));
+    }
     if req.texts.len() > shared.cfg.max_texts {
         return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -424,7 +435,7 @@ fn parse_texts(
             ),
         ));
     }
-    Ok(req.texts)
+    Ok(req)
 }
 
 /// Queue the texts and wait for the batcher's rows.
@@ -463,22 +474,37 @@ async fn submit(
     })
 }
 
+/// A probability as returned: 4 decimals.
+fn rounded(p: f32) -> f64 {
+    (p as f64 * 1e4).round() / 1e4
+}
+
 async fn classify(
     State(s): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let texts = parse_texts(&s, body)?;
-    let rows = submit(&s, texts, Task::Classify).await?;
+    let req = parse_texts(&s, body)?;
+    let top = req.top;
+    let rows = submit(&s, req.texts, Task::Classify).await?;
     let results: Vec<Value> = rows
         .iter()
         .map(|r| {
             let c = r[0] as usize;
-            json!({
+            let mut v = json!({
                 "cluster": c,
                 "name": s.model.manifest.clusters[c].name,
-                "score": (r[1] as f64 * 1e4).round() / 1e4,
+                "score": rounded(r[1]),
                 "low_confidence": r[2] != 0.0,
-            })
+            });
+            if let Some(n) = top {
+                v["top"] = textrnn::model::top_clusters(&r[3..], c, n)
+                    .into_iter()
+                    .map(|(c, p)| {
+                        json!({"cluster": c, "name": s.model.manifest.clusters[c].name, "score": rounded(p)})
+                    })
+                    .collect();
+            }
+            v
         })
         .collect();
     Ok(Json(json!({ "results": results })))
@@ -488,8 +514,14 @@ async fn embed(
     State(s): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let texts = parse_texts(&s, body)?;
-    let rows = submit(&s, texts, Task::Embed).await?;
+    let req = parse_texts(&s, body)?;
+    if req.top.is_some() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "\"top\" applies to /v1/classify, not /v1/embed",
+        ));
+    }
+    let rows = submit(&s, req.texts, Task::Embed).await?;
     Ok(Json(json!({"dim": s.model.dim(), "embeddings": rows})))
 }
 
@@ -600,10 +632,12 @@ pub fn openapi_document() -> Value {
         },
         "components": {"schemas": {
             "Texts": {"type": "object", "required": ["texts"], "additionalProperties": false,
-                "properties": {"texts": {"type": "array", "items": {"type": "string"}}}},
+                "properties": {"texts": {"type": "array", "items": {"type": "string"}},
+                    "top": {"type": "integer", "minimum": 1, "description": "/v1/classify only: also the N most probable clusters of each text"}}},
             "Classified": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
                 "type": "object", "required": ["cluster", "name", "score", "low_confidence"],
-                "properties": {"cluster": {"type": "integer", "minimum": 0}, "name": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1}, "low_confidence": {"type": "boolean"}}}}}},
+                "properties": {"cluster": {"type": "integer", "minimum": 0}, "name": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1}, "low_confidence": {"type": "boolean"},
+                    "top": {"type": "array", "description": "with \"top\": N in the request, the N most probable clusters, most probable first", "items": {"type": "object", "properties": {"cluster": {"type": "integer"}, "name": {"type": "string"}, "score": {"type": "number"}}}}}}}}},
             "Embedded": {"type": "object", "required": ["dim", "embeddings"], "properties": {
                 "dim": {"type": "integer"},
                 "embeddings": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}},

@@ -230,6 +230,43 @@ fn every_route_answers() {
         }
     }
 
+    // "top": the N most probable clusters, most probable first, the first
+    // being the text's cluster and score; the library's probabilities.
+    let body = json!({"texts": TEXTS, "top": 3}).to_string();
+    let (s, v) = call(a, "POST /v1/classify", body.as_bytes());
+    assert_eq!(s, 200);
+    let (_, probs) = m.classify_with_probabilities(&TEXTS, Threads::One);
+    for (i, r) in v["results"].as_array().unwrap().iter().enumerate() {
+        let top = r["top"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        assert_eq!(top[0]["cluster"], r["cluster"], "text {i}");
+        assert_eq!(top[0]["score"], r["score"], "text {i}");
+        let scores: Vec<f64> = top.iter().map(|t| t["score"].as_f64().unwrap()).collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "text {i}: {scores:?}"
+        );
+        for t in top {
+            let c = t["cluster"].as_u64().unwrap() as usize;
+            assert!((t["score"].as_f64().unwrap() - probs[i * 6 + c] as f64).abs() < 1e-4);
+            assert_eq!(t["name"], m.manifest.clusters[c].name);
+        }
+    }
+    expect_error(
+        a,
+        "POST /v1/classify",
+        br#"{"texts": ["x"], "top": 0}"#,
+        400,
+        "at least 1",
+    );
+    expect_error(
+        a,
+        "POST /v1/embed",
+        br#"{"texts": ["x"], "top": 2}"#,
+        400,
+        "/v1/classify",
+    );
+
     // No texts: no results.
     let (s, v) = call(a, "POST /v1/classify", br#"{"texts": []}"#);
     assert_eq!((s, v["results"].as_array().map(Vec::len)), (200, Some(0)));

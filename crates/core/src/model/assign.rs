@@ -69,6 +69,21 @@ pub fn assign(z: &[f32], d: usize, centroids: &[f32]) -> (Vec<usize>, Vec<f32>) 
     argmax_rows(&q, centroids.len() / d.max(1))
 }
 
+/// The `n` most probable clusters of one text's probability row (as
+/// [`Model::classify_with_probabilities`] gives them), most probable first;
+/// among equals the text's own `cluster` first (a text with no known term
+/// has the uniform row), then by id.
+pub fn top_clusters(row: &[f32], cluster: usize, n: usize) -> Vec<(usize, f32)> {
+    let mut ids: Vec<usize> = (0..row.len()).collect();
+    ids.sort_by(|&a, &b| {
+        row[b]
+            .total_cmp(&row[a])
+            .then((a != cluster).cmp(&(b != cluster)))
+            .then(a.cmp(&b))
+    });
+    ids.into_iter().take(n).map(|c| (c, row[c])).collect()
+}
+
 /// What the model says of each of N texts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Predictions {
@@ -93,12 +108,25 @@ impl Model {
 
     /// Cluster, probability and a low-confidence flag for each text.
     pub fn classify(&self, texts: &[&str], threads: Threads) -> Predictions {
-        let (labels, scores, known, far) = match &self.assigner {
+        self.classify_with_probabilities(texts, threads).0
+    }
+
+    /// [`Model::classify`] and each text's probability of every cluster
+    /// (or seed class), `(N, K)` row-major: the distribution whose largest
+    /// entry is the text's score (calibrated where the model has a
+    /// calibration). A text with no term the model knows gets the uniform
+    /// row `1 / K`, as its score is then `1 / K`.
+    pub fn classify_with_probabilities(
+        &self,
+        texts: &[&str],
+        threads: Threads,
+    ) -> (Predictions, Vec<f32>) {
+        let (mut probs, k, known, far) = match &self.assigner {
             Assigner::Seeded {
                 rnn,
                 features: None,
             } => {
-                let (labels, scores) = self.predict_rnn(rnn, texts, threads);
+                let probs = self.rnn_probabilities(rnn, texts, threads);
                 let cfg = &self.manifest.config;
                 let known: Vec<(u32, f32)> = texts
                     .iter()
@@ -110,17 +138,23 @@ impl Model {
                         self.known_terms(&words)
                     })
                     .collect();
-                let far = vec![false; texts.len()];
-                (labels, scores, known, far)
+                (probs, rnn.output_dim(), known, vec![false; texts.len()])
             }
             _ => {
                 let parts = self.represent_parts(texts, threads);
-                let (labels, scores) = self.classify_parts(texts, &parts, threads);
+                let (probs, k) = self.probabilities_of(texts, &parts, threads);
+                let (labels, _) = argmax_rows(&probs, k);
                 let far = self.unusual(&parts.z, &labels, &parts.known);
-                (labels, scores, parts.known, far)
+                (probs, k, parts.known, far)
             }
         };
-        self.flag(labels, scores, &known, &far)
+        let (labels, scores) = argmax_rows(&probs, k);
+        for (row, kn) in probs.chunks_mut(k.max(1)).zip(&known) {
+            if kn.0 == 0 {
+                row.fill(1.0 / k.max(1) as f32);
+            }
+        }
+        (self.flag(labels, scores, &known, &far), probs)
     }
 
     /// Apply the floor and flags to raw predictions: a text with no known
@@ -196,19 +230,9 @@ impl Model {
     }
 
     /// Each text's probability of every cluster (or seed class), `(N, K)`
-    /// row-major: the distribution whose largest entry is
-    /// [`Model::classify`]'s score (calibrated where the model has a
-    /// calibration). A text with no term the model knows gets the uniform
-    /// row `1 / K`, as its score is then `1 / K`.
+    /// row-major ([`Model::classify_with_probabilities`]).
     pub fn probabilities(&self, texts: &[&str], threads: Threads) -> Vec<f32> {
-        let parts = self.represent_parts(texts, threads);
-        let (mut probs, k) = self.probabilities_of(texts, &parts, threads);
-        for (row, known) in probs.chunks_mut(k.max(1)).zip(&parts.known) {
-            if known.0 == 0 {
-                row.fill(1.0 / k.max(1) as f32);
-            }
-        }
-        probs
+        self.classify_with_probabilities(texts, threads).1
     }
 
     /// `(N, K)` probabilities of `texts` from their [`Model::represent_parts`], and K.
@@ -255,19 +279,6 @@ impl Model {
                 rnn.output_dim(),
             ),
         }
-    }
-
-    /// Class and probability from the seed-word classifier head over the RNN.
-    fn predict_rnn(
-        &self,
-        rnn: &Linear<f32>,
-        texts: &[&str],
-        threads: Threads,
-    ) -> (Vec<usize>, Vec<f32>) {
-        argmax_rows(
-            &self.rnn_probabilities(rnn, texts, threads),
-            rnn.output_dim(),
-        )
     }
 
     /// Class probabilities `(N, K)` from the seed-word classifier head over the RNN.

@@ -45,7 +45,7 @@ pub mod select;
 pub mod tokens;
 
 pub use crate::learn::StepLog;
-pub use assign::{assign, Assigner, Predictions};
+pub use assign::{assign, top_clusters, Assigner, Predictions};
 pub use config::{CorpusProfile, FeatureWeights, ModelConfig, K_AUTO_RANGE};
 pub use tokens::{lexical_terms, rnn_tokens};
 
