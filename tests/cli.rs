@@ -439,6 +439,32 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
         assert_eq!(p["score"], t["score"]);
         assert!(p["name"].is_string() && p["score"].as_f64().unwrap() > 0.0);
     }
+    // JSON lines on stdin are read as JSON lines (the README's
+    // `cat new.jsonl | textrnn predict --model m -`), with a note.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_textrnn"))
+        .args(["predict", "--model", model.to_str().unwrap(), "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&std::fs::read(&corpus).unwrap()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("<stdin> as JSON lines"),
+        "{}",
+        stderr(&o)
+    );
+    let piped: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(piped, pred);
     // Scores are calibrated (docs/calibration.md); few training texts are
     // flagged, and texts the model cannot read are flagged at 1/k.
     let manifest: serde_json::Value =

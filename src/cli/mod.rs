@@ -137,18 +137,21 @@ impl InputArgs {
     /// Read the whole corpus, warning on stderr about skipped records.
     pub fn read(&self) -> Result<Corpus> {
         let opts = self.options();
-        let format = corpus::resolve_format(&self.input, &opts);
+        let (input, format, notes) = corpus::open_detected(&self.input, &opts)?;
+        for n in &notes {
+            eprintln!("{n}");
+        }
         let source = corpus::source_name(&self.input);
         let size = std::fs::metadata(&self.input).map(|m| m.len()).ok();
         let c = match size.filter(|_| self.input != "-") {
             Some(len) => {
                 let bar = progress::bytes(len, "read");
-                let input = progress::Counted::new(corpus::open_input(&self.input)?, bar.clone());
+                let input = progress::Counted::new(input, bar.clone());
                 let c = corpus::read_corpus_from(input, &source, format, &opts);
                 bar.finish_and_clear();
                 c?
             }
-            None => corpus::read_corpus(&self.input, &opts)?,
+            None => corpus::read_corpus_from(input, &source, format, &opts)?,
         };
         tracing::info!(texts = c.docs.len(), source = %c.source, "read the corpus");
         if !c.skipped.is_empty() {

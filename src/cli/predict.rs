@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
-use textrnn::corpus::{open_input, resolve_format, source_name, DocReader, ReadOptions};
+use textrnn::corpus::{open_detected, source_name, DocReader, ReadOptions};
 use textrnn::model::Model;
 use textrnn::nn::gemm::Threads;
 
@@ -76,13 +76,11 @@ pub fn run(a: PredictArgs) -> Result<()> {
         label_field: None,
         skip_bad_lines: a.skip_bad_lines,
     };
-    let input = open_input(&a.input)?;
-    let reader = DocReader::new(
-        input,
-        &source_name(&a.input),
-        resolve_format(&a.input, &opts),
-        &opts,
-    )?;
+    let (input, format, notes) = open_detected(&a.input, &opts)?;
+    for n in &notes {
+        eprintln!("{n}");
+    }
+    let reader = DocReader::new(input, &source_name(&a.input), format, &opts)?;
     let threads = Threads::Many(rayon::current_num_threads());
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut chunk: Vec<Result<String, String>> = Vec::with_capacity(CHUNK);

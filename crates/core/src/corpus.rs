@@ -54,6 +54,26 @@ impl Format {
         }
     }
 
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Txt => "txt",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+        }
+    }
+
+    /// What the format is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Txt => "plain text",
+            Format::Jsonl => "JSON lines",
+            Format::Csv => "CSV with a header",
+            Format::Tsv => "TSV with a header",
+        }
+    }
+
     /// Parse a user-given name.
     pub fn parse(name: &str) -> Option<Format> {
         match name.to_ascii_lowercase().as_str() {
@@ -250,10 +270,116 @@ pub fn resolve_format(path: &str, opts: &ReadOptions) -> Format {
         .unwrap_or(Format::Txt)
 }
 
+/// What a first line looks like: JSON lines (an object), or CSV / TSV
+/// whose header names the text field; `None` for anything else.
+pub fn sniff_format(first_line: &str, text_field: &str) -> Option<Format> {
+    let line = first_line
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches(['\r', '\n']);
+    if line.trim_start().starts_with('{')
+        && matches!(serde_json::from_str::<Value>(line), Ok(Value::Object(_)))
+    {
+        return Some(Format::Jsonl);
+    }
+    let names = |sep: char| -> bool {
+        let cols: Vec<&str> = line
+            .split(sep)
+            .map(|c| c.trim().trim_matches('"'))
+            .collect();
+        cols.len() >= 2 && cols.contains(&text_field)
+    };
+    if names('\t') {
+        Some(Format::Tsv)
+    } else if names(',') {
+        Some(Format::Csv)
+    } else {
+        None
+    }
+}
+
+/// The format to read `path` in, and what the user should be told about the
+/// choice. `--format` decides when given; then a known extension; then, for
+/// stdin and unknown extensions, the first line (JSON lines, or CSV / TSV
+/// whose header names the text field), else plain text. A `.txt` file whose
+/// first line looks like another format is still read as plain text, with a
+/// warning, as is a text field asked for in plain text.
+pub fn choose_format(
+    path: &str,
+    opts: &ReadOptions,
+    first_line: Option<&str>,
+) -> (Format, Vec<String>) {
+    let source = source_name(path);
+    let sniffed = first_line.and_then(|l| sniff_format(l, &opts.text_field));
+    let mut notes = Vec::new();
+    let format = match (opts.format, Format::from_path(path)) {
+        (Some(f), _) => f,
+        (None, Some(f)) => {
+            if let (Format::Txt, Some(s)) = (f, sniffed) {
+                notes.push(format!(
+                    "warning: {source} looks like {} (its first line) but is read as plain text for its extension; pass --format {} to read it as such",
+                    s.describe(),
+                    s.name()
+                ));
+            }
+            f
+        }
+        (None, None) => {
+            let ext = Path::new(path)
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned());
+            match (sniffed, ext) {
+                (Some(s), _) => {
+                    notes.push(format!(
+                        "note: reading {source} as {} (its first line); --format txt reads it as plain text",
+                        s.describe()
+                    ));
+                    s
+                }
+                (None, Some(ext)) if path != "-" => {
+                    notes.push(format!(
+                        "warning: unknown extension .{ext}: {source} is read as plain text, one text per line (--format chooses)"
+                    ));
+                    Format::Txt
+                }
+                (None, _) => Format::Txt,
+            }
+        }
+    };
+    if format == Format::Txt && opts.text_field != ReadOptions::default().text_field {
+        notes.push(format!(
+            "warning: --text-field {} is ignored: {source} is read as plain text (one text per line)",
+            opts.text_field
+        ));
+    }
+    (format, notes)
+}
+
+/// Open `path` (`-` for stdin) and choose its format ([`choose_format`]),
+/// looking at its first line without consuming it.
+#[allow(clippy::type_complexity)]
+pub fn open_detected(
+    path: &str,
+    opts: &ReadOptions,
+) -> Result<(Box<dyn BufRead + Send>, Format, Vec<String>), CorpusError> {
+    let mut input = open_input(path)?;
+    let first = if opts.format.is_some() {
+        None
+    } else {
+        let buf = input.fill_buf().map_err(|err| CorpusError::Io {
+            source_name: source_name(path),
+            err,
+        })?;
+        let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+        Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+    };
+    let (format, notes) = choose_format(path, opts, first.as_deref());
+    Ok((input, format, notes))
+}
+
 /// Read a whole corpus from `path` (`-` for stdin).
 pub fn read_corpus(path: &str, opts: &ReadOptions) -> Result<Corpus, CorpusError> {
-    let input = open_input(path)?;
-    read_corpus_from(input, &source_name(path), resolve_format(path, opts), opts)
+    let (input, format, _) = open_detected(path, opts)?;
+    read_corpus_from(input, &source_name(path), format, opts)
 }
 
 /// Read a whole corpus from a reader.

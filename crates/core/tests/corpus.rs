@@ -192,3 +192,53 @@ fn files_formats_by_extension_and_directories() {
         "{err}"
     );
 }
+
+/// The format of stdin and of files with no known extension comes from the
+/// first line; a known extension wins, with a warning when the first line
+/// says otherwise; a text field asked for in plain text is reported.
+#[test]
+fn formats_are_chosen_from_the_first_line_where_the_name_says_nothing() {
+    use textrnn::corpus::{choose_format, sniff_format};
+    let opts = ReadOptions::default();
+    let json = r#"{"text": "hello", "label": "greeting"}"#;
+    assert_eq!(sniff_format(json, "text"), Some(Format::Jsonl));
+    assert_eq!(
+        sniff_format("\u{feff}{\"a\": 1}\r\n", "text"),
+        Some(Format::Jsonl)
+    );
+    assert_eq!(sniff_format("id,text,label", "text"), Some(Format::Csv));
+    assert_eq!(
+        sniff_format("\"text\",\"label\"", "text"),
+        Some(Format::Csv)
+    );
+    assert_eq!(sniff_format("text\tlabel", "text"), Some(Format::Tsv));
+    assert_eq!(sniff_format("body,label", "text"), None);
+    assert_eq!(sniff_format("{not json", "text"), None);
+    assert_eq!(sniff_format("[1, 2]", "text"), None);
+    assert_eq!(sniff_format("the text, as written", "text"), None);
+
+    let (f, notes) = choose_format("-", &opts, Some(json));
+    assert_eq!(f, Format::Jsonl);
+    assert!(notes[0].contains("<stdin> as JSON lines"), "{notes:?}");
+    let (f, notes) = choose_format("-", &opts, Some("just words"));
+    assert_eq!((f, notes.len()), (Format::Txt, 0));
+    let (f, notes) = choose_format("data.txt", &opts, Some(json));
+    assert_eq!(f, Format::Txt);
+    assert!(notes[0].contains("--format jsonl"), "{notes:?}");
+    let (f, notes) = choose_format("data.dat", &opts, Some("words"));
+    assert_eq!(f, Format::Txt);
+    assert!(notes[0].contains("unknown extension .dat"), "{notes:?}");
+    let forced = ReadOptions {
+        format: Some(Format::Txt),
+        text_field: "body".into(),
+        ..ReadOptions::default()
+    };
+    let (f, notes) = choose_format("-", &forced, Some(json));
+    assert_eq!(f, Format::Txt);
+    assert!(
+        notes[0].contains("--text-field body is ignored"),
+        "{notes:?}"
+    );
+    let (f, notes) = choose_format("data.jsonl", &opts, None);
+    assert_eq!((f, notes.len()), (Format::Jsonl, 0));
+}
