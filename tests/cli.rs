@@ -1468,3 +1468,38 @@ fn optimisation_settings_are_configurable_and_saved() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--warmup and --val-fraction must be in [0, 1)"));
 }
+
+/// A bad --out is refused before any training and leaves nothing behind:
+/// an existing directory that is not a model, a file, an unwritable place.
+#[test]
+fn a_bad_out_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let other = dir.path().join("photos");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("a.jpg"), b"x").unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let blocked = file.join("m");
+    for (out, needle) in [
+        (&other, "is not a textrnn model directory"),
+        (&file, "is a file"),
+        (&blocked, "notes.txt/m"),
+    ] {
+        let o = textrnn(&["train", &corpus, "--k", "3", "--out", out.to_str().unwrap()]);
+        assert!(!o.status.success());
+        let err = stderr(&o);
+        assert!(err.contains(needle), "{err}");
+        assert!(!err.contains("epoch"), "trained before refusing: {err}");
+    }
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.contains("checkpoint") || n.ends_with(".tmp")),
+        "{left:?}"
+    );
+}

@@ -124,6 +124,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let k_arg = resolve_k(&a, seeds.as_ref())?;
     let k_wanted = k_arg.fixed().unwrap_or(a.classes.k_min);
     config::validate(&a)?;
+    // Where the model goes is checked before any work: a bad --out used to
+    // be found only after training.
+    Model::check_destination(Path::new(&a.out)).context("cannot save the model there")?;
     let corpus = a.input.read()?;
     let texts = corpus.texts();
     check_clusterable(&texts, k_wanted, seeds.is_some(), &corpus.source)?;
@@ -157,10 +160,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     bar.finish();
     fitted.model.manifest.profile = Some(profile);
-    fitted
-        .model
-        .save(Path::new(&a.out))
-        .context("cannot save the model")?;
+    if let Err(e) = fitted.model.save(Path::new(&a.out)) {
+        // Training went well; only a run that failed in training keeps its checkpoint.
+        let _ = std::fs::remove_file(&ckpt_path);
+        return Err(anyhow::Error::new(e).context("cannot save the model"));
+    }
     // The model is safe: the checkpoint has done its job.
     let _ = std::fs::remove_file(&ckpt_path);
     let seconds = start.elapsed().as_secs_f64();

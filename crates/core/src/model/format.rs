@@ -19,24 +19,47 @@ use crate::nn::weights;
 use crate::vocab::Vocab;
 
 impl Model {
-    /// Write the model directory atomically (a temporary directory renamed into place).
-    pub fn save(&mut self, dir: &Path) -> Result<(), ModelError> {
-        let io = |path: &Path| {
-            let path = path.display().to_string();
-            move |err| ModelError::Io {
-                path: path.clone(),
-                err,
-            }
+    /// Fail now, before any training, where [`Model::save`] would fail for
+    /// its destination: `dir` exists and is not a model directory (nor
+    /// empty), or a directory cannot be created beside it (a missing parent
+    /// is created, as saving would).
+    pub fn check_destination(dir: &Path) -> Result<(), ModelError> {
+        Model::not_another_directory(dir)?;
+        let (_, _, tmp) = Model::staging(dir);
+        let made = fs::create_dir_all(&tmp).map_err(|err| ModelError::Io {
+            path: dir.display().to_string(),
+            err,
+        });
+        let _ = fs::remove_dir(&tmp);
+        made
+    }
+
+    /// `dir` is absent, empty, or a model directory.
+    fn not_another_directory(dir: &Path) -> Result<(), ModelError> {
+        if !dir.exists() {
+            return Ok(());
+        }
+        let io = |err| ModelError::Io {
+            path: dir.display().to_string(),
+            err,
         };
-        if dir.exists()
-            && !dir.join("model.json").exists()
-            && fs::read_dir(dir).map_err(io(dir))?.next().is_some()
-        {
+        if !dir.is_dir() {
+            return Err(ModelError::Invalid {
+                path: dir.display().to_string(),
+                problem: "exists and is a file, not a model directory; choose another --out".into(),
+            });
+        }
+        if !dir.join("model.json").exists() && fs::read_dir(dir).map_err(io)?.next().is_some() {
             return Err(ModelError::Invalid {
                 path: dir.display().to_string(),
                 problem: "exists and is not a textrnn model directory; choose another --out".into(),
             });
         }
+        Ok(())
+    }
+
+    /// The parent directory, name and temporary staging directory of `dir`.
+    fn staging(dir: &Path) -> (&Path, String, std::path::PathBuf) {
         let parent = dir
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -46,6 +69,20 @@ impl Model {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".into());
         let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+        (parent, name, tmp)
+    }
+
+    /// Write the model directory atomically (a temporary directory renamed into place).
+    pub fn save(&mut self, dir: &Path) -> Result<(), ModelError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |err| ModelError::Io {
+                path: path.clone(),
+                err,
+            }
+        };
+        Model::not_another_directory(dir)?;
+        let (parent, name, tmp) = Model::staging(dir);
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         let result = self.write_files(&tmp).and_then(|_| {
