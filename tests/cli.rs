@@ -1503,3 +1503,39 @@ fn a_bad_out_is_refused_before_training() {
         "{left:?}"
     );
 }
+
+/// A model remembers the field its texts came from: predict and eval read
+/// the same CSV without --text-field (they failed: the header has no column
+/// "text"), and an explicit --text-field still wins.
+#[test]
+fn the_model_remembers_the_text_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = topical_corpus(dir.path());
+    let csv = dir.path().join("c.csv");
+    let mut w = String::from("id,body,label\n");
+    for (i, line) in std::fs::read_to_string(&jsonl).unwrap().lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        w.push_str(&format!(
+            "{i},{},{}\n",
+            v["text"].as_str().unwrap(),
+            v["label"].as_str().unwrap()
+        ));
+    }
+    std::fs::write(&csv, w).unwrap();
+    let model = dir.path().join("m");
+    let csv_s = csv.to_str().unwrap();
+    train_tiny(
+        csv_s,
+        &model,
+        &["--text-field", "body", "--label-field", "label"],
+    );
+    let m = model.to_str().unwrap();
+    let o = textrnn(&["predict", "--model", m, csv_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 150);
+    let o = textrnn(&["eval", "--model", m, csv_s, "--label-field", "label"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = textrnn(&["predict", "--model", m, csv_s, "--text-field", "text"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("\"text\""), "{}", stderr(&o));
+}

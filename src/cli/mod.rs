@@ -74,9 +74,9 @@ pub struct InputArgs {
     /// Force the input format instead of guessing it from the extension.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// JSON key or CSV/TSV column holding the text.
-    #[arg(long, default_value = "text", value_name = "FIELD")]
-    pub text_field: String,
+    /// JSON key or CSV/TSV column holding the text [default: the model's, else text].
+    #[arg(long, value_name = "FIELD")]
+    pub text_field: Option<String>,
     /// JSON key or column holding a gold label, used only to score the result.
     #[arg(long, value_name = "FIELD")]
     pub label_field: Option<String>,
@@ -114,6 +114,19 @@ impl ChineseArg {
     }
 }
 
+/// The text field when neither the flag nor the model names one.
+pub fn default_text_field() -> String {
+    textrnn::corpus::ReadOptions::default().text_field
+}
+
+/// The text field to read: `--text-field`, else the one the model was
+/// trained on, else the default.
+pub fn text_field_for(flag: &Option<String>, model: &textrnn::model::Model) -> String {
+    flag.clone()
+        .or_else(|| model.manifest.text_field.clone())
+        .unwrap_or_else(default_text_field)
+}
+
 /// The library's format for a flag value.
 pub fn format_of(f: FormatArg) -> Format {
     match f {
@@ -126,9 +139,16 @@ pub fn format_of(f: FormatArg) -> Format {
 
 impl InputArgs {
     fn options(&self) -> ReadOptions {
+        self.options_with(None)
+    }
+
+    /// The reading options, with `model_field` as the text field when
+    /// `--text-field` is not given.
+    fn options_with(&self, model_field: Option<&str>) -> ReadOptions {
         ReadOptions {
             format: self.format.map(format_of),
-            text_field: self.text_field.clone(),
+            text_field: (self.text_field.as_deref().or(model_field))
+                .map_or_else(default_text_field, str::to_string),
             label_field: self.label_field.clone(),
             skip_bad_lines: self.skip_bad_lines,
         }
@@ -136,8 +156,15 @@ impl InputArgs {
 
     /// Read the whole corpus, warning on stderr about skipped records.
     pub fn read(&self) -> Result<Corpus> {
-        let opts = self.options();
-        let (input, format, notes) = corpus::open_detected(&self.input, &opts)?;
+        self.read_for(None)
+    }
+
+    /// [`InputArgs::read`] for a model trained on texts from `model_field`,
+    /// the text field when `--text-field` is not given.
+    pub fn read_for(&self, model_field: Option<&str>) -> Result<Corpus> {
+        let opts = self.options_with(model_field);
+        let named = self.text_field.is_some();
+        let (input, format, notes) = corpus::open_detected(&self.input, &opts, named)?;
         for n in &notes {
             eprintln!("{n}");
         }

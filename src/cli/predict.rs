@@ -35,9 +35,9 @@ pub struct PredictArgs {
     /// Force the input format.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// JSON key or CSV/TSV column holding the text.
-    #[arg(long, default_value = "text")]
-    text_field: String,
+    /// JSON key or CSV/TSV column holding the text [default: the model's, else text].
+    #[arg(long)]
+    text_field: Option<String>,
     /// Write {"cluster": null, "error": "..."} for unreadable records instead of stopping.
     #[arg(long)]
     skip_bad_lines: bool,
@@ -72,11 +72,11 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let k = model.manifest.clusters.len();
     let opts = ReadOptions {
         format: a.format.map(super::format_of),
-        text_field: a.text_field.clone(),
+        text_field: super::text_field_for(&a.text_field, &model),
         label_field: None,
         skip_bad_lines: a.skip_bad_lines,
     };
-    let (input, format, notes) = open_detected(&a.input, &opts)?;
+    let (input, format, notes) = open_detected(&a.input, &opts, a.text_field.is_some())?;
     for n in &notes {
         eprintln!("{n}");
     }

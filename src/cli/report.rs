@@ -31,9 +31,9 @@ pub struct ReportArgs {
     /// Force the input format.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// JSON key or CSV/TSV column holding the text.
-    #[arg(long, default_value = "text")]
-    text_field: String,
+    /// JSON key or CSV/TSV column holding the text [default: the model's, else text].
+    #[arg(long)]
+    text_field: Option<String>,
     /// JSON key or column holding a gold label: adds scores and a confusion heat map.
     #[arg(long, value_name = "FIELD")]
     label_field: Option<String>,
@@ -56,7 +56,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
         Some(input) => {
             let opts = ReadOptions {
                 format: a.format.map(super::format_of),
-                text_field: a.text_field.clone(),
+                text_field: super::text_field_for(&a.text_field, &model),
                 label_field: a.label_field.clone(),
                 skip_bad_lines: false,
             };

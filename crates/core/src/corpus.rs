@@ -302,11 +302,12 @@ pub fn sniff_format(first_line: &str, text_field: &str) -> Option<Format> {
 /// stdin and unknown extensions, the first line (JSON lines, or CSV / TSV
 /// whose header names the text field), else plain text. A `.txt` file whose
 /// first line looks like another format is still read as plain text, with a
-/// warning, as is a text field asked for in plain text.
+/// warning, as is a text field the user named (`field_named`) for plain text.
 pub fn choose_format(
     path: &str,
     opts: &ReadOptions,
     first_line: Option<&str>,
+    field_named: bool,
 ) -> (Format, Vec<String>) {
     let source = source_name(path);
     let sniffed = first_line.and_then(|l| sniff_format(l, &opts.text_field));
@@ -345,7 +346,7 @@ pub fn choose_format(
             }
         }
     };
-    if format == Format::Txt && opts.text_field != ReadOptions::default().text_field {
+    if format == Format::Txt && field_named {
         notes.push(format!(
             "warning: --text-field {} is ignored: {source} is read as plain text (one text per line)",
             opts.text_field
@@ -360,6 +361,7 @@ pub fn choose_format(
 pub fn open_detected(
     path: &str,
     opts: &ReadOptions,
+    field_named: bool,
 ) -> Result<(Box<dyn BufRead + Send>, Format, Vec<String>), CorpusError> {
     let mut input = open_input(path)?;
     let first = if opts.format.is_some() {
@@ -372,13 +374,13 @@ pub fn open_detected(
         let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
         Some(String::from_utf8_lossy(&buf[..end]).into_owned())
     };
-    let (format, notes) = choose_format(path, opts, first.as_deref());
+    let (format, notes) = choose_format(path, opts, first.as_deref(), field_named);
     Ok((input, format, notes))
 }
 
 /// Read a whole corpus from `path` (`-` for stdin).
 pub fn read_corpus(path: &str, opts: &ReadOptions) -> Result<Corpus, CorpusError> {
-    let (input, format, _) = open_detected(path, opts)?;
+    let (input, format, _) = open_detected(path, opts, false)?;
     read_corpus_from(input, &source_name(path), format, opts)
 }
 

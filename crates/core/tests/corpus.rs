@@ -217,15 +217,15 @@ fn formats_are_chosen_from_the_first_line_where_the_name_says_nothing() {
     assert_eq!(sniff_format("[1, 2]", "text"), None);
     assert_eq!(sniff_format("the text, as written", "text"), None);
 
-    let (f, notes) = choose_format("-", &opts, Some(json));
+    let (f, notes) = choose_format("-", &opts, Some(json), false);
     assert_eq!(f, Format::Jsonl);
     assert!(notes[0].contains("<stdin> as JSON lines"), "{notes:?}");
-    let (f, notes) = choose_format("-", &opts, Some("just words"));
+    let (f, notes) = choose_format("-", &opts, Some("just words"), false);
     assert_eq!((f, notes.len()), (Format::Txt, 0));
-    let (f, notes) = choose_format("data.txt", &opts, Some(json));
+    let (f, notes) = choose_format("data.txt", &opts, Some(json), false);
     assert_eq!(f, Format::Txt);
     assert!(notes[0].contains("--format jsonl"), "{notes:?}");
-    let (f, notes) = choose_format("data.dat", &opts, Some("words"));
+    let (f, notes) = choose_format("data.dat", &opts, Some("words"), false);
     assert_eq!(f, Format::Txt);
     assert!(notes[0].contains("unknown extension .dat"), "{notes:?}");
     let forced = ReadOptions {
@@ -233,12 +233,18 @@ fn formats_are_chosen_from_the_first_line_where_the_name_says_nothing() {
         text_field: "body".into(),
         ..ReadOptions::default()
     };
-    let (f, notes) = choose_format("-", &forced, Some(json));
+    let (f, notes) = choose_format("-", &forced, Some(json), true);
     assert_eq!(f, Format::Txt);
     assert!(
         notes[0].contains("--text-field body is ignored"),
         "{notes:?}"
     );
-    let (f, notes) = choose_format("data.jsonl", &opts, None);
+    let (f, notes) = choose_format("-", &forced, Some(json), false);
+    assert_eq!(
+        (f, notes.len()),
+        (Format::Txt, 0),
+        "a field the user did not name: {notes:?}"
+    );
+    let (f, notes) = choose_format("data.jsonl", &opts, None, true);
     assert_eq!((f, notes.len()), (Format::Jsonl, 0));
 }

@@ -203,6 +203,7 @@ impl Model {
                 ..cfg.clone()
             },
             profile: None,
+            text_field: None,
             training: log,
             training_steps: steps,
             clusters,

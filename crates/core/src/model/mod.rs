@@ -106,6 +106,11 @@ pub struct Manifest {
     /// measure it).
     #[serde(default)]
     pub profile: Option<CorpusProfile>,
+    /// The field the training texts were read from (`--text-field`), which
+    /// `predict`, `eval` and `report` read by default (absent in models from
+    /// before it was saved, and where the texts came as strings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_field: Option<String>,
     /// Per-epoch training log.
     pub training: Vec<EpochLog>,
     /// Per-step loss and learning rate of the encoder's training.

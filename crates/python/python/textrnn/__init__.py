@@ -293,14 +293,22 @@ class TextRNN:
             large, column.offset, len(column), self.threads,
         )
 
-    def predict_arrow(self, batch: Any, text_column: str = "text") -> Any:
+    def _text_column(self, text_column: Optional[str]) -> str:
+        """The column to read: the one given, else the field the model's
+        texts came from (``textrnn train --text-field``), else ``text``."""
+        if text_column is not None:
+            return text_column
+        return (getattr(self, "manifest_", None) or {}).get("text_field") or "text"
+
+    def predict_arrow(self, batch: Any, text_column: Optional[str] = None) -> Any:
         """``batch`` (a pyarrow RecordBatch or Table) with ``cluster``,
         ``name``, ``score`` and ``low_confidence`` columns added. The strings
         are read in place from the Arrow buffers; a null text is read as an
-        empty one (low confidence)."""
+        empty one (low confidence). ``text_column`` defaults to the field the
+        model was trained on, else ``text``."""
         import pyarrow as pa
 
-        column = _column(batch, text_column)
+        column = _column(batch, self._text_column(text_column))
         labels, scores, low = self._arrow_call(column, "predict_utf8")
         labels = np.frombuffer(labels, dtype=np.int64)
         names = pa.array(self.cluster_names_, pa.string()).take(pa.array(labels))
@@ -311,12 +319,12 @@ class TextRNN:
             "low_confidence": pa.array(np.frombuffer(low, dtype=np.uint8).astype(bool)),
         })
 
-    def embed_arrow(self, batch: Any, text_column: str = "text", column: str = "embedding") -> Any:
+    def embed_arrow(self, batch: Any, text_column: Optional[str] = None, column: str = "embedding") -> Any:
         """``batch`` with the representation added as a fixed-size list
         column of float32 (``dim`` values per text)."""
         import pyarrow as pa
 
-        texts = _column(batch, text_column)
+        texts = _column(batch, self._text_column(text_column))
         m = self._native_model()
         z = self.transform(texts.to_pylist() if not isinstance(texts, list) else texts)
         values = pa.array(z.reshape(-1))
