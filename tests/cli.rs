@@ -1539,3 +1539,28 @@ fn the_model_remembers_the_text_field() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("\"text\""), "{}", stderr(&o));
 }
+
+/// k = 1 and fewer than two texts per cluster train, with a warning.
+#[test]
+fn degenerate_k_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let few = dir.path().join("few.txt");
+    std::fs::write(
+        &few,
+        "goal match team\nrain cloud wind\nbank loan stock\nsoup rice noodle\nchip code bug\n",
+    )
+    .unwrap();
+    for (input, k, needle) in [
+        (corpus.as_str(), "1", "--k 1 puts every text in one cluster"),
+        (few.to_str().unwrap(), "4", "5 texts for --k 4"),
+    ] {
+        let model = dir.path().join(format!("m{k}"));
+        let mut args = vec!["train", input, "--out", model.to_str().unwrap()];
+        args.extend(&TINY[2..]);
+        args.extend(["--k", k, "--min-count", "1"]);
+        let o = textrnn(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+    }
+}

@@ -234,6 +234,9 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
     e.chain()
         .find_map(|c| match c.downcast_ref::<CorpusError>() {
+            // A missing field is usually missing from every record: the
+            // fix is the field's name, which the message lists, not skipping.
+            Some(CorpusError::Line { problem, .. }) if problem.starts_with("no ") => None,
             Some(ce) if ce.is_line_error() => {
                 Some("fix the record, or pass --skip-bad-lines to skip bad records")
             }

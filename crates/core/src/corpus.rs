@@ -675,6 +675,18 @@ impl<R: BufRead> DocReader<R> {
     }
 
     fn parse_json(&self, ln: usize, line: &str) -> Result<Document, CorpusError> {
+        /// A JSON object's keys, quoted, for an error message.
+        fn fields_of(value: &Value) -> String {
+            let keys: Vec<String> = value
+                .as_object()
+                .map(|o| o.keys().take(12).map(|k| format!("{k:?}")).collect())
+                .unwrap_or_default();
+            if keys.is_empty() {
+                "no fields".into()
+            } else {
+                keys.join(", ")
+            }
+        }
         let value: Value = serde_json::from_str(line)
             .map_err(|e| self.line_err(ln, format!("not valid JSON: {e}")))?;
         let Value::Object(_) = value else {
@@ -688,8 +700,9 @@ impl<R: BufRead> DocReader<R> {
                 return Err(self.line_err(
                     ln,
                     format!(
-                        "no field {:?}; choose one with --text-field",
-                        self.text_field
+                        "no field {:?} (the record has {}); choose one with --text-field",
+                        self.text_field,
+                        fields_of(&value)
                     ),
                 ))
             }
@@ -708,7 +721,15 @@ impl<R: BufRead> DocReader<R> {
         let label = match &self.label_field {
             None => None,
             Some(f) => match lookup(&value, f) {
-                None => return Err(self.line_err(ln, format!("no label field {f:?}"))),
+                None => {
+                    return Err(self.line_err(
+                        ln,
+                        format!(
+                            "no label field {f:?} (the record has {})",
+                            fields_of(&value)
+                        ),
+                    ))
+                }
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(v.to_string()),
                 Some(v) => {

@@ -89,6 +89,18 @@ fn check_clusterable(texts: &[&str], k: usize, seeded: bool, source: &str) -> Re
     Ok(())
 }
 
+/// Say so when `k` cannot give useful clusters of `n` texts: one cluster
+/// classifies nothing, and fewer than two texts per cluster make singletons.
+fn warn_degenerate(n: usize, k: usize) {
+    if k == 1 {
+        eprintln!("warning: --k 1 puts every text in one cluster; nothing is told apart");
+    } else if n < 2 * k {
+        eprintln!(
+            "warning: {n} texts for --k {k}: fewer than 2 texts per cluster, so most clusters will be single texts"
+        );
+    }
+}
+
 /// Checkpoints every `--checkpoint-every` steps beside the model, or an
 /// error when `--resume` cannot have them.
 fn checkpoints(a: &TrainArgs, cfg: &mut ModelConfig) -> Result<std::path::PathBuf> {
@@ -130,6 +142,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let corpus = a.input.read()?;
     let texts = corpus.texts();
     check_clusterable(&texts, k_wanted, seeds.is_some(), &corpus.source)?;
+    if let Some(k) = k_arg.fixed().filter(|_| seeds.is_none()) {
+        warn_degenerate(texts.len(), k);
+    }
     let profile = CorpusProfile::measure(&a.encoder.chinese.pipeline(), &texts);
     let mut cfg = config::build(&a, k_wanted, k_arg.fixed().is_none(), seeds, &profile);
     let ckpt_path = checkpoints(&a, &mut cfg)?;
