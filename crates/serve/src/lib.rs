@@ -26,9 +26,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -148,7 +147,6 @@ pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<(
             .expect("cannot start the batcher thread")
     };
     let timeout = cfg.request_timeout;
-    let body_limit = cfg.max_body_bytes;
     let state: AppState = Arc::new(Shared {
         model,
         cfg,
@@ -163,7 +161,6 @@ pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<(
         .route("/v1/embed", post(embed))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(timeout, time_limit))
         .with_state(state);
     (router, batcher)
@@ -373,25 +370,58 @@ struct TextsRequest {
     top: Option<usize>,
 }
 
-/// Parse and check a `{"texts": [...]}` body.
-fn parse_texts(
-    shared: &Shared,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<TextsRequest, ApiError> {
-    let body = body.map_err(|rej| {
-        let status = rej.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            error(
-                status,
-                format!(
-                    "request body larger than {} bytes; send fewer texts per request",
-                    shared.cfg.max_body_bytes
-                ),
-            )
+/// Most bytes of an oversized body read and thrown away before answering
+/// 413, and for how long: clients that send the whole body before reading
+/// (Python's urllib and requests) otherwise see a broken pipe instead of
+/// the answer.
+const DRAIN_BYTES: usize = 256 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// The request body, at most `max_body_bytes`; a larger one is drained
+/// (up to [`DRAIN_BYTES`] / [`DRAIN_TIME`]) and answered 413.
+async fn read_body(shared: &Shared, body: Body) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let limit = shared.cfg.max_body_bytes;
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+    loop {
+        let frame = if seen > limit {
+            match tokio::time::timeout_at(deadline, body.frame()).await {
+                Ok(f) => f,
+                Err(_) => break,
+            }
         } else {
-            error(status, rej.body_text())
+            body.frame().await
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_BYTES {
+                break;
+            }
         }
-    })?;
+    }
+    if seen > limit {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {limit} bytes; send fewer texts per request"),
+        ));
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Parse and check a `{"texts": [...]}` body.
+fn parse_texts(shared: &Shared, body: Bytes) -> Result<TextsRequest, ApiError> {
     let body = std::str::from_utf8(&body).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
@@ -479,11 +509,8 @@ fn rounded(p: f32) -> f64 {
     (p as f64 * 1e4).round() / 1e4
 }
 
-async fn classify(
-    State(s): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let req = parse_texts(&s, body)?;
+async fn classify(State(s): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
+    let req = parse_texts(&s, read_body(&s, body).await?)?;
     let top = req.top;
     let rows = submit(&s, req.texts, Task::Classify).await?;
     let results: Vec<Value> = rows
@@ -510,11 +537,8 @@ async fn classify(
     Ok(Json(json!({ "results": results })))
 }
 
-async fn embed(
-    State(s): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let req = parse_texts(&s, body)?;
+async fn embed(State(s): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
+    let req = parse_texts(&s, read_body(&s, body).await?)?;
     if req.top.is_some() {
         return Err(error(
             StatusCode::BAD_REQUEST,

@@ -555,3 +555,29 @@ fn a_thousand_concurrent_connections_are_served_with_bounded_memory() {
     let (s, _) = call(a, "GET /health", b"");
     assert_eq!(s, 200);
 }
+
+/// A client that sends the whole of an oversized body before reading (as
+/// Python's urllib and requests do) still gets the 413 and its JSON error,
+/// not a broken pipe: the server drains the body before answering.
+#[test]
+fn an_oversized_body_sent_whole_gets_its_413() {
+    let cfg = ServeConfig {
+        max_body_bytes: 2000,
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(cfg);
+    let body = vec![b'x'; 8 << 20];
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST /v1/classify HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body).expect("the server reads the whole body");
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("larger than 2000 bytes"), "{text}");
+}
