@@ -1535,6 +1535,45 @@ fn the_model_remembers_the_text_field() {
     assert_eq!(stdout(&o).lines().count(), 150);
     let o = textrnn(&["eval", "--model", m, csv_s, "--label-field", "label"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // --id-field carries the id column through predict and --out-assignments,
+    // which also names each text's cluster.
+    let o = textrnn(&["predict", "--model", m, csv_s, "--id-field", "id"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, (0..150).map(|i| i.to_string()).collect::<Vec<_>>());
+    let assign = dir.path().join("a.jsonl");
+    let model2 = dir.path().join("m2");
+    let a = assign.to_str().unwrap();
+    train_tiny(
+        csv_s,
+        &model2,
+        &[
+            "--text-field",
+            "body",
+            "--id-field",
+            "id",
+            "--out-assignments",
+            a,
+        ],
+    );
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&assign)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 150);
+    assert!(rows
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r["id"] == i.to_string() && r["name"].is_string()));
     let o = textrnn(&["predict", "--model", m, csv_s, "--text-field", "text"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("\"text\""), "{}", stderr(&o));

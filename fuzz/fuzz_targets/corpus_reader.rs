@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
                 text_field: "a.b".into(),
                 label_field: Some("label".into()),
                 skip_bad_lines: skip,
+                id_field: Some("id".into()),
             };
             let Ok(reader) = DocReader::new(data, "fuzz", format, &opts) else {
                 continue;

@@ -83,6 +83,9 @@ pub struct InputArgs {
     /// Skip records that cannot be read (bad UTF-8, bad JSON, missing field, ragged row) and count them.
     #[arg(long)]
     pub skip_bad_lines: bool,
+    /// JSON key or CSV/TSV column holding an id, given back in each line of --out-assignments ("id").
+    #[arg(long, value_name = "FIELD")]
+    pub id_field: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -151,6 +154,7 @@ impl InputArgs {
                 .map_or_else(default_text_field, str::to_string),
             label_field: self.label_field.clone(),
             skip_bad_lines: self.skip_bad_lines,
+            id_field: self.id_field.clone(),
         }
     }
 

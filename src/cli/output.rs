@@ -107,12 +107,20 @@ pub fn print_json_summary(
     Ok(())
 }
 
+/// `v` with the record's `"id"`, when the corpus was read with an id field.
+fn with_id(corpus: &Corpus, i: usize, mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(id) = &corpus.docs[i].id {
+        v["id"] = id.clone().into();
+    }
+    v
+}
+
 /// Write one `{"cluster": id}` line per input record (null for skipped records), atomically.
 pub fn write_assignments(path: &str, corpus: &Corpus, pred: &[usize]) -> Result<()> {
     let mut f = AtomicFile::create(path).with_context(|| format!("cannot create {path}"))?;
     for rec in corpus.record_map() {
         match rec {
-            Some(i) => writeln!(f, "{}", json!({ "cluster": pred[i] })),
+            Some(i) => writeln!(f, "{}", with_id(corpus, i, json!({ "cluster": pred[i] }))),
             None => writeln!(f, "{}", json!({ "cluster": null, "skipped": true })),
         }
         .with_context(|| format!("cannot write {path}"))?;
@@ -121,12 +129,14 @@ pub fn write_assignments(path: &str, corpus: &Corpus, pred: &[usize]) -> Result<
     Ok(())
 }
 
-/// Write one `{"cluster": id, "score": p}` line per input record (null for skipped records), atomically.
+/// Write one `{"id"?, "cluster", "name", "score"}` line per input record
+/// (null for skipped records), atomically.
 pub fn write_assignments_scored(
     path: &str,
     corpus: &Corpus,
     pred: &[usize],
     scores: &[f32],
+    names: &[String],
 ) -> Result<()> {
     let mut f = AtomicFile::create(path).with_context(|| format!("cannot create {path}"))?;
     for rec in corpus.record_map() {
@@ -134,7 +144,15 @@ pub fn write_assignments_scored(
             Some(i) => writeln!(
                 f,
                 "{}",
-                json!({ "cluster": pred[i], "score": (scores[i] as f64 * 1e4).round() / 1e4 })
+                with_id(
+                    corpus,
+                    i,
+                    json!({
+                        "cluster": pred[i],
+                        "name": names[pred[i]],
+                        "score": (scores[i] as f64 * 1e4).round() / 1e4,
+                    })
+                )
             ),
             None => writeln!(f, "{}", json!({ "cluster": null, "skipped": true })),
         }

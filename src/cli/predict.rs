@@ -18,7 +18,7 @@ use super::FormatArg;
 /// model knows (its score is then 1/k) or one farther from its cluster than all
 /// but 1% of the training texts. --top N adds "top": the N most probable clusters
 /// [{"cluster", "name", "score"}, ...]; --all-probabilities adds "probabilities":
-/// every cluster's, by id.
+/// every cluster's, by id; --id-field F adds "id": the record's F.
 ///
 /// Example:
 ///   textrnn predict --model so.model new_questions.txt
@@ -41,6 +41,9 @@ pub struct PredictArgs {
     /// Write {"cluster": null, "error": "..."} for unreadable records instead of stopping.
     #[arg(long)]
     skip_bad_lines: bool,
+    /// JSON key or CSV/TSV column holding an id, given back in each output line ("id").
+    #[arg(long, value_name = "FIELD")]
+    id_field: Option<String>,
     /// Also give the N most probable clusters with their probabilities ("top").
     #[arg(long, value_name = "N")]
     top: Option<usize>,
@@ -75,6 +78,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
         text_field: super::text_field_for(&a.text_field, &model),
         label_field: None,
         skip_bad_lines: a.skip_bad_lines,
+        id_field: a.id_field.clone(),
     };
     let (input, format, notes) = open_detected(&a.input, &opts, a.text_field.is_some())?;
     for n in &notes {
@@ -83,15 +87,20 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let reader = DocReader::new(input, &source_name(&a.input), format, &opts)?;
     let threads = Threads::Many(rayon::current_num_threads());
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let mut chunk: Vec<Result<String, String>> = Vec::with_capacity(CHUNK);
+    // (text, id) of each record, or its error.
+    type Record = Result<(String, Option<String>), String>;
+    let mut chunk: Vec<Record> = Vec::with_capacity(CHUNK);
     let bar = super::progress::texts("predict");
-    let flush = |chunk: &mut Vec<Result<String, String>>, out: &mut BufWriter<_>| -> Result<()> {
-        let texts: Vec<&str> = chunk.iter().filter_map(|r| r.as_deref().ok()).collect();
+    let flush = |chunk: &mut Vec<Record>, out: &mut BufWriter<_>| -> Result<()> {
+        let texts: Vec<&str> = chunk
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|(t, _)| t.as_str()))
+            .collect();
         let (p, probs) = model.classify_with_probabilities(&texts, threads);
         let mut i = 0;
         for r in chunk.iter() {
             let line = match r {
-                Ok(_) => {
+                Ok((_, id)) => {
                     let c = p.labels[i];
                     let mut v = json!({
                         "cluster": c,
@@ -106,6 +115,9 @@ pub fn run(a: PredictArgs) -> Result<()> {
                     if a.all_probabilities {
                         v["probabilities"] = row.iter().map(|&x| rounded(x)).collect();
                     }
+                    if let Some(id) = id {
+                        v["id"] = id.clone().into();
+                    }
                     i += 1;
                     v
                 }
@@ -119,7 +131,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     };
     for item in reader {
         match item {
-            Ok(doc) => chunk.push(Ok(doc.text)),
+            Ok(doc) => chunk.push(Ok((doc.text, doc.id))),
             Err(e) if a.skip_bad_lines && e.is_line_error() => chunk.push(Err(e.to_string())),
             Err(e) => return Err(e.into()),
         }

@@ -59,6 +59,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 text_field: super::text_field_for(&a.text_field, &model),
                 label_field: a.label_field.clone(),
                 skip_bad_lines: false,
+                id_field: None,
             };
             let c = corpus::read_corpus(input, &opts)?;
             let texts = c.texts();

@@ -110,6 +110,8 @@ pub struct ReadOptions {
     pub label_field: Option<String>,
     /// Turn per-line errors into [`Skipped`] entries instead of failing.
     pub skip_bad_lines: bool,
+    /// JSON key or column holding an id that outputs carry through.
+    pub id_field: Option<String>,
 }
 
 impl Default for ReadOptions {
@@ -119,6 +121,7 @@ impl Default for ReadOptions {
             text_field: "text".into(),
             label_field: None,
             skip_bad_lines: false,
+            id_field: None,
         }
     }
 }
@@ -132,6 +135,8 @@ pub struct Document {
     pub label: Option<String>,
     /// 1-based line where the record starts in the input.
     pub line: usize,
+    /// The record's id, when an id field was asked for (carried to outputs).
+    pub id: Option<String>,
 }
 
 /// A record that was skipped under `skip_bad_lines`.
@@ -436,6 +441,7 @@ pub struct DocReader<R: BufRead> {
     source: String,
     text_field: String,
     label_field: Option<String>,
+    id_field: Option<String>,
 }
 
 enum Inner<R: BufRead> {
@@ -451,6 +457,7 @@ enum Inner<R: BufRead> {
         reader: csv::Reader<R>,
         text_col: usize,
         label_col: Option<usize>,
+        id_col: Option<usize>,
         record: csv::ByteRecord,
         /// Newlines inside quoted fields so far; the csv crate counts only record ends.
         extra_lines: usize,
@@ -529,10 +536,22 @@ impl<R: BufRead> DocReader<R> {
                         ),
                     })?),
                 };
+                let id_col = match &opts.id_field {
+                    None => None,
+                    Some(l) => Some(find(l).ok_or_else(|| CorpusError::File {
+                        source_name: source.into(),
+                        problem: format!(
+                            "the header has no id column {:?} (columns: {})",
+                            l,
+                            names.join(", ")
+                        ),
+                    })?),
+                };
                 Inner::Delimited {
                     reader,
                     text_col,
                     label_col,
+                    id_col,
                     record: csv::ByteRecord::new(),
                     extra_lines: 0,
                 }
@@ -543,6 +562,7 @@ impl<R: BufRead> DocReader<R> {
             source: source.into(),
             text_field: opts.text_field.clone(),
             label_field: opts.label_field.clone(),
+            id_field: opts.id_field.clone(),
         })
     }
 
@@ -621,6 +641,7 @@ impl<R: BufRead> DocReader<R> {
                             text,
                             label: None,
                             line: ln,
+                            id: None,
                         }));
                     }
                     if text.trim().is_empty() {
@@ -632,10 +653,11 @@ impl<R: BufRead> DocReader<R> {
                     reader,
                     text_col,
                     label_col,
+                    id_col,
                     record,
                     extra_lines,
                 } => {
-                    let (text_col, label_col) = (*text_col, *label_col);
+                    let (text_col, label_col, id_col) = (*text_col, *label_col, *id_col);
                     match reader.read_byte_record(record) {
                         Ok(false) => return None,
                         Ok(true) => {}
@@ -664,10 +686,15 @@ impl<R: BufRead> DocReader<R> {
                         Ok(l) => l,
                         Err(p) => return Some(Err(self.line_err(ln, p))),
                     };
+                    let id = match id_col.map(field).transpose() {
+                        Ok(l) => l,
+                        Err(p) => return Some(Err(self.line_err(ln, p))),
+                    };
                     return Some(Ok(Document {
                         text,
                         label,
                         line: ln,
+                        id,
                     }));
                 }
             }
@@ -718,35 +745,35 @@ impl<R: BufRead> DocReader<R> {
                 ))
             }
         };
-        let label = match &self.label_field {
-            None => None,
-            Some(f) => match lookup(&value, f) {
-                None => {
-                    return Err(self.line_err(
-                        ln,
-                        format!(
-                            "no label field {f:?} (the record has {})",
-                            fields_of(&value)
-                        ),
-                    ))
-                }
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(v.to_string()),
-                Some(v) => {
-                    return Err(self.line_err(
-                        ln,
-                        format!(
-                            "label field {f:?} is {}, expected a string or number",
-                            kind(v)
-                        ),
-                    ))
-                }
-            },
+        // A label or id: a string, or a number or boolean written as JSON.
+        let scalar = |field: &Option<String>, what: &str| -> Result<Option<String>, CorpusError> {
+            let Some(f) = field else { return Ok(None) };
+            match lookup(&value, f) {
+                None => Err(self.line_err(
+                    ln,
+                    format!(
+                        "no {what} field {f:?} (the record has {})",
+                        fields_of(&value)
+                    ),
+                )),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
+                Some(v) => Err(self.line_err(
+                    ln,
+                    format!(
+                        "{what} field {f:?} is {}, expected a string or number",
+                        kind(v)
+                    ),
+                )),
+            }
         };
+        let label = scalar(&self.label_field, "label")?;
+        let id = scalar(&self.id_field, "id")?;
         Ok(Document {
             text,
             label,
             line: ln,
+            id,
         })
     }
 }

@@ -248,3 +248,33 @@ fn formats_are_chosen_from_the_first_line_where_the_name_says_nothing() {
     let (f, notes) = choose_format("data.jsonl", &opts, None, true);
     assert_eq!((f, notes.len()), (Format::Jsonl, 0));
 }
+
+/// An id field is read like a label: a string, or a number written as JSON;
+/// a missing one is an error naming the fields the record has.
+#[test]
+fn ids_are_read_from_json_and_csv() {
+    let opts = ReadOptions {
+        id_field: Some("id".into()),
+        ..ReadOptions::default()
+    };
+    let c = read_corpus_from(
+        &b"{\"id\": 7, \"text\": \"a\"}\n{\"id\": \"x-1\", \"text\": \"b\"}\n"[..],
+        "in",
+        Format::Jsonl,
+        &opts,
+    )
+    .unwrap();
+    let ids: Vec<Option<String>> = c.docs.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(ids, [Some("7".into()), Some("x-1".into())]);
+    let c = read_corpus_from(&b"id,text\n3,a\n4,b\n"[..], "in", Format::Csv, &opts).unwrap();
+    assert_eq!(c.docs[1].id.as_deref(), Some("4"));
+    let err =
+        read_corpus_from(&b"{\"text\": \"a\"}\n"[..], "in", Format::Jsonl, &opts).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no id field \"id\" (the record has \"text\")"),
+        "{err}"
+    );
+    let err = read_corpus_from(&b"text\na\n"[..], "in", Format::Csv, &opts).unwrap_err();
+    assert!(err.to_string().contains("no id column"), "{err}");
+}

@@ -185,7 +185,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let _ = std::fs::remove_file(&ckpt_path);
     let seconds = start.elapsed().as_secs_f64();
     if let Some(path) = &a.out_assignments {
-        output::write_assignments_scored(path, &corpus, &fitted.labels, &fitted.scores)?;
+        let names: Vec<String> = (fitted.model.manifest.clusters.iter())
+            .map(|c| c.name.clone())
+            .collect();
+        output::write_assignments_scored(path, &corpus, &fitted.labels, &fitted.scores, &names)?;
     }
     let scores = output::score(&corpus, &fitted.labels);
     let k = fitted.model.manifest.config.k;
