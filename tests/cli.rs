@@ -1573,7 +1573,7 @@ fn the_model_remembers_the_text_field() {
     assert!(rows
         .iter()
         .enumerate()
-        .all(|(i, r)| r["id"] == i.to_string() && r["name"].is_string()));
+        .all(|(i, r)| r["id"].as_str() == Some(i.to_string().as_str()) && r["name"].is_string()));
     let o = textrnn(&["predict", "--model", m, csv_s, "--text-field", "text"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("\"text\""), "{}", stderr(&o));
