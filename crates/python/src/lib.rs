@@ -510,6 +510,38 @@ impl NativeModel {
         self.classify(py, &refs, threads)
     }
 
+    /// `represent` of the strings of an Arrow utf8 / large_utf8 array, read
+    /// in place from its buffers (see `arrow_strs`).
+    #[pyo3(signature = (offsets_addr, offsets_size, data_addr, data_size, large, offset, length, threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn represent_utf8<'py>(
+        &self,
+        py: Python<'py>,
+        offsets_addr: usize,
+        offsets_size: usize,
+        data_addr: usize,
+        data_size: usize,
+        large: bool,
+        offset: usize,
+        length: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        // SAFETY: the Python caller holds the array for the whole call.
+        let refs = unsafe {
+            arrow_strs(
+                offsets_addr,
+                offsets_size,
+                data_addr,
+                data_size,
+                large,
+                offset,
+                length,
+            )?
+        };
+        let z = released(py, threads, |t| self.model.represent(&refs, t))?;
+        Ok(bytes_of(py, &z))
+    }
+
     /// Representations `(N, dim)` as float32 bytes.
     #[pyo3(signature = (texts, threads=None))]
     fn represent<'py>(

@@ -185,6 +185,8 @@ def test_predict_arrow(fitted):
         m.predict_arrow(pa.table({"body": col}))
     e = m.embed_arrow(batch)
     assert e.column("embedding").type.list_size == m._native_model().dim
+    z = np.array(e.column("embedding").to_pylist(), dtype=np.float32)
+    assert np.array_equal(z, m.transform(texts[:30]))
 
 
 def test_k_auto_and_seeds():

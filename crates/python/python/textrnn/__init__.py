@@ -321,13 +321,14 @@ class TextRNN:
 
     def embed_arrow(self, batch: Any, text_column: Optional[str] = None, column: str = "embedding") -> Any:
         """``batch`` with the representation added as a fixed-size list
-        column of float32 (``dim`` values per text)."""
+        column of float32 (``dim`` values per text); the strings are read in
+        place, as in ``predict_arrow``."""
         import pyarrow as pa
 
         texts = _column(batch, self._text_column(text_column))
         m = self._native_model()
-        z = self.transform(texts.to_pylist() if not isinstance(texts, list) else texts)
-        values = pa.array(z.reshape(-1))
+        z = np.frombuffer(self._arrow_call(texts, "represent_utf8"), dtype=np.float32)
+        values = pa.array(z)
         return _with_columns(batch, {column: pa.FixedSizeListArray.from_arrays(values, m.dim)})
 
     # clusters

@@ -35,6 +35,17 @@ class NativeModel:
         length: int,
         threads: Optional[int] = None,
     ) -> tuple[bytes, bytes, bytes]: ...
+    def represent_utf8(
+        self,
+        offsets_addr: int,
+        offsets_size: int,
+        data_addr: int,
+        data_size: int,
+        large: bool,
+        offset: int,
+        length: int,
+        threads: Optional[int] = None,
+    ) -> bytes: ...
     def represent(self, texts: list[str], threads: Optional[int] = None) -> bytes: ...
     def probabilities(self, texts: list[str], threads: Optional[int] = None) -> bytes: ...
     @property
