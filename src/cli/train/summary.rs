@@ -1,6 +1,9 @@
-//! What `textrnn train` prints once the model is saved: what each stage
-//! decided (seed words, graph step, classifiers, selections), the epochs,
-//! the clusters, and the scores when the corpus has labels.
+//! What `textrnn train` prints once the model is saved, in the order things
+//! happened: the corpus and what its profile decided, seed words, the
+//! encoder's epochs, how the clusters were drawn and scored, the choice of
+//! k, the clusters, and the scores when the corpus has labels. Short by
+//! default; `-v` adds each stage's numbers (graph balances, classifier
+//! iterations, co-training moves, calibration thresholds).
 
 use std::io::Write;
 
@@ -21,11 +24,11 @@ pub fn print(
     let n = corpus.docs.len();
     writeln!(
         out,
-        "{} texts from {}, vocabulary {}, {:?} encoder, k = {}",
+        "{} texts from {}, vocabulary {}, {} encoder, k = {}",
         n,
         corpus.source,
         fitted.model.vocab.len(),
-        m.config.train.encoder.cell,
+        format!("{:?}", m.config.train.encoder.cell).to_uppercase(),
         k
     )?;
     if let Some(openings) = openings.filter(|_| m.config.tfidf.lead > 0) {
@@ -48,14 +51,16 @@ pub fn print(
             m.config.weights.lsa
         )?;
     }
-    print_decisions(out, m, n)?;
-    for e in &m.training {
-        writeln!(
-            out,
-            "epoch {}: train loss {:.4}  validation loss {:.4}  ({:.1} s)",
-            e.epoch, e.train_loss, e.val_loss, e.seconds
-        )?;
+    let detailed = tracing::enabled!(tracing::Level::INFO);
+    print_seed_words(out, m, n)?;
+    print_epochs(out, &m.training, detailed)?;
+    print_experimental(out, m)?;
+    if detailed {
+        print_partition(out, m)?;
+    } else {
+        print_partition_short(out, m)?;
     }
+    print_selections(out, m)?;
     for c in &m.clusters {
         let maj = majority
             .map(|v| format!("  [{}]", v[c.id]))
@@ -72,13 +77,75 @@ pub fn print(
     Ok(())
 }
 
-/// What the seed words, the experimental paths, the graph step, the
-/// classifiers and the selections did.
-fn print_decisions(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize) -> Result<()> {
-    print_seed_words(out, m, n)?;
-    print_experimental(out, m)?;
-    print_partition(out, m)?;
-    print_selections(out, m)
+/// The encoder's training: first and last epoch's losses, or each epoch's.
+fn print_epochs(
+    out: &mut impl Write,
+    epochs: &[textrnn::learn::EpochLog],
+    detailed: bool,
+) -> Result<()> {
+    if detailed {
+        for e in epochs {
+            writeln!(
+                out,
+                "epoch {}: train loss {:.4}  validation loss {:.4}",
+                e.epoch, e.train_loss, e.val_loss
+            )?;
+        }
+    } else if let (Some(a), Some(b)) = (epochs.first(), epochs.last()) {
+        writeln!(
+            out,
+            "encoder: {} epoch{}, training loss {:.3} -> {:.3}, validation loss {:.3} -> {:.3}",
+            epochs.len(),
+            if epochs.len() == 1 { "" } else { "s" },
+            a.train_loss,
+            b.train_loss,
+            a.val_loss,
+            b.val_loss
+        )?;
+    }
+    Ok(())
+}
+
+/// How the clusters were drawn and scored, in two or three plain lines
+/// (`print_partition` has the numbers behind them).
+fn print_partition_short(out: &mut impl Write, m: &textrnn::model::Manifest) -> Result<()> {
+    if let Some(g) = &m.graph {
+        if g.used {
+            writeln!(
+                out,
+                "clusters: k-means on the texts' representation and their nearest-neighbour graph (graph weight {}, as k-means agrees {:.2} with the graph)",
+                g.weight.map_or("?".to_string(), |w| w.to_string()),
+                g.agreement.unwrap_or(f64::NAN)
+            )?;
+        } else {
+            writeln!(
+                out,
+                "clusters: k-means on the texts' representation (the graph's clusters were far less even, so not used)"
+            )?;
+        }
+    }
+    match (&m.cluster_head, &m.lexical_head) {
+        (Some(h), Some(l)) => writeln!(
+            out,
+            "classifiers trained on the clusters keep {:.1}% (representation) and {:.1}% (word pieces) of their texts; they assign new texts",
+            100.0 * h.agreement,
+            100.0 * l.agreement
+        )?,
+        (Some(h), None) => writeln!(
+            out,
+            "a classifier trained on the clusters keeps {:.1}% of their texts; it assigns new texts",
+            100.0 * h.agreement
+        )?,
+        _ => {}
+    }
+    if let Some(c) = &m.calibration {
+        writeln!(
+            out,
+            "scores: calibrated without labels, mean {:.1}% (texts no other clustering agrees on score low)",
+            100.0 * c.mean_score
+        )?;
+    }
+    Ok(())
 }
 
 /// What the seed words did.
