@@ -1561,6 +1561,49 @@ fn the_model_remembers_the_text_field() {
         })
         .collect();
     assert_eq!(ids, (0..150).map(|i| i.to_string()).collect::<Vec<_>>());
+    // The same as CSV with a header, names with commas or quotes quoted.
+    let o = textrnn(&[
+        "predict",
+        "--model",
+        m,
+        csv_s,
+        "--id-field",
+        "id",
+        "--output-format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv_out = stdout(&o);
+    let mut lines = csv_out.lines();
+    assert_eq!(lines.next(), Some("id,cluster,name,score,low_confidence"));
+    let jsonl_out = textrnn(&["predict", "--model", m, csv_s, "--id-field", "id"]);
+    for (row, json_line) in lines.zip(stdout(&jsonl_out).lines()) {
+        let v: serde_json::Value = serde_json::from_str(json_line).unwrap();
+        let expect = format!(
+            "{},{},{},{},{}",
+            v["id"].as_str().unwrap(),
+            v["cluster"],
+            v["name"].as_str().unwrap(),
+            v["score"],
+            v["low_confidence"]
+        );
+        assert_eq!(row, expect);
+    }
+    let o = textrnn(&[
+        "predict",
+        "--model",
+        m,
+        csv_s,
+        "--output-format",
+        "csv",
+        "--top",
+        "2",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--output-format jsonl"),
+        "{}",
+        stderr(&o)
+    );
     let assign = dir.path().join("a.jsonl");
     let model2 = dir.path().join("m2");
     let a = assign.to_str().unwrap();

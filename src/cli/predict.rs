@@ -44,12 +44,25 @@ pub struct PredictArgs {
     /// JSON key or CSV/TSV column holding an id, given back in each output line ("id").
     #[arg(long, value_name = "FIELD")]
     id_field: Option<String>,
+    /// Output format: JSON lines, or CSV with a header (id if --id-field, cluster, name, score,
+    /// low_confidence; error with --skip-bad-lines).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
+    output_format: OutputFormat,
     /// Also give the N most probable clusters with their probabilities ("top").
     #[arg(long, value_name = "N")]
     top: Option<usize>,
     /// Also give every cluster's probability, by cluster id ("probabilities").
     #[arg(long)]
     all_probabilities: bool,
+}
+
+/// How `predict` writes its results.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
 }
 
 /// A probability as printed: 4 decimals.
@@ -66,11 +79,57 @@ fn top_json(model: &Model, row: &[f32], cluster: usize, n: usize) -> Vec<serde_j
         .collect()
 }
 
+/// One CSV row of `fields`, quoted where needed.
+fn write_csv_row(out: &mut impl Write, fields: &[&str]) -> Result<()> {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.to_string()
+            }
+        })
+        .collect();
+    writeln!(out, "{}", quoted.join(","))?;
+    Ok(())
+}
+
+/// The CSV row of one result line (its JSON object).
+fn write_csv_line(
+    out: &mut impl Write,
+    v: &serde_json::Value,
+    with_id: bool,
+    with_error: bool,
+) -> Result<()> {
+    let text = |x: &serde_json::Value| match x {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut row: Vec<String> = Vec::new();
+    if with_id {
+        row.push(text(&v["id"]));
+    }
+    for f in ["cluster", "name", "score", "low_confidence"] {
+        row.push(text(&v[f]));
+    }
+    if with_error {
+        row.push(text(&v["error"]));
+    }
+    let refs: Vec<&str> = row.iter().map(String::as_str).collect();
+    write_csv_row(out, &refs)
+}
+
 /// Texts per chunk: memory stays bounded whatever the input size.
 const CHUNK: usize = 1024;
 
 pub fn run(a: PredictArgs) -> Result<()> {
     anyhow::ensure!(a.top != Some(0), "--top must be at least 1");
+    anyhow::ensure!(
+        a.output_format == OutputFormat::Jsonl || (a.top.is_none() && !a.all_probabilities),
+        "--top and --all-probabilities give lists, which need --output-format jsonl"
+    );
     let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
     let k = model.manifest.clusters.len();
     let opts = ReadOptions {
@@ -87,6 +146,17 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let reader = DocReader::new(input, &source_name(&a.input), format, &opts)?;
     let threads = Threads::Many(rayon::current_num_threads());
     let mut out = BufWriter::new(std::io::stdout().lock());
+    let csv_out = a.output_format == OutputFormat::Csv;
+    if csv_out {
+        let mut header = vec!["cluster", "name", "score", "low_confidence"];
+        if a.id_field.is_some() {
+            header.insert(0, "id");
+        }
+        if a.skip_bad_lines {
+            header.push("error");
+        }
+        write_csv_row(&mut out, &header)?;
+    }
     // (text, id) of each record, or its error.
     type Record = Result<(String, Option<String>), String>;
     let mut chunk: Vec<Record> = Vec::with_capacity(CHUNK);
@@ -123,7 +193,11 @@ pub fn run(a: PredictArgs) -> Result<()> {
                 }
                 Err(e) => json!({"cluster": null, "error": e}),
             };
-            writeln!(out, "{line}")?;
+            if csv_out {
+                write_csv_line(out, &line, a.id_field.is_some(), a.skip_bad_lines)?;
+            } else {
+                writeln!(out, "{line}")?;
+            }
         }
         bar.inc(chunk.len() as u64);
         chunk.clear();
@@ -143,4 +217,17 @@ pub fn run(a: PredictArgs) -> Result<()> {
     out.flush()?;
     bar.finish_and_clear();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_fields_with_commas_quotes_or_newlines_are_quoted() {
+        let mut out = Vec::new();
+        super::write_csv_row(&mut out, &["a", "b,c", "say \"hi\"", "x\ny", ""]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\",\n"
+        );
+    }
 }
