@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
                 label_field: Some("label".into()),
                 skip_bad_lines: skip,
                 id_field: Some("id".into()),
+                no_header: skip,
             };
             let Ok(reader) = DocReader::new(data, "fuzz", format, &opts) else {
                 continue;

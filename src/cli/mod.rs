@@ -86,6 +86,9 @@ pub struct InputArgs {
     /// JSON key or CSV/TSV column holding an id, given back in each line of --out-assignments ("id").
     #[arg(long, value_name = "FIELD")]
     pub id_field: Option<String>,
+    /// CSV/TSV without a header row: name columns by number from 1 (--text-field 2).
+    #[arg(long)]
+    pub no_header: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -155,6 +158,7 @@ impl InputArgs {
             label_field: self.label_field.clone(),
             skip_bad_lines: self.skip_bad_lines,
             id_field: self.id_field.clone(),
+            no_header: self.no_header,
         }
     }
 

@@ -44,6 +44,9 @@ pub struct PredictArgs {
     /// JSON key or CSV/TSV column holding an id, given back in each output line ("id").
     #[arg(long, value_name = "FIELD")]
     id_field: Option<String>,
+    /// CSV/TSV without a header row: name columns by number from 1 (--text-field 2).
+    #[arg(long)]
+    no_header: bool,
     /// Output format: JSON lines, or CSV with a header (id if --id-field, cluster, name, score,
     /// low_confidence; error with --skip-bad-lines).
     #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
@@ -138,6 +141,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
         label_field: None,
         skip_bad_lines: a.skip_bad_lines,
         id_field: a.id_field.clone(),
+        no_header: a.no_header,
     };
     let (input, format, notes) = open_detected(&a.input, &opts, a.text_field.is_some())?;
     for n in &notes {

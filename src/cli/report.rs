@@ -60,6 +60,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 label_field: a.label_field.clone(),
                 skip_bad_lines: false,
                 id_field: None,
+                no_header: false,
             };
             let c = corpus::read_corpus(input, &opts)?;
             let texts = c.texts();

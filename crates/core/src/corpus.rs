@@ -112,6 +112,9 @@ pub struct ReadOptions {
     pub skip_bad_lines: bool,
     /// JSON key or column holding an id that outputs carry through.
     pub id_field: Option<String>,
+    /// CSV/TSV without a header row: columns are named by number from 1
+    /// (`text_field: "2"`).
+    pub no_header: bool,
 }
 
 impl Default for ReadOptions {
@@ -122,6 +125,7 @@ impl Default for ReadOptions {
             label_field: None,
             skip_bad_lines: false,
             id_field: None,
+            no_header: false,
         }
     }
 }
@@ -499,7 +503,7 @@ impl<R: BufRead> DocReader<R> {
             Format::Csv | Format::Tsv => {
                 let mut reader = csv::ReaderBuilder::new()
                     .delimiter(if format == Format::Csv { b',' } else { b'\t' })
-                    .has_headers(true)
+                    .has_headers(!opts.no_header)
                     .flexible(false)
                     .from_reader(input);
                 let headers = reader
@@ -512,15 +516,26 @@ impl<R: BufRead> DocReader<R> {
                         problem: "no texts found (the input is empty)".into(),
                     });
                 }
-                let names: Vec<String> = headers
-                    .iter()
-                    .map(|h| String::from_utf8_lossy(h).trim().to_string())
-                    .collect();
+                // Without a header the first row is data, and columns are
+                // named by their number from 1.
+                let names: Vec<String> = if opts.no_header {
+                    (1..=headers.len()).map(|i| i.to_string()).collect()
+                } else {
+                    headers
+                        .iter()
+                        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+                        .collect()
+                };
+                let header = if opts.no_header {
+                    "input (--no-header: columns by number)"
+                } else {
+                    "header"
+                };
                 let find = |field: &str| names.iter().position(|n| n == field);
                 let text_col = find(&opts.text_field).ok_or_else(|| CorpusError::File {
                     source_name: source.into(),
                     problem: format!(
-                        "the header has no column {:?} (columns: {}); choose one with --text-field",
+                        "the {header} has no column {:?} (columns: {}); choose one with --text-field",
                         opts.text_field,
                         names.join(", ")
                     ),
@@ -530,7 +545,7 @@ impl<R: BufRead> DocReader<R> {
                     Some(l) => Some(find(l).ok_or_else(|| CorpusError::File {
                         source_name: source.into(),
                         problem: format!(
-                            "the header has no label column {:?} (columns: {})",
+                            "the {header} has no label column {:?} (columns: {})",
                             l,
                             names.join(", ")
                         ),
@@ -541,7 +556,7 @@ impl<R: BufRead> DocReader<R> {
                     Some(l) => Some(find(l).ok_or_else(|| CorpusError::File {
                         source_name: source.into(),
                         problem: format!(
-                            "the header has no id column {:?} (columns: {})",
+                            "the {header} has no id column {:?} (columns: {})",
                             l,
                             names.join(", ")
                         ),

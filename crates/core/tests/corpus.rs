@@ -278,3 +278,62 @@ fn ids_are_read_from_json_and_csv() {
     let err = read_corpus_from(&b"text\na\n"[..], "in", Format::Csv, &opts).unwrap_err();
     assert!(err.to_string().contains("no id column"), "{err}");
 }
+
+/// CSV / TSV without a header: the first row is data and columns are named
+/// by number from 1.
+#[test]
+fn headerless_csv_names_columns_by_number() {
+    let opts = ReadOptions {
+        text_field: "2".into(),
+        label_field: Some("3".into()),
+        id_field: Some("1".into()),
+        no_header: true,
+        ..ReadOptions::default()
+    };
+    let c = read_corpus_from(
+        &b"7,first text,a\n8,\"second, quoted\",b\n"[..],
+        "in",
+        Format::Csv,
+        &opts,
+    )
+    .unwrap();
+    let rows: Vec<(&str, Option<&str>, Option<&str>, usize)> = c
+        .docs
+        .iter()
+        .map(|d| (d.text.as_str(), d.label.as_deref(), d.id.as_deref(), d.line))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("first text", Some("a"), Some("7"), 1),
+            ("second, quoted", Some("b"), Some("8"), 2)
+        ]
+    );
+    let c = read_corpus_from(
+        &b"x\ty\n"[..],
+        "in",
+        Format::Tsv,
+        &ReadOptions {
+            text_field: "2".into(),
+            no_header: true,
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(c.docs[0].text, "y");
+    let err = read_corpus_from(
+        &b"a,b\n"[..],
+        "in",
+        Format::Csv,
+        &ReadOptions {
+            no_header: true,
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("columns by number) has no column \"text\" (columns: 1, 2)"),
+        "{err}"
+    );
+}
