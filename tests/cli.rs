@@ -1658,3 +1658,58 @@ fn degenerate_k_is_warned_about() {
         assert!(stderr(&o).contains(needle), "{}", stderr(&o));
     }
 }
+
+/// A model trained with --format on a file whose name says nothing reads
+/// such inputs the same way; and a corpus too small to hold texts out for
+/// validation (its validation loss is NaN, saved as null) still loads.
+#[test]
+fn a_tiny_forced_format_model_loads_and_remembers_its_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("r.dat");
+    std::fs::write(
+        &data,
+        "body\tlabel\nhow many cats are there\tnum\nwho is the king\thum\nwhat is love\tdesc\nhow far is it\tnum\nwho wrote this\thum\nwhat is a cat\tdesc\n",
+    )
+    .unwrap();
+    let d = data.to_str().unwrap();
+    let model = dir.path().join("m");
+    let o = textrnn(&[
+        "train",
+        d,
+        "--format",
+        "tsv",
+        "--text-field",
+        "body",
+        "--k",
+        "2",
+        "--epochs",
+        "1",
+        "--min-count",
+        "1",
+        "--hidden",
+        "8",
+        "--embed",
+        "8",
+        "--wordvec-dims",
+        "8",
+        "--lsa-dims",
+        "2",
+        "--out",
+        model.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("too few texts to hold some out"),
+        "{}",
+        stdout(&o)
+    );
+    let o = textrnn(&["predict", "--model", model.to_str().unwrap(), d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().count(),
+        6,
+        "read as TSV with a header: {}",
+        stdout(&o)
+    );
+}

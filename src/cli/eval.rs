@@ -38,7 +38,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     );
     let start = Instant::now();
     let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
-    let corpus = a.input.read_for(model.manifest.text_field.as_deref())?;
+    let corpus = a.input.read_for(&model)?;
     let texts = corpus.texts();
     let labels = corpus.labels().context("some texts have no label")?;
     let (truth, classes) = encode_labels(&labels);

@@ -133,6 +133,21 @@ pub fn text_field_for(flag: &Option<String>, model: &textrnn::model::Model) -> S
         .unwrap_or_else(default_text_field)
 }
 
+/// The format to force: `--format`, else the one the model's training texts
+/// were forced to, for an input whose name does not say its format.
+pub fn format_for(
+    flag: Option<FormatArg>,
+    input: &str,
+    model: &textrnn::model::Model,
+) -> Option<textrnn::corpus::Format> {
+    flag.map(format_of).or_else(|| {
+        textrnn::corpus::Format::from_path(input)
+            .is_none()
+            .then_some(model.manifest.input_format)
+            .flatten()
+    })
+}
+
 /// The library's format for a flag value.
 pub fn format_of(f: FormatArg) -> Format {
     match f {
@@ -164,13 +179,19 @@ impl InputArgs {
 
     /// Read the whole corpus, warning on stderr about skipped records.
     pub fn read(&self) -> Result<Corpus> {
-        self.read_for(None)
+        self.read_with(self.options())
     }
 
-    /// [`InputArgs::read`] for a model trained on texts from `model_field`,
-    /// the text field when `--text-field` is not given.
-    pub fn read_for(&self, model_field: Option<&str>) -> Result<Corpus> {
-        let opts = self.options_with(model_field);
+    /// [`InputArgs::read`] for `model`: its text field when `--text-field`
+    /// is not given, its forced format when neither `--format` nor the
+    /// input's name gives one.
+    pub fn read_for(&self, model: &textrnn::model::Model) -> Result<Corpus> {
+        let mut opts = self.options_with(model.manifest.text_field.as_deref());
+        opts.format = format_for(self.format, &self.input, model);
+        self.read_with(opts)
+    }
+
+    fn read_with(&self, opts: ReadOptions) -> Result<Corpus> {
         let named = self.text_field.is_some();
         let (input, format, notes) = corpus::open_detected(&self.input, &opts, named)?;
         for n in &notes {

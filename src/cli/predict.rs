@@ -136,7 +136,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
     let k = model.manifest.clusters.len();
     let opts = ReadOptions {
-        format: a.format.map(super::format_of),
+        format: super::format_for(a.format, &a.input, &model),
         text_field: super::text_field_for(&a.text_field, &model),
         label_field: None,
         skip_bad_lines: a.skip_bad_lines,

@@ -55,7 +55,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let docs = match &a.input {
         Some(input) => {
             let opts = ReadOptions {
-                format: a.format.map(super::format_of),
+                format: super::format_for(a.format, input, &model),
                 text_field: super::text_field_for(&a.text_field, &model),
                 label_field: a.label_field.clone(),
                 skip_bad_lines: false,

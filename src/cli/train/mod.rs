@@ -176,6 +176,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     bar.finish();
     fitted.model.manifest.profile = Some(profile);
     fitted.model.manifest.text_field = Some(a.input.options().text_field);
+    fitted.model.manifest.input_format = a.input.options().format;
     if let Err(e) = fitted.model.save(Path::new(&a.out)) {
         // Training went well; only a run that failed in training keeps its checkpoint.
         let _ = std::fs::remove_file(&ckpt_path);

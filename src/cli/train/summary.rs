@@ -92,15 +92,19 @@ fn print_epochs(
             )?;
         }
     } else if let (Some(a), Some(b)) = (epochs.first(), epochs.last()) {
+        // Too few texts to hold some out leave no validation loss.
+        let validation = if a.val_loss.is_finite() && b.val_loss.is_finite() {
+            format!(", validation loss {:.3} -> {:.3}", a.val_loss, b.val_loss)
+        } else {
+            " (too few texts to hold some out for validation)".to_string()
+        };
         writeln!(
             out,
-            "encoder: {} epoch{}, training loss {:.3} -> {:.3}, validation loss {:.3} -> {:.3}",
+            "encoder: {} epoch{}, training loss {:.3} -> {:.3}{validation}",
             epochs.len(),
             if epochs.len() == 1 { "" } else { "s" },
             a.train_loss,
             b.train_loss,
-            a.val_loss,
-            b.val_loss
         )?;
     }
     Ok(())

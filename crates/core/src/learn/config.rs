@@ -115,7 +115,8 @@ pub struct StepLog {
     pub step: u64,
     /// 1-based epoch.
     pub epoch: usize,
-    /// The step's loss.
+    /// The step's loss (NaN, saved as null, for a step that diverged and was undone).
+    #[serde(deserialize_with = "null_as_nan")]
     pub loss: f64,
     /// The step's learning rate.
     pub lr: f64,
@@ -139,14 +140,22 @@ pub enum TrainError {
     Checkpoint(String),
 }
 
+/// A number that JSON saved as null (serde_json writes NaN so) read back as NaN.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// One epoch's record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochLog {
     /// 1-based epoch.
     pub epoch: usize,
     /// Mean training loss.
+    #[serde(deserialize_with = "null_as_nan")]
     pub train_loss: f64,
-    /// Validation loss (fixed views, no dropout).
+    /// Validation loss (fixed views, no dropout); NaN (saved as null) when
+    /// the corpus is too small to hold texts out.
+    #[serde(deserialize_with = "null_as_nan")]
     pub val_loss: f64,
     /// Learning rate at the end of the epoch.
     pub lr: f64,

@@ -204,6 +204,7 @@ impl Model {
             },
             profile: None,
             text_field: None,
+            input_format: None,
             training: log,
             training_steps: steps,
             clusters,

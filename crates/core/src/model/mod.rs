@@ -111,6 +111,11 @@ pub struct Manifest {
     /// before it was saved, and where the texts came as strings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_field: Option<String>,
+    /// The input format the training texts were read in when `--format`
+    /// forced it: `predict`, `eval` and `report` read inputs whose name
+    /// does not say their format (stdin, unknown extensions) the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_format: Option<crate::corpus::Format>,
     /// Per-epoch training log.
     pub training: Vec<EpochLog>,
     /// Per-step loss and learning rate of the encoder's training.
