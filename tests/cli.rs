@@ -1673,31 +1673,19 @@ fn a_tiny_forced_format_model_loads_and_remembers_its_format() {
     .unwrap();
     let d = data.to_str().unwrap();
     let model = dir.path().join("m");
-    let o = textrnn(&[
-        "train",
-        d,
+    let mut args = vec!["train", d, "--out", model.to_str().unwrap()];
+    args.extend(&TINY[2..]);
+    args.extend([
         "--format",
         "tsv",
         "--text-field",
         "body",
         "--k",
         "2",
-        "--epochs",
-        "1",
         "--min-count",
         "1",
-        "--hidden",
-        "8",
-        "--embed",
-        "8",
-        "--wordvec-dims",
-        "8",
-        "--lsa-dims",
-        "2",
-        "--out",
-        model.to_str().unwrap(),
-        "--quiet",
     ]);
+    let o = textrnn(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("too few texts to hold some out"),

@@ -82,19 +82,13 @@ fn top_json(model: &Model, row: &[f32], cluster: usize, n: usize) -> Vec<serde_j
         .collect()
 }
 
-/// One CSV row of `fields`, quoted where needed.
+/// One CSV row of `fields`, quoted where needed (the csv crate's rules).
 fn write_csv_row(out: &mut impl Write, fields: &[&str]) -> Result<()> {
-    let quoted: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            if f.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f.to_string()
-            }
-        })
-        .collect();
-    writeln!(out, "{}", quoted.join(","))?;
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(256)
+        .from_writer(out);
+    w.write_record(fields)?;
+    w.flush()?;
     Ok(())
 }
 

@@ -540,28 +540,24 @@ impl<R: BufRead> DocReader<R> {
                         names.join(", ")
                     ),
                 })?;
-                let label_col = match &opts.label_field {
-                    None => None,
-                    Some(l) => Some(find(l).ok_or_else(|| CorpusError::File {
-                        source_name: source.into(),
-                        problem: format!(
-                            "the {header} has no label column {:?} (columns: {})",
-                            l,
-                            names.join(", ")
-                        ),
-                    })?),
-                };
-                let id_col = match &opts.id_field {
-                    None => None,
-                    Some(l) => Some(find(l).ok_or_else(|| CorpusError::File {
-                        source_name: source.into(),
-                        problem: format!(
-                            "the {header} has no id column {:?} (columns: {})",
-                            l,
-                            names.join(", ")
-                        ),
-                    })?),
-                };
+                // The column of an optional field (label, id), named in the error.
+                let column =
+                    |field: &Option<String>, what: &str| -> Result<Option<usize>, CorpusError> {
+                        field
+                            .as_deref()
+                            .map(|f| {
+                                find(f).ok_or_else(|| CorpusError::File {
+                                    source_name: source.into(),
+                                    problem: format!(
+                                        "the {header} has no {what} column {f:?} (columns: {})",
+                                        names.join(", ")
+                                    ),
+                                })
+                            })
+                            .transpose()
+                    };
+                let label_col = column(&opts.label_field, "label")?;
+                let id_col = column(&opts.id_field, "id")?;
                 Inner::Delimited {
                     reader,
                     text_col,

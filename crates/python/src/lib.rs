@@ -241,19 +241,8 @@ fn settings(
         cfg = apply_options(cfg, o)?;
     }
     validate(&cfg)?;
-    if texts.len() < k.max(2) {
-        return Err(PyValueError::new_err(format!(
-            "cannot cluster {} texts into {} groups",
-            texts.len(),
-            k.max(2)
-        )));
-    }
-    let distinct = texts.iter().collect::<std::collections::HashSet<_>>().len();
-    if !seeded && distinct < k {
-        return Err(PyValueError::new_err(format!(
-            "cannot cluster: only {distinct} distinct texts for k = {k}"
-        )));
-    }
+    textrnn::model::check_clusterable(texts, k, seeded)
+        .map_err(|e| PyValueError::new_err(format!("cannot cluster the texts: {e}")))?;
     Ok((cfg, profile))
 }
 
@@ -357,21 +346,19 @@ fn released<T: Send>(
         })
 }
 
+/// An Arrow `utf8` / `large_utf8` array as Python describes it: the
+/// offsets buffer's address and size, the data buffer's address and size,
+/// whether offsets are 64-bit (`large_utf8`), the array's offset and length.
+type ArrowUtf8 = (usize, usize, usize, usize, bool, usize, usize);
+
 /// The strings of an Arrow `utf8` (32-bit offsets) or `large_utf8` (64-bit)
 /// array, read in place from its buffers' addresses.
 ///
 /// # Safety
 /// The addresses must be those of live buffers of at least the given sizes,
 /// kept alive by the caller for the returned lifetime.
-unsafe fn arrow_strs<'a>(
-    offsets_addr: usize,
-    offsets_size: usize,
-    data_addr: usize,
-    data_size: usize,
-    large: bool,
-    offset: usize,
-    length: usize,
-) -> PyResult<Vec<&'a str>> {
+unsafe fn arrow_strs<'a>(column: ArrowUtf8) -> PyResult<Vec<&'a str>> {
+    let (offsets_addr, offsets_size, data_addr, data_size, large, offset, length) = column;
     let width = if large { 8 } else { 4 };
     if offsets_addr == 0 || offsets_size < (offset + length + 1) * width {
         return Err(PyValueError::new_err(
@@ -477,18 +464,11 @@ impl NativeModel {
 
     /// `predict` of the strings of an Arrow utf8 / large_utf8 array, read
     /// in place from its buffers (see `arrow_strs`).
-    #[pyo3(signature = (offsets_addr, offsets_size, data_addr, data_size, large, offset, length, threads=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (column, threads=None))]
     fn predict_utf8<'py>(
         &self,
         py: Python<'py>,
-        offsets_addr: usize,
-        offsets_size: usize,
-        data_addr: usize,
-        data_size: usize,
-        large: bool,
-        offset: usize,
-        length: usize,
+        column: ArrowUtf8,
         threads: Option<usize>,
     ) -> PyResult<(
         Bound<'py, PyBytes>,
@@ -496,48 +476,21 @@ impl NativeModel {
         Bound<'py, PyBytes>,
     )> {
         // SAFETY: the Python caller holds the array for the whole call.
-        let refs = unsafe {
-            arrow_strs(
-                offsets_addr,
-                offsets_size,
-                data_addr,
-                data_size,
-                large,
-                offset,
-                length,
-            )?
-        };
+        let refs = unsafe { arrow_strs(column)? };
         self.classify(py, &refs, threads)
     }
 
     /// `represent` of the strings of an Arrow utf8 / large_utf8 array, read
     /// in place from its buffers (see `arrow_strs`).
-    #[pyo3(signature = (offsets_addr, offsets_size, data_addr, data_size, large, offset, length, threads=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (column, threads=None))]
     fn represent_utf8<'py>(
         &self,
         py: Python<'py>,
-        offsets_addr: usize,
-        offsets_size: usize,
-        data_addr: usize,
-        data_size: usize,
-        large: bool,
-        offset: usize,
-        length: usize,
+        column: ArrowUtf8,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         // SAFETY: the Python caller holds the array for the whole call.
-        let refs = unsafe {
-            arrow_strs(
-                offsets_addr,
-                offsets_size,
-                data_addr,
-                data_size,
-                large,
-                offset,
-                length,
-            )?
-        };
+        let refs = unsafe { arrow_strs(column)? };
         let z = released(py, threads, |t| self.model.represent(&refs, t))?;
         Ok(bytes_of(py, &z))
     }

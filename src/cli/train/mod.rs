@@ -12,7 +12,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use textrnn::cluster::KMeansError;
 use textrnn::learn::seeds::{SeedSet, BUILTIN};
 use textrnn::learn::CheckpointConfig;
 use textrnn::model::{CorpusProfile, Model, ModelConfig};
@@ -71,24 +70,6 @@ fn resolve_k(a: &TrainArgs, seeds: Option<&SeedSet>) -> Result<KArg> {
     Ok(k_arg)
 }
 
-/// Fail now, not after training, when the texts cannot make `k` clusters.
-fn check_clusterable(texts: &[&str], k: usize, seeded: bool, source: &str) -> Result<()> {
-    if texts.len() < k.max(2) {
-        return Err(KMeansError::TooFewPoints {
-            k: k.max(2),
-            n: texts.len(),
-        })
-        .context(format!("cannot cluster {source}"));
-    }
-    // Identical texts get identical representations.
-    let distinct = texts.iter().collect::<std::collections::HashSet<_>>().len();
-    if !seeded && distinct < k {
-        return Err(KMeansError::TooFewDistinct { k, distinct })
-            .context(format!("cannot cluster {source}"));
-    }
-    Ok(())
-}
-
 /// Say so when `k` cannot give useful clusters of `n` texts: one cluster
 /// classifies nothing, and fewer than two texts per cluster make singletons.
 fn warn_degenerate(n: usize, k: usize) {
@@ -141,7 +122,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     Model::check_destination(Path::new(&a.out)).context("cannot save the model there")?;
     let corpus = a.input.read()?;
     let texts = corpus.texts();
-    check_clusterable(&texts, k_wanted, seeds.is_some(), &corpus.source)?;
+    textrnn::model::check_clusterable(&texts, k_wanted, seeds.is_some())
+        .with_context(|| format!("cannot cluster {}", corpus.source))?;
     if let Some(k) = k_arg.fixed().filter(|_| seeds.is_none()) {
         warn_degenerate(texts.len(), k);
     }
@@ -175,8 +157,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     bar.finish();
     fitted.model.manifest.profile = Some(profile);
-    fitted.model.manifest.text_field = Some(a.input.options().text_field);
-    fitted.model.manifest.input_format = a.input.options().format;
+    let read = a.input.options();
+    fitted.model.manifest.text_field = Some(read.text_field);
+    fitted.model.manifest.input_format = read.format;
     if let Err(e) = fitted.model.save(Path::new(&a.out)) {
         // Training went well; only a run that failed in training keeps its checkpoint.
         let _ = std::fs::remove_file(&ckpt_path);

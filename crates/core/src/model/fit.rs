@@ -23,6 +23,7 @@ use super::{experimental, ClusterInfo, FitError, Fitted, Manifest, Model, FORMAT
 use crate::cluster::calibrate;
 use crate::cluster::graph::GraphLog;
 use crate::cluster::head::{self, HeadConfig, HeadLog};
+use crate::cluster::KMeansError;
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
 use crate::learn::weak::WeakLog;
 use crate::learn::{train_contrastive, Progress, Stage, TrainConfig};
@@ -130,6 +131,23 @@ struct Classes {
     labels: Vec<usize>,
     scores: Vec<f32>,
     assigner: Assigner,
+}
+
+/// Fail before any training when `texts` cannot make `k` clusters: fewer
+/// texts than `k` (at least 2), or, without seed words, fewer distinct texts
+/// than `k` (identical texts get identical representations).
+pub fn check_clusterable(texts: &[&str], k: usize, seeded: bool) -> Result<(), KMeansError> {
+    if texts.len() < k.max(2) {
+        return Err(KMeansError::TooFewPoints {
+            k: k.max(2),
+            n: texts.len(),
+        });
+    }
+    let distinct = texts.iter().collect::<std::collections::HashSet<_>>().len();
+    if !seeded && distinct < k {
+        return Err(KMeansError::TooFewDistinct { k, distinct });
+    }
+    Ok(())
 }
 
 impl Model {

@@ -47,6 +47,7 @@ pub mod tokens;
 pub use crate::learn::StepLog;
 pub use assign::{assign, top_clusters, Assigner, Predictions};
 pub use config::{CorpusProfile, FeatureWeights, ModelConfig, K_AUTO_RANGE};
+pub use fit::check_clusterable;
 pub use tokens::{lexical_terms, rnn_tokens};
 
 /// The model directory format this build writes and reads. Version 2 added

@@ -287,11 +287,12 @@ class TextRNN:
         _, offsets, data = column.buffers()
         large = pa.types.is_large_string(column.type)
         m = self._native_model()
-        return getattr(m, call)(
+        described = (
             offsets.address, offsets.size,
             0 if data is None else data.address, 0 if data is None else data.size,
-            large, column.offset, len(column), self.threads,
+            large, column.offset, len(column),
         )
+        return getattr(m, call)(described, self.threads)
 
     def _text_column(self, text_column: Optional[str]) -> str:
         """The column to read: the one given, else the field the model's

@@ -5,6 +5,10 @@ from typing import Any, Callable, Optional
 __version__: str
 K_AUTO_RANGE: tuple[int, int]
 
+# An Arrow utf8 / large_utf8 array: offsets buffer address and size, data
+# buffer address and size, 64-bit offsets, array offset, length.
+ArrowUtf8 = tuple[int, int, int, int, bool, int, int]
+
 def option_names() -> list[str]: ...
 def builtin_seed_sets() -> list[str]: ...
 
@@ -24,28 +28,8 @@ class NativeModel:
     def load(path: str) -> "NativeModel": ...
     def save(self, path: str) -> None: ...
     def predict(self, texts: list[str], threads: Optional[int] = None) -> tuple[bytes, bytes, bytes]: ...
-    def predict_utf8(
-        self,
-        offsets_addr: int,
-        offsets_size: int,
-        data_addr: int,
-        data_size: int,
-        large: bool,
-        offset: int,
-        length: int,
-        threads: Optional[int] = None,
-    ) -> tuple[bytes, bytes, bytes]: ...
-    def represent_utf8(
-        self,
-        offsets_addr: int,
-        offsets_size: int,
-        data_addr: int,
-        data_size: int,
-        large: bool,
-        offset: int,
-        length: int,
-        threads: Optional[int] = None,
-    ) -> bytes: ...
+    def predict_utf8(self, column: ArrowUtf8, threads: Optional[int] = None) -> tuple[bytes, bytes, bytes]: ...
+    def represent_utf8(self, column: ArrowUtf8, threads: Optional[int] = None) -> bytes: ...
     def represent(self, texts: list[str], threads: Optional[int] = None) -> bytes: ...
     def probabilities(self, texts: list[str], threads: Optional[int] = None) -> bytes: ...
     @property
