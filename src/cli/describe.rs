@@ -5,10 +5,81 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use textrnn::describe::{parse_stop_words, DescribeConfig};
 use textrnn::model::Model;
 
+use crate::cli::InputArgs;
+
+/// Which words describe and name the clusters (train, and describe --input).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Cluster descriptions")]
+pub struct TermArgs {
+    /// Words (or phrases) that never describe a cluster, one per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub stop_words: Option<String>,
+    /// Let the built-in English and Chinese stop words and markup words describe clusters.
+    #[arg(long)]
+    pub no_default_stop_words: bool,
+    /// A term must occur in at least N of a cluster's texts [default: 2, or 1% of them].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_term_freq: Option<u64>,
+    /// Term lengths in words: 1, 2, or a range such as 1-2 [default: 1].
+    #[arg(long, value_name = "N[-M]", value_parser = parse_ngrams)]
+    pub term_ngrams: Option<(usize, usize)>,
+}
+
+fn parse_ngrams(s: &str) -> Result<(usize, usize), String> {
+    let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+    let n = |v: &str| match v.trim().parse::<usize>() {
+        Ok(n @ 1..=4) => Ok(n),
+        _ => Err(format!("{v:?} is not a term length from 1 to 4")),
+    };
+    let (lo, hi) = (n(lo)?, n(hi)?);
+    if lo > hi {
+        return Err(format!("{s:?}: the shortest length comes first (1-2)"));
+    }
+    Ok((lo, hi))
+}
+
+impl TermArgs {
+    /// Whether any flag was given.
+    pub fn any(&self) -> bool {
+        self.stop_words.is_some()
+            || self.no_default_stop_words
+            || self.min_term_freq.is_some()
+            || self.term_ngrams.is_some()
+    }
+
+    /// Put the flags given into `cfg` (reading the stop-word file).
+    pub fn apply(&self, cfg: &mut DescribeConfig) -> Result<()> {
+        if let Some(path) = &self.stop_words {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the stop-word file {path}"))?;
+            cfg.stop_words = parse_stop_words(&text);
+            if cfg.stop_words.is_empty() {
+                eprintln!("warning: {path} lists no stop words");
+            }
+        }
+        if self.no_default_stop_words {
+            cfg.default_stop_words = false;
+        }
+        if let Some(n) = self.min_term_freq {
+            cfg.min_term_freq = Some(n as usize);
+        }
+        if let Some(n) = self.term_ngrams {
+            cfg.ngrams = n;
+        }
+        Ok(())
+    }
+}
+
 /// Print each cluster's id, name, size, top terms (class-based TF-IDF) and most representative texts.
+///
+/// With --input, the clusters are described anew from that corpus as the model
+/// assigns it, with the term flags below in place of the model's; --save keeps the
+/// result (and the flags) in the model.
 #[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct DescribeArgs {
     /// Model directory.
     #[arg(long, value_name = "MODEL_DIR")]
@@ -16,12 +87,41 @@ pub struct DescribeArgs {
     /// Print the clusters as one JSON document instead.
     #[arg(long)]
     json: bool,
+    /// Describe the clusters anew from this corpus (.txt, .jsonl, .csv, .tsv; - for stdin).
+    #[arg(long, value_name = "CORPUS")]
+    input: Option<String>,
+    /// JSON key or CSV/TSV column holding the text of --input [default: the model's, else text].
+    #[arg(long, value_name = "FIELD", requires = "input")]
+    text_field: Option<String>,
+    /// Save the new descriptions (and term settings) in the model; names the user gave are kept.
+    #[arg(long, requires = "input")]
+    save: bool,
+    /// Show how the clusters group: a tree (Ward's linkage on the centroids) and the themes above them.
+    #[arg(long)]
+    tree: bool,
+    /// With --tree: cut it into N themes [default: where its joins grow most, 2-10].
+    #[arg(long, value_name = "N", requires = "tree", value_parser = clap::value_parser!(u64).range(1..))]
+    themes: Option<u64>,
+    #[command(flatten)]
+    terms: TermArgs,
 }
 
 pub fn describe(a: DescribeArgs) -> Result<()> {
-    let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
+    let mut model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
+    if a.terms.any() && a.input.is_none() {
+        anyhow::bail!(
+            "--stop-words, --no-default-stop-words, --min-term-freq and --term-ngrams describe \
+             the clusters anew from texts: give the corpus with --input"
+        );
+    }
+    if let Some(path) = &a.input {
+        redescribe(&mut model, &a, path)?;
+    }
     let m = &model.manifest;
     let mut out = std::io::stdout().lock();
+    if a.tree {
+        return tree(&model, a.themes.map(|n| n as usize), a.json, &mut out);
+    }
     if a.json {
         writeln!(
             out,
@@ -54,6 +154,138 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// Describe `model`'s clusters anew from the corpus at `path` with the term flags of `a`; save when asked.
+fn redescribe(model: &mut Model, a: &DescribeArgs, path: &str) -> Result<()> {
+    a.terms.apply(&mut model.manifest.config.describe)?;
+    let input = InputArgs::for_path(path, a.text_field.clone());
+    let corpus = input.read_for(model)?;
+    let refs = corpus.texts();
+    let threads = textrnn::nn::gemm::Threads::Many(rayon::current_num_threads());
+    model.manifest.clusters = model.describe_texts(&refs, threads);
+    if a.save {
+        model
+            .save(Path::new(&a.model))
+            .context("cannot save the model")?;
+        eprintln!("saved the new descriptions in {}", a.model);
+    }
+    Ok(())
+}
+
+/// `describe --tree`: the dendrogram over the clusters, then the themes.
+fn tree(model: &Model, themes: Option<usize>, json: bool, out: &mut impl Write) -> Result<()> {
+    use textrnn::model::clusters::group_terms;
+    use textrnn::model::tree;
+    let m = &model.manifest;
+    let k = m.clusters.len();
+    let sizes: Vec<usize> = m.clusters.iter().map(|c| c.size).collect();
+    let joins = tree::ward(&model.centroids, model.dim(), &sizes);
+    let n = themes.unwrap_or_else(|| tree::themes(&joins, k)).min(k);
+    let groups = tree::cut(&joins, k, n);
+    let name_of = |members: &[usize]| -> (String, Vec<String>) {
+        let cs: Vec<&textrnn::model::ClusterInfo> =
+            members.iter().map(|&c| &m.clusters[c]).collect();
+        let terms: Vec<String> = group_terms(&cs, 10).into_iter().map(|(t, _)| t).collect();
+        (textrnn::describe::suggest_name(0, &terms), terms)
+    };
+    // Members of every node: clusters, then each join's group.
+    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
+    for j in &joins {
+        let mut g = members[j.nodes.0].clone();
+        g.extend(&members[j.nodes.1]);
+        g.sort_unstable();
+        members.push(g);
+    }
+    if json {
+        let id = |c: usize| m.clusters[c].id;
+        let doc = serde_json::json!({
+            "clusters": m.clusters.iter().map(|c| serde_json::json!({"id": c.id, "name": c.name, "size": c.size})).collect::<Vec<_>>(),
+            "joins": joins.iter().enumerate().map(|(i, j)| serde_json::json!({
+                "node": k + i, "children": [j.nodes.0, j.nodes.1], "height": j.height,
+                "size": j.size, "clusters": members[k + i].iter().map(|&c| id(c)).collect::<Vec<_>>(),
+                "name": name_of(&members[k + i]).0,
+            })).collect::<Vec<_>>(),
+            "themes": groups.iter().map(|g| serde_json::json!({
+                "name": name_of(g).0, "top_terms": name_of(g).1,
+                "clusters": g.iter().map(|&c| id(c)).collect::<Vec<_>>(),
+                "size": g.iter().map(|&c| m.clusters[c].size).sum::<usize>(),
+            })).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    writeln!(out, "How the {k} clusters group (Ward's linkage on their centroids; the number is how far apart the two sides are):")?;
+    if k > 0 {
+        let root = members.len() - 1;
+        write_node(out, model, &joins, &members, &name_of, root, "", "")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{n} themes:")?;
+    for (i, g) in groups.iter().enumerate() {
+        let size: usize = g.iter().map(|&c| m.clusters[c].size).sum();
+        let ids: Vec<String> = g.iter().map(|&c| m.clusters[c].id.to_string()).collect();
+        writeln!(
+            out,
+            "  theme {} \"{}\": {size} texts in clusters {}",
+            i + 1,
+            name_of(g).0,
+            ids.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// One node of the tree and, below it, its two sides.
+#[allow(clippy::too_many_arguments)]
+fn write_node(
+    out: &mut impl Write,
+    model: &Model,
+    joins: &[textrnn::model::tree::Join],
+    members: &[Vec<usize>],
+    name_of: &dyn Fn(&[usize]) -> (String, Vec<String>),
+    node: usize,
+    first: &str,
+    rest: &str,
+) -> Result<()> {
+    let k = model.manifest.clusters.len();
+    if node < k {
+        let c = &model.manifest.clusters[node];
+        writeln!(
+            out,
+            "{first}cluster {} \"{}\" ({} texts)",
+            c.id, c.name, c.size
+        )?;
+        return Ok(());
+    }
+    let j = &joins[node - k];
+    writeln!(
+        out,
+        "{first}{:.2} \"{}\" ({} texts)",
+        j.height,
+        name_of(&members[node]).0,
+        j.size
+    )?;
+    write_node(
+        out,
+        model,
+        joins,
+        members,
+        name_of,
+        j.nodes.0,
+        &format!("{rest}├─ "),
+        &format!("{rest}│  "),
+    )?;
+    write_node(
+        out,
+        model,
+        joins,
+        members,
+        name_of,
+        j.nodes.1,
+        &format!("{rest}└─ "),
+        &format!("{rest}   "),
+    )
 }
 
 /// Rename clusters: `textrnn rename --model M ID NAME`, or many at once with

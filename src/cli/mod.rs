@@ -159,6 +159,20 @@ pub fn format_of(f: FormatArg) -> Format {
 }
 
 impl InputArgs {
+    /// The input `path` read by its extension (or the model's format),
+    /// with `text_field` when given.
+    pub fn for_path(path: &str, text_field: Option<String>) -> InputArgs {
+        InputArgs {
+            input: path.to_string(),
+            format: None,
+            text_field,
+            label_field: None,
+            skip_bad_lines: false,
+            id_field: None,
+            no_header: false,
+        }
+    }
+
     fn options(&self) -> ReadOptions {
         self.options_with(None)
     }

@@ -66,6 +66,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub seed_words: SeedArgs,
     #[command(flatten)]
+    pub terms: crate::cli::describe::TermArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub experimental: ExperimentalArgs,

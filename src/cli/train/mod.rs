@@ -129,6 +129,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     let profile = CorpusProfile::measure(&a.encoder.chinese.pipeline(), &texts);
     let mut cfg = config::build(&a, k_wanted, k_arg.fixed().is_none(), seeds, &profile);
+    a.terms.apply(&mut cfg.describe)?;
     let ckpt_path = checkpoints(&a, &mut cfg)?;
     let mut bar = progress::Training::new();
     let threads = Threads::Many(rayon::current_num_threads());

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::graph::GraphConfig;
 use crate::cluster::head::HeadConfig;
+use crate::describe::DescribeConfig;
 use crate::features::TfidfConfig;
 use crate::learn::TrainConfig;
 use crate::text::TextPipeline;
@@ -83,6 +84,10 @@ pub struct ModelConfig {
     /// [`crate::learn::dec`]); off, and then not written, by default.
     #[serde(default, skip_serializing_if = "crate::learn::dec::DecConfig::is_off")]
     pub dec: crate::learn::dec::DecConfig,
+    /// Which terms describe and name the clusters (models saved before it
+    /// existed load with the defaults).
+    #[serde(default)]
+    pub describe: DescribeConfig,
 }
 
 impl ModelConfig {
@@ -150,6 +155,7 @@ impl ModelConfig {
             graph: GraphConfig::shipped(),
             cluster_head: HeadConfig::shipped(),
             dec: crate::learn::dec::DecConfig::off(),
+            describe: DescribeConfig::default(),
         }
     }
 
@@ -168,6 +174,21 @@ impl ModelConfig {
             && self.cluster_head.enabled()
             && ((self.wordvec_dims > 0 && self.weights.sif > 0.0)
                 || (self.lsa_dims > 0 && self.weights.lsa > 0.0))
+    }
+}
+
+/// Descriptions leave out the built-in stop words and markup, keep terms
+/// that two (or 1%) of a cluster's texts hold, and are single words: the
+/// names read like a person's label on the shared corpora with these
+/// (docs/quality.md#cluster-names); bigrams are offered (`--term-ngrams 1-2`).
+impl Default for DescribeConfig {
+    fn default() -> Self {
+        DescribeConfig {
+            default_stop_words: true,
+            stop_words: Vec::new(),
+            min_term_freq: None,
+            ngrams: (1, 1),
+        }
     }
 }
 

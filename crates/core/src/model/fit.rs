@@ -210,7 +210,7 @@ impl Model {
             None => clusters(&space, &mut encoder, &an, &train_cfg, &mut logs)?,
         };
         mark(Stage::Describe, progress);
-        let clusters = describe(texts, &an.words, &classes, cfg);
+        let clusters = describe(texts, &an, &classes, cfg);
         let manifest = Manifest {
             format: "textrnn-model".into(),
             version: FORMAT_VERSION,
@@ -645,30 +645,22 @@ fn fit_assigner(
 /// Stage: each cluster's size, name, top terms and most representative texts.
 fn describe(
     texts: &[&str],
-    words: &Docs,
+    an: &Analyzed,
     classes: &Classes,
     cfg: &ModelConfig,
 ) -> Vec<ClusterInfo> {
-    let (k, labels) = (classes.k, &classes.labels);
-    let tops = crate::describe::class_tfidf(words, labels, k, 10);
-    let reps = crate::describe::representatives(labels, &classes.scores, k, 5);
-    let mut sizes = vec![0usize; k];
-    labels.iter().for_each(|&l| sizes[l] += 1);
-    (0..k)
-        .map(|id| {
-            let top_terms: Vec<String> = tops[id].iter().map(|(t, _)| t.clone()).collect();
-            let name = match &cfg.seeds {
-                Some(seeds) => seeds.classes[id].name.clone(),
-                None => crate::describe::suggest_name(id, &top_terms),
-            };
-            ClusterInfo {
-                id,
-                name,
-                size: sizes[id],
-                top_terms,
-                examples: reps[id].iter().map(|&i| texts[i].to_string()).collect(),
-                top_scores: tops[id].iter().map(|&(_, w)| w).collect(),
-            }
-        })
-        .collect()
+    let terms = super::clusters::describing_terms(cfg, &an.tokens, &an.words);
+    let names: Vec<Option<String>> = match &cfg.seeds {
+        Some(seeds) => seeds.classes.iter().map(|c| Some(c.name.clone())).collect(),
+        None => Vec::new(),
+    };
+    super::clusters::describe_with(
+        texts,
+        &terms,
+        &classes.labels,
+        &classes.scores,
+        classes.k,
+        cfg.describe.min_term_freq,
+        &names,
+    )
 }

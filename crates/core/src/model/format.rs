@@ -200,6 +200,7 @@ impl Model {
                 return Err(bad(format!("the new name of cluster {id} is empty")));
             }
             c.name = name.to_string();
+            c.renamed = true;
         }
         let out = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
         crate::io::write_atomic(&path, &out).map_err(|err| ModelError::Io {

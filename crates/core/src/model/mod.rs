@@ -11,6 +11,8 @@
 //! - [`assign`](mod@assign): how a text gets its cluster ([`Assigner`]), chosen at fit
 //!   and at load.
 //! - [`fit`]: training as a sequence of named stages.
+//! - [`clusters`]: describing the clusters from texts.
+//! - [`tree`]: how the clusters group (Ward's linkage on their centroids).
 //! - [`format`](mod@format): the checksummed model directory (save, load, rename).
 //! - [`select`]: choosing the encoder among candidates (`--select`).
 //! - [`experimental`]: paths that are off by default because they measured
@@ -35,6 +37,7 @@ use crate::nn::optim::NonFinite;
 use crate::vocab::Vocab;
 
 pub mod assign;
+pub mod clusters;
 pub mod config;
 pub mod experimental;
 pub mod fit;
@@ -43,6 +46,7 @@ pub mod partition;
 pub mod represent;
 pub mod select;
 pub mod tokens;
+pub mod tree;
 
 pub use crate::learn::StepLog;
 pub use assign::{assign, top_clusters, Assigner, Predictions};
@@ -91,6 +95,10 @@ pub struct ClusterInfo {
     /// Class-based TF-IDF score of each top term (empty in models from before it was saved).
     #[serde(default)]
     pub top_scores: Vec<f32>,
+    /// The name is a user's ([`Model::rename`]), which describing the
+    /// clusters anew keeps.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub renamed: bool,
 }
 
 /// `model.json`.
