@@ -6,51 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{stderr, stdout, textrnn};
-
-/// Three topics with disjoint vocabularies (one of them Chinese) plus shared filler words.
-fn topical_corpus(dir: &Path) -> String {
-    let topics: [(&str, &[&str]); 3] = [
-        (
-            "sport",
-            &[
-                "goal", "match", "team", "coach", "league", "striker", "stadium", "season",
-            ],
-        ),
-        (
-            "money",
-            &[
-                "bank", "stock", "market", "loan", "interest", "profit", "shares", "investor",
-            ],
-        ),
-        (
-            "food",
-            &[
-                "米饭", "火锅", "饺子", "面条", "好吃", "厨师", "辣椒", "餐厅",
-            ],
-        ),
-    ];
-    let filler = ["today", "news", "big", "new"];
-    let mut state = 12345u64;
-    let mut next = |n: usize| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize % n
-    };
-    let mut lines = String::new();
-    for i in 0..150 {
-        let (label, words) = topics[i % 3];
-        let mut text: Vec<&str> = (0..5).map(|_| words[next(words.len())]).collect();
-        text.push(filler[next(filler.len())]);
-        let sep = if label == "food" { "" } else { " " };
-        lines.push_str(&serde_json::json!({"text": text.join(sep), "label": label}).to_string());
-        lines.push('\n');
-    }
-    let path = dir.join("corpus.jsonl");
-    std::fs::write(&path, lines).unwrap();
-    path.to_str().unwrap().to_string()
-}
+use common::{stderr, stdout, textrnn, topical_corpus, TINY};
 
 #[test]
 fn baseline_clusters_scores_and_writes_assignments_in_order() {
@@ -305,26 +261,6 @@ fn closed_stdout_ends_quietly() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
 }
-
-/// Small, fast training flags for tests.
-const TINY: [&str; 16] = [
-    "--k",
-    "3",
-    "--hidden",
-    "8",
-    "--embed",
-    "8",
-    "--wordvec-dims",
-    "8",
-    "--lsa-dims",
-    "5",
-    "--epochs",
-    "1",
-    "--batch",
-    "16",
-    "--quiet",
-    "--json",
-];
 
 /// `train CORPUS --out MODEL EXTRA... TINY...`, which must succeed; its output.
 fn train_tiny(corpus: &str, model: &Path, extra: &[&str]) -> Output {

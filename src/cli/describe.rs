@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::Args;
 use textrnn::describe::{parse_stop_words, DescribeConfig};
-use textrnn::model::Model;
+use textrnn::model::{ClusterInfo, Model};
 
 use crate::cli::InputArgs;
 
@@ -127,7 +127,7 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
             out,
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"k": m.config.k, "clusters": m.clusters})
+                &serde_json::json!({"k": m.clusters.len(), "clusters": m.clusters, "edits": m.edits})
             )?
         )?;
         return Ok(());
@@ -183,13 +183,13 @@ fn tree(model: &Model, themes: Option<usize>, json: bool, out: &mut impl Write) 
     let joins = tree::ward(&model.centroids, model.dim(), &sizes);
     let n = themes.unwrap_or_else(|| tree::themes(&joins, k)).min(k);
     let groups = tree::cut(&joins, k, n);
-    let name_of = |members: &[usize]| -> (String, Vec<String>) {
-        let cs: Vec<&textrnn::model::ClusterInfo> =
-            members.iter().map(|&c| &m.clusters[c]).collect();
-        let terms: Vec<String> = group_terms(&cs, 10).into_iter().map(|(t, _)| t).collect();
-        (textrnn::describe::suggest_name(0, &terms), terms)
+    // A group's top terms (joined from its clusters') and the name they make.
+    let terms_of = |members: &[usize]| -> Vec<String> {
+        let cs: Vec<&ClusterInfo> = members.iter().map(|&c| &m.clusters[c]).collect();
+        group_terms(&cs, 10).into_iter().map(|(t, _)| t).collect()
     };
-    // Members of every node: clusters, then each join's group.
+    let name_of = |members: &[usize]| textrnn::describe::suggest_name(0, &terms_of(members));
+    // Every node: its clusters (positions) and name; clusters first, then joins.
     let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
     for j in &joins {
         let mut g = members[j.nodes.0].clone();
@@ -197,19 +197,20 @@ fn tree(model: &Model, themes: Option<usize>, json: bool, out: &mut impl Write) 
         g.sort_unstable();
         members.push(g);
     }
+    let names: Vec<String> = (m.clusters.iter().map(|c| c.name.clone()))
+        .chain(members[k..].iter().map(|g| name_of(g)))
+        .collect();
+    let ids = |g: &[usize]| g.iter().map(|&c| m.clusters[c].id).collect::<Vec<_>>();
+    let size = |g: &[usize]| g.iter().map(|&c| m.clusters[c].size).sum::<usize>();
     if json {
-        let id = |c: usize| m.clusters[c].id;
         let doc = serde_json::json!({
             "clusters": m.clusters.iter().map(|c| serde_json::json!({"id": c.id, "name": c.name, "size": c.size})).collect::<Vec<_>>(),
             "joins": joins.iter().enumerate().map(|(i, j)| serde_json::json!({
                 "node": k + i, "children": [j.nodes.0, j.nodes.1], "height": j.height,
-                "size": j.size, "clusters": members[k + i].iter().map(|&c| id(c)).collect::<Vec<_>>(),
-                "name": name_of(&members[k + i]).0,
+                "size": j.size, "clusters": ids(&members[k + i]), "name": names[k + i],
             })).collect::<Vec<_>>(),
             "themes": groups.iter().map(|g| serde_json::json!({
-                "name": name_of(g).0, "top_terms": name_of(g).1,
-                "clusters": g.iter().map(|&c| id(c)).collect::<Vec<_>>(),
-                "size": g.iter().map(|&c| m.clusters[c].size).sum::<usize>(),
+                "name": name_of(g), "top_terms": terms_of(g), "clusters": ids(g), "size": size(g),
             })).collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -217,75 +218,52 @@ fn tree(model: &Model, themes: Option<usize>, json: bool, out: &mut impl Write) 
     }
     writeln!(out, "How the {k} clusters group (Ward's linkage on their centroids; the number is how far apart the two sides are):")?;
     if k > 0 {
-        let root = members.len() - 1;
-        write_node(out, model, &joins, &members, &name_of, root, "", "")?;
+        let tree = Tree {
+            model,
+            joins: &joins,
+            names: &names,
+        };
+        tree.write(out, members.len() - 1, "", "")?;
     }
     writeln!(out)?;
     writeln!(out, "{n} themes:")?;
     for (i, g) in groups.iter().enumerate() {
-        let size: usize = g.iter().map(|&c| m.clusters[c].size).sum();
-        let ids: Vec<String> = g.iter().map(|&c| m.clusters[c].id.to_string()).collect();
+        let list: Vec<String> = ids(g).iter().map(|id| id.to_string()).collect();
         writeln!(
             out,
-            "  theme {} \"{}\": {size} texts in clusters {}",
+            "  theme {} \"{}\": {} texts in clusters {}",
             i + 1,
-            name_of(g).0,
-            ids.join(", ")
+            name_of(g),
+            size(g),
+            list.join(", ")
         )?;
     }
     Ok(())
 }
 
-/// One node of the tree and, below it, its two sides.
-#[allow(clippy::too_many_arguments)]
-fn write_node(
-    out: &mut impl Write,
-    model: &Model,
-    joins: &[textrnn::model::tree::Join],
-    members: &[Vec<usize>],
-    name_of: &dyn Fn(&[usize]) -> (String, Vec<String>),
-    node: usize,
-    first: &str,
-    rest: &str,
-) -> Result<()> {
-    let k = model.manifest.clusters.len();
-    if node < k {
-        let c = &model.manifest.clusters[node];
-        writeln!(
-            out,
-            "{first}cluster {} \"{}\" ({} texts)",
-            c.id, c.name, c.size
-        )?;
-        return Ok(());
+/// The tree as `describe --tree` prints it.
+struct Tree<'a> {
+    model: &'a Model,
+    joins: &'a [textrnn::model::tree::Join],
+    /// Each node's name: the clusters', then each join's.
+    names: &'a [String],
+}
+
+impl Tree<'_> {
+    /// One node (`first` before its line, `rest` before its children's).
+    fn write(&self, out: &mut impl Write, node: usize, first: &str, rest: &str) -> Result<()> {
+        let k = self.model.manifest.clusters.len();
+        let name = &self.names[node];
+        if node < k {
+            let c = &self.model.manifest.clusters[node];
+            writeln!(out, "{first}cluster {} \"{name}\" ({} texts)", c.id, c.size)?;
+            return Ok(());
+        }
+        let j = &self.joins[node - k];
+        writeln!(out, "{first}{:.2} \"{name}\" ({} texts)", j.height, j.size)?;
+        self.write(out, j.nodes.0, &format!("{rest}├─ "), &format!("{rest}│  "))?;
+        self.write(out, j.nodes.1, &format!("{rest}└─ "), &format!("{rest}   "))
     }
-    let j = &joins[node - k];
-    writeln!(
-        out,
-        "{first}{:.2} \"{}\" ({} texts)",
-        j.height,
-        name_of(&members[node]).0,
-        j.size
-    )?;
-    write_node(
-        out,
-        model,
-        joins,
-        members,
-        name_of,
-        j.nodes.0,
-        &format!("{rest}├─ "),
-        &format!("{rest}│  "),
-    )?;
-    write_node(
-        out,
-        model,
-        joins,
-        members,
-        name_of,
-        j.nodes.1,
-        &format!("{rest}└─ "),
-        &format!("{rest}   "),
-    )
 }
 
 /// Rename clusters: `textrnn rename --model M ID NAME`, or many at once with
@@ -347,7 +325,9 @@ pub fn rename(a: RenameArgs) -> Result<()> {
     };
     let m = Model::rename(Path::new(&a.model), &names).context("cannot rename")?;
     for (id, _) in &names {
-        println!("cluster {id} is now \"{}\"", m.clusters[*id].name);
+        if let Some(c) = m.clusters.iter().find(|c| c.id == *id) {
+            println!("cluster {id} is now \"{}\"", c.name);
+        }
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     bar.set_message("TF-IDF + k-means baseline");
     let ours = Scores::compute(&truth, &pred);
     let seconds = start.elapsed().as_secs_f64();
-    let k = model.manifest.config.k;
+    let k = model.manifest.clusters.len();
     let base = baseline::run(&texts, &BaselineConfig::new(k, 0))
         .ok()
         .map(|r| Scores::compute(&truth, &r.labels));
@@ -95,7 +95,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
         names.iter().map(|n| format!("{n:>10}")).collect::<String>()
     )?;
     for (c, row) in table.iter().enumerate() {
-        let name: String = format!("{c} {}", model.manifest.clusters[c].name)
+        let info = &model.manifest.clusters[c];
+        let name: String = format!("{} {}", info.id, info.name)
             .chars()
             .take(28)
             .collect();

@@ -4,6 +4,7 @@ mod baseline;
 mod bench;
 mod demo;
 mod describe;
+mod edit;
 mod eval;
 mod output;
 mod predict;
@@ -53,6 +54,10 @@ enum Command {
     Report(report::ReportArgs),
     /// Rename a model's clusters.
     Rename(describe::RenameArgs),
+    /// Join clusters of a model (or merge along its cluster tree down to K).
+    Merge(edit::MergeArgs),
+    /// Split a cluster of a model into parts, re-clustering its texts.
+    Split(edit::SplitArgs),
     /// Score a model on labeled text, beside the TF-IDF baseline.
     Eval(eval::EvalArgs),
     /// Cluster a corpus with TF-IDF (+ LSA) + k-means and score it when labels exist.
@@ -257,6 +262,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => report::run(a),
         Command::Describe(a) => describe::describe(a),
         Command::Rename(a) => describe::rename(a),
+        Command::Merge(a) => edit::merge(a),
+        Command::Split(a) => edit::split(a),
         Command::Eval(a) => eval::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Demo(a) => demo::run(a),

@@ -68,20 +68,6 @@ pub enum OutputFormat {
     Csv,
 }
 
-/// A probability as printed: 4 decimals.
-fn rounded(p: f32) -> f64 {
-    (p as f64 * 1e4).round() / 1e4
-}
-
-/// The `n` most probable clusters of one text's probabilities `row`, most
-/// probable first, as `{"cluster", "name", "score"}`.
-fn top_json(model: &Model, row: &[f32], cluster: usize, n: usize) -> Vec<serde_json::Value> {
-    textrnn::model::top_clusters(row, cluster, n)
-        .into_iter()
-        .map(|(c, p)| json!({"cluster": c, "name": model.manifest.clusters[c].name, "score": rounded(p)}))
-        .collect()
-}
-
 /// One CSV row of `fields`, quoted where needed (the csv crate's rules).
 fn write_csv_row(out: &mut impl Write, fields: &[&str]) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
@@ -169,20 +155,15 @@ pub fn run(a: PredictArgs) -> Result<()> {
         for r in chunk.iter() {
             let line = match r {
                 Ok((_, id)) => {
-                    let c = p.labels[i];
-                    let mut v = json!({
-                        "cluster": c,
-                        "name": model.manifest.clusters[c].name,
-                        "score": rounded(p.scores[i]),
-                        "low_confidence": p.low_confidence[i],
-                    });
                     let row = &probs[i * k..(i + 1) * k];
-                    if let Some(n) = a.top {
-                        v["top"] = top_json(&model, row, c, n).into();
-                    }
-                    if a.all_probabilities {
-                        v["probabilities"] = row.iter().map(|&x| rounded(x)).collect();
-                    }
+                    let mut v = model.result_json(
+                        p.labels[i],
+                        p.scores[i],
+                        p.low_confidence[i],
+                        row,
+                        a.top,
+                        a.all_probabilities,
+                    );
                     if let Some(id) = id {
                         v["id"] = id.clone().into();
                     }

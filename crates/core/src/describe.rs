@@ -82,7 +82,7 @@ pub fn describes(token: &str, cfg: &DescribeConfig, han_words: bool) -> bool {
     }
     let chars = token.chars().count();
     let han = token.chars().all(is_han);
-    if (han && han_words && chars < 2) || (!han && chars < 2) {
+    if chars < 2 && (han_words || !han) {
         return false;
     }
     if cfg.default_stop_words

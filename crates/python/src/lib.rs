@@ -568,11 +568,18 @@ impl NativeModel {
         match self.model.manifest.clusters.iter_mut().find(|c| c.id == id) {
             Some(c) => {
                 c.name = name;
+                c.renamed = true;
                 Ok(())
             }
             None => Err(PyValueError::new_err(format!(
-                "no cluster {id}: the model has clusters 0 to {}",
-                k.saturating_sub(1)
+                "no cluster {id}: the model has {k} clusters ({})",
+                self.model
+                    .manifest
+                    .clusters
+                    .iter()
+                    .map(|c| c.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }

@@ -243,6 +243,29 @@ def test_cli_and_python_train_the_same_model(tmp_path):
     assert np.allclose(arrow.column("score").to_pylist(), [r["score"] for r in rows], atol=1e-4)
 
 
+def test_edited_model_predicts_ids_as_the_cli_does(fitted, tmp_path):
+    bin = cli()
+    model, texts, _ = fitted
+    model.save(tmp_path / "m")
+    # Join clusters 2 and 0 (0 is retired, 2 kept): ids 1, 2 remain.
+    subprocess.run([bin, "merge", "--model", str(tmp_path / "m"), "2", "0", "--name", "joined"],
+                   check=True, capture_output=True)
+    edited = TextRNN.load(tmp_path / "m")
+    assert list(edited.classes_) == [1, 2]
+    assert edited.cluster_names_[1] == "joined"
+    out = subprocess.run([bin, "predict", "--model", str(tmp_path / "m"), "-"], input="\n".join(texts),
+                         check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(l) for l in out.splitlines()]
+    assert [r["cluster"] for r in rows] == list(edited.predict(texts))
+    assert [r["name"] for r in rows] == [c["name"] for c in edited.classify(texts)]
+    proba = edited.predict_proba(texts)
+    assert proba.shape == (len(texts), 2)
+    assert list(edited.classes_[proba.argmax(axis=1)]) == list(edited.predict(texts))
+    arrow = edited.predict_arrow(pa.table({"text": texts}))
+    assert arrow.column("cluster").to_pylist() == [r["cluster"] for r in rows]
+    assert arrow.column("name").to_pylist() == [r["name"] for r in rows]
+
+
 def test_ray_local_mode_matches_predict(fitted, tmp_path):
     ray = pytest.importorskip("ray", reason="ray not installed (pip install 'ray[data]' to run this test)")
     m, texts, _ = fitted

@@ -504,11 +504,6 @@ async fn submit(
     })
 }
 
-/// A probability as returned: 4 decimals.
-fn rounded(p: f32) -> f64 {
-    (p as f64 * 1e4).round() / 1e4
-}
-
 async fn classify(State(s): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
     let req = parse_texts(&s, read_body(&s, body).await?)?;
     let top = req.top;
@@ -516,22 +511,8 @@ async fn classify(State(s): State<AppState>, body: Body) -> Result<Json<Value>, 
     let results: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let c = r[0] as usize;
-            let mut v = json!({
-                "cluster": c,
-                "name": s.model.manifest.clusters[c].name,
-                "score": rounded(r[1]),
-                "low_confidence": r[2] != 0.0,
-            });
-            if let Some(n) = top {
-                v["top"] = textrnn::model::top_clusters(&r[3..], c, n)
-                    .into_iter()
-                    .map(|(c, p)| {
-                        json!({"cluster": c, "name": s.model.manifest.clusters[c].name, "score": rounded(p)})
-                    })
-                    .collect();
-            }
-            v
+            s.model
+                .result_json(r[0] as usize, r[1], r[2] != 0.0, &r[3..], top, false)
         })
         .collect();
     Ok(Json(json!({ "results": results })))

@@ -84,6 +84,11 @@ pub fn top_clusters(row: &[f32], cluster: usize, n: usize) -> Vec<(usize, f32)> 
     ids.into_iter().take(n).map(|c| (c, row[c])).collect()
 }
 
+/// A probability as `predict` and `serve` write it: 4 decimals.
+pub fn rounded(p: f32) -> f64 {
+    (p as f64 * 1e4).round() / 1e4
+}
+
 /// What the model says of each of N texts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Predictions {
@@ -100,6 +105,46 @@ pub struct Predictions {
 }
 
 impl Model {
+    /// One text's result as `predict` and `serve` write it: `{"cluster",
+    /// "name", "score", "low_confidence"}`, with `"top"` (the `top` most
+    /// probable clusters as `{"cluster", "name", "score"}`) and
+    /// `"probabilities"` (every id's, indexed by id; 0 for an id that
+    /// merges or splits retired) when asked. `position` indexes the model's
+    /// clusters as predictions do; `row` is the text's probabilities.
+    pub fn result_json(
+        &self,
+        position: usize,
+        score: f32,
+        low_confidence: bool,
+        row: &[f32],
+        top: Option<usize>,
+        all_probabilities: bool,
+    ) -> serde_json::Value {
+        let clusters = &self.manifest.clusters;
+        let mut v = serde_json::json!({
+            "cluster": clusters[position].id,
+            "name": clusters[position].name,
+            "score": rounded(score),
+            "low_confidence": low_confidence,
+        });
+        if let Some(n) = top {
+            v["top"] = top_clusters(row, position, n)
+                .into_iter()
+                .map(|(c, p)| {
+                    serde_json::json!({"cluster": clusters[c].id, "name": clusters[c].name, "score": rounded(p)})
+                })
+                .collect();
+        }
+        if all_probabilities {
+            let mut by_id = vec![0.0; self.next_id()];
+            for (c, &p) in clusters.iter().zip(row) {
+                by_id[c.id] = rounded(p);
+            }
+            v["probabilities"] = by_id.into();
+        }
+        v
+    }
+
     /// Cluster (or seed class) and probability of each text.
     pub fn predict(&self, texts: &[&str], threads: Threads) -> (Vec<usize>, Vec<f32>) {
         let p = self.classify(texts, threads);
@@ -166,7 +211,7 @@ impl Model {
         known: &[(u32, f32)],
         unusual: &[bool],
     ) -> Predictions {
-        let k = self.manifest.config.k.max(1);
+        let k = self.manifest.clusters.len().max(1);
         for (s, &kn) in scores.iter_mut().zip(known) {
             if kn.0 == 0 {
                 *s = 1.0 / k as f32;
@@ -243,11 +288,14 @@ impl Model {
         threads: Threads,
     ) -> (Vec<f32>, usize) {
         let dim = self.dim();
-        match &self.assigner {
-            Assigner::NearestCentroid => (
-                dec_soft_assign(&parts.z, &self.centroids, dim),
-                self.centroids.len() / dim.max(1),
-            ),
+        let (probs, k) = match &self.assigner {
+            Assigner::NearestCentroid => {
+                let trained = self.trained_centroids();
+                (
+                    dec_soft_assign(&parts.z, trained, dim),
+                    trained.len() / dim.max(1),
+                )
+            }
             Assigner::Classifier { linear, lexical } => {
                 let lexical = lexical.as_ref().map(|(_, l)| l).zip(parts.x.as_ref());
                 let mut logits = head::logits_with(linear, &parts.z, dim, lexical, threads);
@@ -278,7 +326,8 @@ impl Model {
                 self.rnn_probabilities(rnn, texts, threads),
                 rnn.output_dim(),
             ),
-        }
+        };
+        self.apply_edits(probs, k, &parts.z, threads)
     }
 
     /// Class probabilities `(N, K)` from the seed-word classifier head over the RNN.

@@ -19,7 +19,7 @@ use super::config::{FeatureWeights, ModelConfig};
 use super::partition::{cluster_partition, Partition};
 use super::represent::{lsa_block, rnn_block, Blocks};
 use super::tokens::{lexical_terms, rnn_tokens};
-use super::{experimental, ClusterInfo, FitError, Fitted, Manifest, Model, FORMAT_VERSION};
+use super::{experimental, ClusterInfo, FitError, Fitted, Manifest, Model};
 use crate::cluster::calibrate;
 use crate::cluster::graph::GraphLog;
 use crate::cluster::head::{self, HeadConfig, HeadLog};
@@ -213,7 +213,7 @@ impl Model {
         let clusters = describe(texts, &an, &classes, cfg);
         let manifest = Manifest {
             format: "textrnn-model".into(),
-            version: FORMAT_VERSION,
+            version: super::UNEDITED_FORMAT_VERSION,
             config: ModelConfig {
                 train: train_cfg,
                 k: classes.k,
@@ -238,6 +238,7 @@ impl Model {
             weak: logs.weak,
             dec: logs.dec,
             calibration: logs.calibration,
+            edits: Vec::new(),
             files: BTreeMap::new(),
         };
         let mut model = Model {
@@ -249,6 +250,8 @@ impl Model {
             wordvec: feats.wordvec,
             centroids: classes.centroids,
             assigner: classes.assigner,
+            base_centroids: None,
+            splits: Vec::new(),
             prepared: std::sync::OnceLock::new(),
         };
         // The same floor `predict` gives a text the model cannot read, and

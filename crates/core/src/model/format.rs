@@ -129,8 +129,25 @@ impl Model {
                 vec![self.tfidf.terms.len(), cfg.lsa_dims],
                 &self.lsa,
             ),
-            ("clusters.centroids", vec![cfg.k, dim], &self.centroids),
+            (
+                "clusters.centroids",
+                vec![self.manifest.clusters.len(), dim],
+                &self.centroids,
+            ),
         ];
+        if let Some(base) = &self.base_centroids {
+            extra.push(("base.centroids", vec![cfg.k, dim], base));
+        }
+        let split_names: Vec<(String, String)> = (0..self.splits.len())
+            .map(|i| {
+                let p = super::edit::split_prefix(i);
+                (format!("{p}weight"), format!("{p}bias"))
+            })
+            .collect();
+        for (h, (w, b)) in self.splits.iter().zip(&split_names) {
+            extra.push((w, h.weight.shape.clone(), &h.weight.value));
+            extra.push((b, h.bias.shape.clone(), &h.bias.value));
+        }
         // Saved under the names older builds used: `head.*` the seed-word RNN
         // classifier, `clusters.head.*` the cluster (or feature) classifier,
         // `clusters.lexical.*` the lexical one.
@@ -188,11 +205,11 @@ impl Model {
         let mut manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| bad(format!("not a valid model manifest: {e}")))?;
         for (id, name) in names {
-            let k = manifest.clusters.len();
-            let c = manifest.clusters.get_mut(*id).ok_or_else(|| {
+            let known: Vec<String> = manifest.clusters.iter().map(|c| c.id.to_string()).collect();
+            let c = (manifest.clusters.iter_mut().find(|c| c.id == *id)).ok_or_else(|| {
                 bad(format!(
-                    "no cluster {id} (the model has {k}: 0..{})",
-                    k.saturating_sub(1)
+                    "no cluster {id} (the clusters are {})",
+                    known.join(", ")
                 ))
             })?;
             let name = name.trim();
@@ -283,10 +300,25 @@ impl Model {
             weights::read_f32(&st, name, len).map_err(|e| bad("weights.safetensors", e))
         };
         let lsa = get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
-        let centroids = get(
-            "clusters.centroids",
-            cfg.k * (cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims),
-        )?;
+        let ids = super::edit::replay_ids(cfg.k, &manifest.edits).map_err(|e| {
+            bad(
+                "model.json",
+                format!("the cluster edits do not replay: {e}"),
+            )
+        })?;
+        if ids != manifest.clusters.iter().map(|c| c.id).collect::<Vec<_>>() {
+            return Err(bad(
+                "model.json",
+                "the clusters listed are not those the training and the edits leave".into(),
+            ));
+        }
+        let full = cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims;
+        let centroids = get("clusters.centroids", ids.len() * full)?;
+        let base_centroids = if manifest.edits.is_empty() {
+            None
+        } else {
+            Some(get("base.centroids", cfg.k * full)?)
+        };
         let mut wordvec: WordVectors = serde_json::from_slice(&contents["wordvec.json"])
             .map_err(|_| bad("wordvec.json", "not valid word-vector metadata".into()))?;
         wordvec.vectors = get("wordvec.vectors", wordvec.terms.len() * wordvec.dim)?;
@@ -336,6 +368,17 @@ impl Model {
             },
             None => Assigner::NearestCentroid,
         };
+        let splits = super::edit::split_parts(&manifest.edits)
+            .into_iter()
+            .enumerate()
+            .map(|(i, parts)| linear(&super::edit::split_prefix(i), dim, parts))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !manifest.edits.is_empty() && matches!(assigner, Assigner::Seeded { .. }) {
+            return Err(bad(
+                "model.json",
+                "a seed-word model cannot have edits".into(),
+            ));
+        }
         Ok(Model {
             manifest,
             vocab,
@@ -345,6 +388,8 @@ impl Model {
             wordvec,
             centroids,
             assigner,
+            base_centroids,
+            splits,
             prepared: std::sync::OnceLock::new(),
         })
     }

@@ -13,6 +13,7 @@
 //! - [`fit`]: training as a sequence of named stages.
 //! - [`clusters`]: describing the clusters from texts.
 //! - [`tree`]: how the clusters group (Ward's linkage on their centroids).
+//! - [`edit`]: merging and splitting clusters of a trained model.
 //! - [`format`](mod@format): the checksummed model directory (save, load, rename).
 //! - [`select`]: choosing the encoder among candidates (`--select`).
 //! - [`experimental`]: paths that are off by default because they measured
@@ -39,6 +40,7 @@ use crate::vocab::Vocab;
 pub mod assign;
 pub mod clusters;
 pub mod config;
+pub mod edit;
 pub mod experimental;
 pub mod fit;
 pub mod format;
@@ -61,8 +63,17 @@ pub use tokens::{lexical_terms, rnn_tokens};
 /// classifier alone; version 4 the seed-word models' feature classifier
 /// (`clusters.head.*` beside `head.*`, see [`crate::learn::weak::feature_head`]):
 /// older builds would have run those models with the RNN classifier alone,
-/// so they refuse them, and version 1-3 seed-word models load with it off.
-pub const FORMAT_VERSION: u32 = 4;
+/// so they refuse them, and version 1-3 seed-word models load with it off;
+/// version 5 edited clusters (`edits`, replayed by every prediction, with
+/// `split.I.*` classifiers and `base.centroids`), which older builds would
+/// ignore, so an edited model is written as version 5 and older builds
+/// refuse it; an unedited one is still written as version 4
+/// ([`UNEDITED_FORMAT_VERSION`]), which they read.
+pub const FORMAT_VERSION: u32 = 5;
+
+/// The version a model without edits is written as: the last format
+/// before edits existed, so that older builds still read new models.
+pub const UNEDITED_FORMAT_VERSION: u32 = 4;
 
 /// One encoder tried by [`Model::fit_select`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,6 +175,10 @@ pub struct Manifest {
     /// models from before calibration, whose scores are the raw softmax).
     #[serde(default)]
     pub calibration: Option<crate::cluster::calibrate::Calibration>,
+    /// Merges and splits of the trained clusters, in order: the history a
+    /// user reads and the steps every prediction replays ([`edit`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<edit::Edit>,
     /// SHA-256 (hex) of each other file.
     pub files: BTreeMap<String, String>,
 }
@@ -183,10 +198,15 @@ pub struct Model {
     /// Word vectors of the SIF block.
     pub wordvec: WordVectors,
     /// Centroids `(K, D)`: each cluster's (or seed class's) mean
-    /// representation.
+    /// representation, in the order of `manifest.clusters`.
     pub centroids: Vec<f32>,
     /// How a text gets its cluster.
     pub assigner: Assigner,
+    /// The trained centroids, once edits have changed `centroids` (the
+    /// nearest-centroid rule reads them).
+    base_centroids: Option<Vec<f32>>,
+    /// Each split's classifier `(parts, D)`, in the order of the edits.
+    splits: Vec<crate::nn::linear::Linear<f32>>,
     /// The encoder's prepared inference state (packed weights, folded input
     /// tables), built once by the first call whose size pays for the tables
     /// (or by [`Model::prepare_inference`]) and kept: `encoder` must not

@@ -57,7 +57,7 @@ pub fn documents(
     threads: Threads,
 ) -> Documents {
     let d = model.dim();
-    let k = model.manifest.config.k;
+    let k = model.manifest.clusters.len();
     // The model's own classes (cluster classifiers, centroids, or seed-word classifier).
     let (z, (pred, _)) = model.represent_and_predict(texts, threads);
     let mut sizes = vec![0usize; k];
@@ -188,7 +188,7 @@ pub fn render(model: &Model, docs: Option<&Documents>) -> String {
     let m = &model.manifest;
     let c = &m.config;
     let e = &model.encoder.config;
-    let k = c.k;
+    let k = m.clusters.len();
     let trained_on: usize = m.clusters.iter().map(|c| c.size).sum();
     let mut h = String::new();
     let _ = write!(
@@ -234,13 +234,10 @@ pub fn render(model: &Model, docs: Option<&Documents>) -> String {
     h
 }
 
-fn cluster_label(model: &Model, id: usize) -> String {
-    let name = model
-        .manifest
-        .clusters
-        .get(id)
-        .map_or("", |c| c.name.as_str());
-    format!("#{id} {name}")
+/// "#ID name" of the cluster at `position` in the model's list.
+fn cluster_label(model: &Model, position: usize) -> String {
+    let c = &model.manifest.clusters[position];
+    format!("#{} {}", c.id, c.name)
 }
 
 fn scores_section(h: &mut String, model: &Model, docs: &Documents, lab: &Labeled) {
@@ -251,14 +248,14 @@ fn scores_section(h: &mut String, model: &Model, docs: &Documents, lab: &Labeled
         n = docs.n,
         src = esc(&docs.source),
         c = lab.classes.len(),
-        k = model.manifest.config.k,
+        k = model.manifest.clusters.len(),
         acc = 100.0 * s.acc,
         nmi = 100.0 * s.nmi,
         ari = 100.0 * s.ari,
         pur = 100.0 * s.purity,
     );
     // Columns ordered by majority class, then size, so a good clustering shows a diagonal.
-    let k = model.manifest.config.k;
+    let k = model.manifest.clusters.len();
     let mut cols: Vec<usize> = (0..k).collect();
     let majority = |j: usize| {
         (0..lab.classes.len())
@@ -294,22 +291,22 @@ fn clusters_section(h: &mut String, model: &Model, docs: Option<&Documents>) {
             ""
         }
     );
-    for c in &m.clusters {
+    for (pos, c) in m.clusters.iter().enumerate() {
         let _ = write!(
             h,
             r#"<tr><td class="l"><span class="swatch" style="background:{col}"></span>{label}</td><td>{size}</td><td>{share:.1}%</td>{extra}</tr>"#,
-            col = color(c.id),
-            label = esc(&cluster_label(model, c.id)),
+            col = color(pos),
+            label = esc(&cluster_label(model, pos)),
             size = c.size,
             share = 100.0 * c.size as f64 / total as f64,
             extra = docs.map_or(String::new(), |d| format!(
                 "<td>{}</td>",
-                d.sizes.get(c.id).copied().unwrap_or(0)
+                d.sizes.get(pos).copied().unwrap_or(0)
             )),
         );
     }
     h.push_str(r#"</table><div class="grid">"#);
-    for c in &m.clusters {
+    for (pos, c) in m.clusters.iter().enumerate() {
         let items: Vec<(String, f64)> = c
             .top_terms
             .iter()
@@ -327,10 +324,10 @@ fn clusters_section(h: &mut String, model: &Model, docs: Option<&Documents>) {
             h,
             r#"<div class="cluster" id="cluster-{id}"><h3><span class="swatch" style="background:{col}"></span>#{id} {name} <span class="note">({size} texts)</span></h3>{bars}<ol>"#,
             id = c.id,
-            col = color(c.id),
+            col = color(pos),
             name = esc(&c.name),
             size = c.size,
-            bars = svg::bars(&format!("terms-{}", c.id), &items, color(c.id)),
+            bars = svg::bars(&format!("terms-{}", c.id), &items, color(pos)),
         );
         for ex in &c.examples {
             let _ = write!(h, "<li>{}</li>", esc(&truncate(ex, 300)));
@@ -356,12 +353,12 @@ fn map_section(h: &mut String, model: &Model, docs: Option<&Documents>) {
         None => h.push_str(r#"<p class="note">No documents given.</p>"#),
     }
     h.push_str(r#"<div class="legend">"#);
-    for c in &model.manifest.clusters {
+    for pos in 0..model.manifest.clusters.len() {
         let _ = write!(
             h,
             r#"<span><span class="swatch" style="background:{}"></span>{}</span>"#,
-            color(c.id),
-            esc(&cluster_label(model, c.id))
+            color(pos),
+            esc(&cluster_label(model, pos))
         );
     }
     h.push_str("</div></section>");

@@ -234,31 +234,40 @@ class TextRNN:
 
     @property
     def cluster_names_(self) -> list:
-        """Each cluster's name, by id."""
+        """Each cluster's name, in the order of ``classes_`` (by id, until
+        clusters are merged or split with ``textrnn merge`` / ``split``)."""
         return [c["name"] for c in self._native_model().clusters()]
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The cluster ids in the order of ``predict_proba``'s columns and
+        ``cluster_names_``: 0 to k-1, until clusters are merged (retired ids
+        leave gaps) or split (parts get new ids) with the CLI."""
+        return np.array([c["id"] for c in self._native_model().clusters()], dtype=np.int64)
 
     # prediction
     def predict(self, texts: Any) -> np.ndarray:
-        """Each text's cluster."""
+        """Each text's cluster id."""
         labels, _, _ = self._native_model().predict(_texts(texts), self.threads)
-        return np.frombuffer(labels, dtype=np.int64)
+        return self.classes_[np.frombuffer(labels, dtype=np.int64)]
 
     def classify(self, texts: Any) -> list:
         """What ``textrnn predict`` prints for each text: cluster, name,
         score (the probability that it belongs with its cluster) and
         low_confidence (the model cannot vouch for it)."""
         labels, scores, low = self._native_model().predict(_texts(texts), self.threads)
-        names = self.cluster_names_
+        names, ids = self.cluster_names_, self.classes_
         return [
-            {"cluster": int(c), "name": names[c], "score": float(s), "low_confidence": bool(f)}
+            {"cluster": int(ids[c]), "name": names[c], "score": float(s), "low_confidence": bool(f)}
             for c, s, f in zip(np.frombuffer(labels, dtype=np.int64),
                                np.frombuffer(scores, dtype=np.float32),
                                np.frombuffer(low, dtype=np.uint8))
         ]
 
     def predict_proba(self, texts: Any) -> np.ndarray:
-        """Each text's probability of every cluster, ``(N, k)`` float32; its
-        largest entry is the text's score."""
+        """Each text's probability of every cluster, ``(N, k)`` float32,
+        columns in the order of ``classes_``; its largest entry is the
+        text's score."""
         m = self._native_model()
         p = np.frombuffer(m.probabilities(_texts(texts), self.threads), dtype=np.float32)
         return p.reshape(-1, m.k)
@@ -311,10 +320,10 @@ class TextRNN:
 
         column = _column(batch, self._text_column(text_column))
         labels, scores, low = self._arrow_call(column, "predict_utf8")
-        labels = np.frombuffer(labels, dtype=np.int64)
-        names = pa.array(self.cluster_names_, pa.string()).take(pa.array(labels))
+        labels = pa.array(np.frombuffer(labels, dtype=np.int64))
+        names = pa.array(self.cluster_names_, pa.string()).take(labels)
         return _with_columns(batch, {
-            "cluster": pa.array(labels),
+            "cluster": pa.array(self.classes_).take(labels),
             "name": names,
             "score": pa.array(np.frombuffer(scores, dtype=np.float32)),
             "low_confidence": pa.array(np.frombuffer(low, dtype=np.uint8).astype(bool)),

@@ -1,0 +1,269 @@
+//! Working with a trained model's clusters through the real binary:
+//! describing them anew with other terms, the tree, merge and split.
+
+mod common;
+
+use std::path::Path;
+
+use common::{stderr, stdout, textrnn, topical_corpus, TINY};
+use serde_json::Value;
+
+/// Train the three-topic corpus into 4 clusters (so one topic is cut in two).
+fn trained(dir: &Path) -> (String, String) {
+    let corpus = topical_corpus(dir);
+    let model = dir.join("m").to_str().unwrap().to_string();
+    let mut args = vec!["train", &corpus, "--out", &model, "--seed", "1"];
+    args.extend(TINY.iter().filter(|&&a| a != "--k" && a != "3"));
+    args.extend(["--k", "4"]);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (corpus, model)
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = textrnn(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
+/// Each text's predicted line.
+fn predict(model: &str, corpus: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["predict", "--model", model, corpus];
+    args.extend(extra);
+    ok(&args)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn ids(described: &Value) -> Vec<u64> {
+    described["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn merge_and_split_keep_other_clusters_and_predictions_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (corpus, model) = trained(dir.path());
+    let before = predict(&model, &corpus, &[]);
+    let d0 = json(&["describe", "--model", &model, "--json"]);
+    assert_eq!(ids(&d0), vec![0, 1, 2, 3]);
+
+    // The tree: three joins over four clusters, and themes that cover them all.
+    let tree = json(&["describe", "--model", &model, "--tree", "--json"]);
+    assert_eq!(tree["joins"].as_array().unwrap().len(), 3);
+    let covered: usize = (tree["themes"].as_array().unwrap().iter())
+        .map(|t| t["clusters"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(covered, 4);
+    assert!(ok(&["describe", "--model", &model, "--tree"]).contains("themes:"));
+
+    // Merge 3 into 1 (to another directory): 1 keeps its id, 3 is retired,
+    // every other text keeps its cluster and score.
+    let merged = dir.path().join("merged").to_str().unwrap().to_string();
+    let out = ok(&[
+        "merge", "--model", &model, "1", "3", "--name", "joined", "--out", &merged,
+    ]);
+    assert!(out.contains("cluster 1 \"joined\""), "{out}");
+    let d1 = json(&["describe", "--model", &merged, "--json"]);
+    assert_eq!(ids(&d1), vec![0, 1, 2]);
+    assert_eq!(d1["edits"][0]["op"], "merge");
+    assert_eq!(d1["edits"][0]["clusters"], serde_json::json!([1, 3]));
+    let size = |d: &Value, id: u64| {
+        (d["clusters"].as_array().unwrap().iter())
+            .find(|c| c["id"] == id)
+            .map(|c| c["size"].as_u64().unwrap())
+    };
+    assert_eq!(
+        size(&d1, 1),
+        Some(size(&d0, 1).unwrap() + size(&d0, 3).unwrap())
+    );
+    assert_eq!(d1["clusters"][0]["name"], d0["clusters"][0]["name"]);
+    let after = predict(&merged, &corpus, &["--all-probabilities"]);
+    for (b, a) in before.iter().zip(&after) {
+        let probs = a["probabilities"].as_array().unwrap();
+        assert_eq!(probs.len(), 4, "indexed by id");
+        assert_eq!(probs[3], 0.0, "a retired id has no probability");
+        // A text of 1 or 3 goes to 1 with the sum of both probabilities (or
+        // stays with 0 or 2, if its runner-up was there and beats the sum); a
+        // text of 0 or 2 stays with the same score, or goes to 1 because the
+        // sum beats it. Either way no score falls.
+        assert!(a["score"].as_f64() >= b["score"].as_f64(), "{b} -> {a}");
+        if a["cluster"] != 1 {
+            assert!(b["cluster"] == a["cluster"] || b["cluster"] == 1 || b["cluster"] == 3);
+        }
+        if a["cluster"] == b["cluster"] && b["cluster"] != 1 {
+            assert_eq!(a["score"], b["score"]);
+        }
+    }
+    // The original model is untouched.
+    assert_eq!(
+        ids(&json(&["describe", "--model", &model, "--json"])),
+        vec![0, 1, 2, 3]
+    );
+
+    // Split the joined cluster again: new ids, named, with the history.
+    let out = ok(&[
+        "split", "--model", &merged, "1", "--into", "2", "--input", &corpus,
+    ]);
+    assert!(out.contains("split cluster 1 into 2 parts"), "{out}");
+    let d2 = json(&["describe", "--model", &merged, "--json"]);
+    assert_eq!(ids(&d2), vec![0, 2, 4, 5]);
+    assert_eq!(d2["edits"][1]["op"], "split");
+    assert_eq!(d2["edits"][1]["into"], serde_json::json!([4, 5]));
+    let split = predict(&merged, &corpus, &["--top", "2"]);
+    let in_parts = (after.iter().zip(&split))
+        .filter(|(a, _)| a["cluster"] == 1)
+        .filter(|(_, s)| s["cluster"] == 4 || s["cluster"] == 5)
+        .count();
+    let was = after.iter().filter(|a| a["cluster"] == 1).count();
+    assert!(
+        in_parts * 10 >= was * 9,
+        "{in_parts} of {was} texts went to the parts"
+    );
+    assert!(split.iter().all(|s| s["top"][0]["cluster"] == s["cluster"]));
+    // The model file says it needs a build that knows edits, and renaming
+    // goes by id.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(Path::new(&merged).join("model.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["version"], 5);
+    ok(&["rename", "--model", &merged, "5", "fifth"]);
+    let o = textrnn(&["rename", "--model", &merged, "3", "gone"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no cluster 3 (the clusters are 0, 2, 4, 5)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Merge along the tree down to two clusters.
+    ok(&["merge", "--model", &merged, "--to", "2"]);
+    let d3 = json(&["describe", "--model", &merged, "--json"]);
+    assert_eq!(ids(&d3).len(), 2);
+    let total: u64 = (d3["clusters"].as_array().unwrap().iter())
+        .map(|c| c["size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 150);
+    assert_eq!(predict(&merged, &corpus, &[]).len(), 150);
+}
+
+#[test]
+fn edits_refuse_what_cannot_be_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let (corpus, model) = trained(dir.path());
+    for (args, says) in [
+        (
+            vec!["merge", "--model", &model, "1"],
+            "at least two different clusters",
+        ),
+        (
+            vec!["merge", "--model", &model, "1", "1"],
+            "at least two different clusters",
+        ),
+        (vec!["merge", "--model", &model, "1", "9"], "no cluster 9"),
+        (
+            vec!["merge", "--model", &model, "--to", "9"],
+            "from 1 to the 4",
+        ),
+        (
+            vec![
+                "split", "--model", &model, "1", "--into", "1", "--input", &corpus,
+            ],
+            "2 parts or more",
+        ),
+        (
+            vec![
+                "split", "--model", &model, "1", "--into", "200", "--input", &corpus,
+            ],
+            "needs at least 400",
+        ),
+    ] {
+        let o = textrnn(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+    // Nothing was written.
+    assert_eq!(
+        ids(&json(&["describe", "--model", &model, "--json"])),
+        vec![0, 1, 2, 3]
+    );
+}
+
+#[test]
+fn describe_anew_with_stop_words_and_keep_user_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (corpus, model) = trained(dir.path());
+    ok(&["rename", "--model", &model, "0", "mine"]);
+    let d0 = json(&["describe", "--model", &model, "--json"]);
+    // Stop every term of cluster 1 that a user might dislike: its top term.
+    let top = d0["clusters"][1]["top_terms"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stop = dir.path().join("stop.txt");
+    std::fs::write(&stop, format!("# mine\n{top}\n")).unwrap();
+    let stop = stop.to_str().unwrap();
+    let o = textrnn(&["describe", "--model", &model, "--stop-words", stop]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("give the corpus with --input"),
+        "{}",
+        stderr(&o)
+    );
+    let d1 = json(&[
+        "describe",
+        "--model",
+        &model,
+        "--input",
+        &corpus,
+        "--stop-words",
+        stop,
+        "--json",
+        "--term-ngrams",
+        "1-2",
+        "--save",
+    ]);
+    assert!(d1["clusters"].as_array().unwrap().iter().all(|c| {
+        c["top_terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t != top.as_str())
+    }));
+    assert_eq!(d1["clusters"][0]["name"], "mine", "a user's name is kept");
+    // Saved: the next plain describe shows the same, and the settings stay.
+    let d2 = json(&["describe", "--model", &model, "--json"]);
+    assert_eq!(d1["clusters"], d2["clusters"]);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(Path::new(&model).join("model.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["config"]["describe"]["stop_words"],
+        serde_json::json!([top])
+    );
+    assert_eq!(
+        manifest["config"]["describe"]["ngrams"],
+        serde_json::json!([1, 2])
+    );
+    // Bad values are refused by name.
+    for (flag, value) in [
+        ("--term-ngrams", "2-1"),
+        ("--term-ngrams", "9"),
+        ("--min-term-freq", "0"),
+    ] {
+        let o = textrnn(&[
+            "describe", "--model", &model, "--input", &corpus, flag, value,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        assert!(stderr(&o).contains(flag), "{}", stderr(&o));
+    }
+}
