@@ -708,6 +708,22 @@ fn report_is_one_self_contained_page_that_chromium_renders() {
     let corpus = topical_corpus(dir.path());
     let model = dir.path().join("r.model");
     train_tiny(&corpus, &model, &[]);
+    // The same texts with a date each (a few unreadable), over five days.
+    let timed = dir.path().join("timed.jsonl");
+    let lines: Vec<String> = (std::fs::read_to_string(&corpus)
+        .unwrap()
+        .lines()
+        .enumerate())
+    .map(|(i, l)| {
+        let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["date"] = match i % 50 {
+            49 => "someday".into(),
+            _ => format!("2024-03-0{}T12:00:00Z", 1 + i % 5).into(),
+        };
+        v.to_string()
+    })
+    .collect();
+    std::fs::write(&timed, lines.join("\n")).unwrap();
 
     let page = dir.path().join("report.html");
     let o = textrnn(&[
@@ -715,9 +731,11 @@ fn report_is_one_self_contained_page_that_chromium_renders() {
         "--model",
         model.to_str().unwrap(),
         "--input",
-        corpus.as_str(),
+        timed.to_str().unwrap(),
         "--label-field",
         "label",
+        "--time-field",
+        "date",
         "--out",
         page.to_str().unwrap(),
     ]);
@@ -736,9 +754,18 @@ fn report_is_one_self_contained_page_that_chromium_renders() {
         "id=\"lr-curve\"",
         "id=\"terms-0\"",
         "id=\"epochs\"",
+        "id=\"dendrogram\"",
+        "id=\"themes\"",
+        "id=\"cluster-map\"",
+        "id=\"timeline\"",
     ] {
         assert!(html.contains(id), "report lacks {id}");
     }
+    assert!(html.contains("Texts per day and cluster"), "daily periods");
+    assert!(
+        html.contains("3 texts without a readable time"),
+        "unreadable times are counted"
+    );
     assert_eq!(html.matches("class=\"cluster\"").count(), 3);
 
     // Without --input: the map shows the representative texts; no scores.
@@ -790,6 +817,13 @@ fn report_is_one_self_contained_page_that_chromium_renders() {
     assert!(dom.contains("<polyline class=\"series\""));
     assert_eq!(dom.matches("<div class=\"cluster\"").count(), 3);
     assert!(dom.contains("<td id=\"acc\">"));
+    assert_eq!(
+        dom.matches("<path class=\"join\"").count(),
+        2,
+        "k - 1 joins"
+    );
+    assert_eq!(dom.matches("<circle class=\"centroid\"").count(), 3);
+    assert!(dom.contains("<rect class=\"period\""));
     let png = dir.path().join("shot.png");
     let shot = format!("--screenshot={}", png.display());
     let o = headless(

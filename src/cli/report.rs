@@ -12,8 +12,10 @@ use textrnn::report;
 use super::FormatArg;
 
 /// Write an HTML report of a model: clusters (size, top-term bar chart, representative
-/// texts), a 2-D map of the documents coloured by cluster, training curves, and with
-/// --label-field the scores and a confusion heat map. The file needs no network to open.
+/// texts), how they group (a dendrogram and themes), a 2-D map of the documents coloured
+/// by cluster beside a map of the clusters, training curves, with --label-field the
+/// scores and a confusion heat map, and with --time-field the clusters over time. The
+/// file needs no network to open.
 ///
 /// Without --input the map shows the clusters' representative texts.
 ///
@@ -37,6 +39,10 @@ pub struct ReportArgs {
     /// JSON key or column holding a gold label: adds scores and a confusion heat map.
     #[arg(long, value_name = "FIELD")]
     label_field: Option<String>,
+    /// JSON key or column holding each text's time (ISO 8601 date, year, or Unix
+    /// seconds): adds the cluster sizes over time.
+    #[arg(long, value_name = "FIELD", requires = "input")]
+    time_field: Option<String>,
     /// Most documents drawn on the map (a seeded sample beyond that).
     #[arg(long, default_value_t = 3000)]
     max_points: usize,
@@ -59,7 +65,8 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 text_field: super::text_field_for(&a.text_field, &model),
                 label_field: a.label_field.clone(),
                 skip_bad_lines: false,
-                id_field: None,
+                // The time value is read as ids are: any scalar, as a string.
+                id_field: a.time_field.clone(),
                 no_header: false,
             };
             let c = corpus::read_corpus(input, &opts)?;
@@ -68,12 +75,15 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 Some(_) => Some(c.labels().context("some texts have no label")?),
                 None => None,
             };
+            let times: Vec<Option<String>> = c.docs.iter().map(|d| d.id.clone()).collect();
+            let times = a.time_field.as_deref().map(|f| (f, times.as_slice()));
             let bar = super::progress::spinner(format!("classify and map {} texts", texts.len()));
             let docs = report::documents(
                 &model,
                 &c.source,
                 &texts,
                 labels.as_deref(),
+                times,
                 a.max_points,
                 threads,
             );
@@ -91,6 +101,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 &model,
                 "the clusters' representative texts",
                 &examples,
+                None,
                 None,
                 a.max_points,
                 threads,

@@ -1,13 +1,17 @@
 //! Stage 12: the report a person opens. One self-contained HTML file (inline
 //! CSS and SVG, no script, no network): per cluster its name, size, top terms
-//! as a bar chart and representative texts; a 2-D map of the documents (PCA
-//! of their representations) coloured by cluster; the training curves (loss
-//! and learning rate per step, losses per epoch); and, when gold labels are
-//! given, the scores and a confusion heat map.
+//! as a bar chart and representative texts; how the clusters group
+//! ([`hierarchy`]: a dendrogram, the themes, a map of the clusters); a 2-D
+//! map of the documents (PCA of their representations) coloured by cluster;
+//! the training curves (loss and learning rate per step, losses per epoch);
+//! when gold labels are given, the scores and a confusion heat map; and
+//! with a time field, the clusters over time ([`timeline`]).
 //!
 //! [`documents`] computes what depends on a corpus; [`render`] writes the page.
 
+pub mod hierarchy;
 pub mod svg;
+pub mod timeline;
 
 use std::fmt::Write;
 
@@ -33,6 +37,9 @@ pub struct Documents {
     pub sizes: Vec<usize>,
     /// Scores against gold labels, when given.
     pub labeled: Option<Labeled>,
+    /// With a time field: its name and the clusters over time (`None` when
+    /// no value could be read as a time).
+    pub timeline: Option<(String, Option<timeline::Timeline>)>,
 }
 
 /// Scores of the model's clusters against gold labels.
@@ -47,12 +54,14 @@ pub struct Labeled {
 
 /// Classify `texts`, score them against `labels` when given, and project at
 /// most `max_points` of them (a seeded sample) onto their first two principal
-/// components.
+/// components; with `times` (the time field's name and each text's value),
+/// count the clusters over time.
 pub fn documents(
     model: &Model,
     source: &str,
     texts: &[&str],
     labels: Option<&[&str]>,
+    times: Option<(&str, &[Option<String>])>,
     max_points: usize,
     threads: Threads,
 ) -> Documents {
@@ -80,7 +89,7 @@ pub fn documents(
         .collect();
     let tips = idx
         .iter()
-        .map(|&i| format!("#{} {}", pred[i], truncate(texts[i], 140)))
+        .map(|&i| format!("#{} {}", model.cluster_id(pred[i]), truncate(texts[i], 140)))
         .collect();
     let labeled = labels.map(|labels| {
         let (truth, classes) = encode_labels(labels);
@@ -100,6 +109,8 @@ pub fn documents(
             confusion,
         }
     });
+    let timeline =
+        times.map(|(field, values)| (field.to_string(), timeline::timeline(values, &pred, k)));
     Documents {
         source: source.to_string(),
         n: texts.len(),
@@ -107,6 +118,7 @@ pub fn documents(
         tips,
         sizes,
         labeled,
+        timeline,
     }
 }
 
@@ -174,6 +186,7 @@ td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}
 th{background:#f3f5f8}
 td.l,th.l{text-align:left}
 .grid{display:flex;flex-wrap:wrap;gap:16px}
+.maps{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 .cluster{border:1px solid #dde3ea;border-radius:6px;padding:10px 14px;width:540px}
 .cluster h3{margin:4px 0 8px;font-size:16px}
 .swatch{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;vertical-align:-1px}
@@ -218,7 +231,12 @@ pub fn render(model: &Model, docs: Option<&Documents>) -> String {
         seed = c.train.seed,
         ver = env!("CARGO_PKG_VERSION"),
     );
-    h.push_str(r##"<nav><a href="#clusters">Clusters</a><a href="#map-section">Map</a><a href="#curves">Training</a>"##);
+    h.push_str(r##"<nav><a href="#clusters">Clusters</a><a href="#hierarchy">Hierarchy</a><a href="#map-section">Map</a>"##);
+    let time = docs.and_then(|d| d.timeline.as_ref());
+    if time.is_some() {
+        h.push_str(r##"<a href="#time">Over time</a>"##);
+    }
+    h.push_str(r##"<a href="#curves">Training</a>"##);
     if docs.is_some_and(|d| d.labeled.is_some()) {
         h.push_str(r##"<a href="#scores">Scores</a>"##);
     }
@@ -228,7 +246,19 @@ pub fn render(model: &Model, docs: Option<&Documents>) -> String {
         scores_section(&mut h, model, lab.0, lab.1);
     }
     clusters_section(&mut h, model, docs);
+    hierarchy::section(&mut h, model);
     map_section(&mut h, model, docs);
+    match time {
+        Some((field, Some(t))) => timeline::section(&mut h, model, t, field),
+        Some((field, None)) => {
+            let _ = write!(
+                h,
+                r#"<section id="time"><h2>Clusters over time</h2><p class="note">No value of the <code>{}</code> field could be read as a time (ISO 8601 dates such as 2024-03-05, years, or Unix seconds).</p></section>"#,
+                esc(field)
+            );
+        }
+        None => {}
+    }
     curves_section(&mut h, model);
     h.push_str("</main></body></html>\n");
     h
@@ -338,19 +368,25 @@ fn clusters_section(h: &mut String, model: &Model, docs: Option<&Documents>) {
 }
 
 fn map_section(h: &mut String, model: &Model, docs: Option<&Documents>) {
-    h.push_str(r#"<section id="map-section"><h2>Map of the documents</h2>"#);
+    h.push_str(r#"<section id="map-section"><h2>Map of the documents and of the clusters</h2>"#);
     match docs {
         Some(d) => {
             let _ = write!(
                 h,
-                r#"<p class="note">{shown} of {n} texts of {src}: the first two principal components of the representation each text is clustered by, coloured by cluster. Hover a point for its text.</p>"#,
+                r#"<p class="note">Left: {shown} of {n} texts of {src}: the first two principal components of the representation each text is clustered by, coloured by cluster. Hover a point for its text. Right: the clusters' centroids on their own first two principal components, each circle's area its size.</p>"#,
                 shown = d.map.len(),
                 n = d.n,
                 src = esc(&d.source)
             );
+            h.push_str(r#"<div class="maps">"#);
             h.push_str(&svg::scatter("map", &d.map, &d.tips));
+            h.push_str(&hierarchy::cluster_map(model));
+            h.push_str("</div>");
         }
-        None => h.push_str(r#"<p class="note">No documents given.</p>"#),
+        None => {
+            h.push_str(r#"<p class="note">No documents given. The clusters' centroids on their first two principal components, each circle's area its size:</p>"#);
+            h.push_str(&hierarchy::cluster_map(model));
+        }
     }
     h.push_str(r#"<div class="legend">"#);
     for pos in 0..model.manifest.clusters.len() {

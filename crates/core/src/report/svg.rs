@@ -1,5 +1,5 @@
 //! Inline SVG charts for the report: horizontal bars, line charts, a scatter
-//! map and a heat map. Plain strings, no dependencies: each chart is a few
+//! map, a heat map, a dendrogram, a map of circles and stacked columns. Plain strings, no dependencies: each chart is a few
 //! dozen lines, and the page must open without network.
 
 use std::fmt::Write;
@@ -266,6 +266,168 @@ pub fn heatmap(id: &str, counts: &[Vec<u64>], rows: &[String], cols: &[String]) 
                 p = 100.0 * f,
                 tx = label_w + cell * j as f64 + cell / 2.0,
                 ty = y + cell / 2.0 + 3.0,
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A horizontal dendrogram: `leaves` (label, colour) top to bottom in the
+/// order given, and `joins` as `(child a, child b, height)` over node ids
+/// (leaves `0..L` by their index in `order`'s source, then join `i` as
+/// `L + i`); `order[r]` is the leaf on row `r`. `cut`: a dashed line at
+/// that height (where the themes are cut).
+pub fn dendrogram(
+    id: &str,
+    leaves: &[(String, &str)],
+    order: &[usize],
+    joins: &[(usize, usize, f64)],
+    cut: Option<f64>,
+) -> String {
+    let (row, label_w, plot_w, top) = (18.0, 220.0, 380.0, 8.0);
+    let n = leaves.len();
+    let (w, h) = (label_w + plot_w + 20.0, top * 2.0 + row * n as f64);
+    // The axis starts a little below the lowest join (leaves sit at its
+    // start): in a high-dimensional space every join is far from zero, and
+    // from zero the joins would crowd at the right.
+    let max = joins.iter().map(|j| j.2).fold(0.0, f64::max);
+    let lo = 0.8
+        * joins
+            .iter()
+            .map(|j| j.2)
+            .fold(f64::INFINITY, f64::min)
+            .min(max);
+    let x = |height: f64| label_w + plot_w * (height - lo).max(0.0) / (max - lo).max(1e-12);
+    let mut s = format!(
+        r#"<svg id="{id}" class="dendrogram" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">"#
+    );
+    // Each node's (x, y): leaves at height 0 on their rows, joins at their
+    // height between their children.
+    let mut at: Vec<(f64, f64)> = vec![(label_w, 0.0); n + joins.len()];
+    for (r, &leaf) in order.iter().enumerate() {
+        let y = top + row * r as f64 + row / 2.0;
+        at[leaf] = (label_w, y);
+        let (label, col) = &leaves[leaf];
+        let _ = write!(
+            s,
+            r#"<rect x="{rx}" y="{ry:.1}" width="10" height="10" fill="{col}"/><text class="leaf" x="{tx}" y="{ty:.1}" text-anchor="end" font-size="11">{l}</text>"#,
+            rx = label_w - 14.0,
+            ry = y - 5.0,
+            tx = label_w - 18.0,
+            ty = y + 4.0,
+            l = esc(&truncate(label, 34)),
+        );
+    }
+    for (i, &(a, b, height)) in joins.iter().enumerate() {
+        let (xa, ya) = at[a];
+        let (xb, yb) = at[b];
+        let xj = x(height);
+        let _ = write!(
+            s,
+            r##"<path class="join" d="M{xa:.1},{ya:.1}H{xj:.1}V{yb:.1}H{xb:.1}" fill="none" stroke="#555"><title>{height:.3}</title></path>"##
+        );
+        at[n + i] = (xj, (ya + yb) / 2.0);
+    }
+    if let Some(c) = cut {
+        let _ = write!(
+            s,
+            r##"<line class="cut" x1="{cx:.1}" x2="{cx:.1}" y1="0" y2="{h}" stroke="#d62728" stroke-dasharray="4 3"/>"##,
+            cx = x(c)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A map of clusters: one circle per `(x, y, size, label, colour)`, its area
+/// proportional to the size, labelled.
+pub fn bubbles(id: &str, items: &[(f32, f32, usize, String, &str)]) -> String {
+    let (w, h, m) = (480.0, 480.0, 60.0);
+    let (mut x0, mut x1, mut y0, mut y1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for &(x, y, ..) in items {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    if items.is_empty() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let (dx, dy) = ((x1 - x0).max(1e-6), (y1 - y0).max(1e-6));
+    let biggest = items.iter().map(|i| i.2).max().unwrap_or(1).max(1) as f64;
+    let mut s = format!(
+        r##"<svg id="{id}" class="bubbles" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img"><rect width="{w}" height="{h}" fill="#fafafa" stroke="#ddd"/>"##
+    );
+    // Biggest first, so small circles stay on top.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(items[i].2));
+    for i in order {
+        let (x, y, size, label, col) = &items[i];
+        let px = m + ((x - x0) / dx) as f64 * (w - 2.0 * m);
+        let py = h - m - ((y - y0) / dy) as f64 * (h - 2.0 * m);
+        let r = 6.0 + 34.0 * (*size as f64 / biggest).sqrt();
+        let _ = write!(
+            s,
+            r##"<circle class="centroid" cx="{px:.1}" cy="{py:.1}" r="{r:.1}" fill="{col}" fill-opacity="0.55" stroke="{col}"><title>{l}: {size} texts</title></circle><text x="{px:.1}" y="{ty:.1}" text-anchor="middle" font-size="10">{t}</text>"##,
+            l = esc(label),
+            ty = py + 3.0,
+            t = esc(&truncate(label, 22)),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Stacked columns: one column per period (`labels`), `counts[p][c]` of
+/// each series `c` stacked in `colors[c]`; every few labels shown.
+pub fn stacked(
+    id: &str,
+    labels: &[String],
+    counts: &[Vec<u64>],
+    names: &[String],
+    colors: &[&str],
+) -> String {
+    let (w, h, left, bottom, top) = (720.0, 300.0, 48.0, 56.0, 10.0);
+    let n = labels.len().max(1);
+    let col_w = (w - left - 10.0) / n as f64;
+    let max = counts
+        .iter()
+        .map(|c| c.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let y = |v: f64| h - bottom - (h - bottom - top) * v / max;
+    let mut s = format!(
+        r##"<svg id="{id}" class="stacked" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img"><line x1="{left}" x2="{w}" y1="{b}" y2="{b}" stroke="#999"/><text x="{tx}" y="{ty}" text-anchor="end" font-size="10">{max}</text><text x="{tx}" y="{b}" text-anchor="end" font-size="10">0</text>"##,
+        b = h - bottom,
+        tx = left - 4.0,
+        ty = top + 8.0,
+    );
+    let every = n.div_ceil(24).max(1);
+    for (p, row) in counts.iter().enumerate() {
+        let x = left + col_w * p as f64;
+        let mut base = 0.0;
+        for (c, &v) in row.iter().enumerate() {
+            if v == 0 {
+                continue;
+            }
+            let (y1, y0) = (y(base + v as f64), y(base));
+            let _ = write!(
+                s,
+                r#"<rect class="period" x="{x:.1}" y="{y1:.1}" width="{cw:.1}" height="{hh:.1}" fill="{col}"><title>{l} / {name}: {v}</title></rect>"#,
+                cw = (col_w - 1.0).max(0.5),
+                hh = y0 - y1,
+                col = colors.get(c).copied().unwrap_or("#999"),
+                l = esc(&labels[p]),
+                name = esc(names.get(c).map_or("", String::as_str)),
+            );
+            base += v as f64;
+        }
+        if p % every == 0 {
+            let _ = write!(
+                s,
+                r#"<text transform="translate({tx:.1},{ty}) rotate(-45)" text-anchor="end" font-size="10">{l}</text>"#,
+                tx = x + col_w / 2.0,
+                ty = h - bottom + 12.0,
+                l = esc(&labels[p]),
             );
         }
     }
