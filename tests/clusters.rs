@@ -104,6 +104,10 @@ fn merge_and_split_keep_other_clusters_and_predictions_agree() {
             assert_eq!(a["score"], b["score"]);
         }
     }
+    // An edited model is not updated (its classifiers are the trained ones).
+    let o = textrnn(&["update", "--model", &merged, &corpus, "--out", &merged]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("merged or split"), "{}", stderr(&o));
     // The original model is untouched.
     assert_eq!(
         ids(&json(&["describe", "--model", &model, "--json"])),
@@ -266,4 +270,103 @@ fn describe_anew_with_stop_words_and_keep_user_names() {
         assert_eq!(o.status.code(), Some(2), "{flag} {value}");
         assert!(stderr(&o).contains(flag), "{}", stderr(&o));
     }
+}
+
+#[test]
+fn update_keeps_ids_and_forms_a_cluster_for_a_new_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    // Train on two of the three topics (and six texts of the third, so that
+    // its words are in the vocabulary); then update with all three, the
+    // third twice over: a topic the model has not learned.
+    let all = std::fs::read_to_string(&corpus).unwrap();
+    let food: Vec<&str> = all.lines().filter(|l| l.contains("\"food\"")).collect();
+    let mut two: Vec<&str> = all.lines().filter(|l| !l.contains("\"food\"")).collect();
+    two.extend(&food[..6]);
+    let first = dir.path().join("two.jsonl");
+    std::fs::write(&first, two.join("\n")).unwrap();
+    let new_texts = dir.path().join("new.jsonl");
+    std::fs::write(&new_texts, format!("{all}{}", food.join("\n"))).unwrap();
+    let new_texts = new_texts.to_str().unwrap();
+    let model = dir.path().join("m").to_str().unwrap().to_string();
+    let mut args = vec![
+        "train",
+        first.to_str().unwrap(),
+        "--out",
+        &model,
+        "--seed",
+        "1",
+    ];
+    args.extend(TINY.iter().filter(|&&a| a != "--k" && a != "3"));
+    args.extend(["--k", "2"]);
+    let o = textrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = predict(&model, first.to_str().unwrap(), &[]);
+    let updated = dir.path().join("m2").to_str().unwrap().to_string();
+    let out = ok(&["update", "--model", &model, new_texts, "--out", &updated]);
+    assert!(out.contains("updated with 200 texts"), "{out}");
+    let d = json(&["describe", "--model", &updated, "--json"]);
+    assert_eq!(ids(&d), vec![0, 1, 2], "{out}");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(Path::new(&updated).join("model.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["updates"][0]["new_clusters"],
+        serde_json::json!([2])
+    );
+    // The old clusters keep their names and their texts; the new topic is the new cluster.
+    let d0 = json(&["describe", "--model", &model, "--json"]);
+    assert_eq!(d["clusters"][0]["name"], d0["clusters"][0]["name"]);
+    let after = predict(&updated, first.to_str().unwrap(), &[]);
+    let same = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b["cluster"] == a["cluster"])
+        .count();
+    assert!(
+        same * 10 >= before.len() * 9,
+        "{same} of {} old texts kept their cluster",
+        before.len()
+    );
+    let food_file = dir.path().join("food.jsonl");
+    std::fs::write(&food_file, food.join("\n")).unwrap();
+    let in_new = predict(&updated, food_file.to_str().unwrap(), &[])
+        .iter()
+        .filter(|p| p["cluster"] == 2)
+        .count();
+    assert!(
+        in_new * 10 >= food.len() * 9,
+        "{in_new} of {} new-topic texts in the new cluster",
+        food.len()
+    );
+    // --new-clusters 0 adds none; a bad value is refused.
+    let none = dir.path().join("m3").to_str().unwrap().to_string();
+    ok(&[
+        "update",
+        "--model",
+        &model,
+        new_texts,
+        "--out",
+        &none,
+        "--new-clusters",
+        "0",
+    ]);
+    assert_eq!(
+        ids(&json(&["describe", "--model", &none, "--json"])),
+        vec![0, 1]
+    );
+    let o = textrnn(&[
+        "update",
+        "--model",
+        &model,
+        &corpus,
+        "--new-clusters",
+        "many",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("give auto, 0 or a number"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -1,4 +1,4 @@
-//! `textrnn merge` and `textrnn split`: editing a trained model's clusters.
+//! `textrnn merge`, `split` and `update`: changing a trained model's clusters.
 //! The model is rewritten atomically (or written to --out), with the edit
 //! in its history (`edits` in model.json).
 
@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use textrnn::model::update::{NewClusters, UpdateConfig};
 use textrnn::model::{ClusterInfo, Model};
 use textrnn::nn::gemm::Threads;
 
@@ -140,6 +141,75 @@ pub fn split(a: SplitArgs) -> Result<()> {
     for id in &parts {
         let p = model.position_of(*id)?;
         println!("  {}", line(&model.manifest.clusters[p]));
+    }
+    save(&mut model, &out)
+}
+
+/// Update a model with new unlabeled texts without renumbering its clusters.
+///
+/// The model labels the new texts; texts it cannot vouch for may form new clusters
+/// (next ids); the classifiers are fitted again on the new texts with each cluster's
+/// representative texts, and the scores calibrated again. With --epochs the encoder
+/// first goes on training on the new texts. The vocabulary stays as trained.
+///
+/// Example:
+///   textrnn update --model tickets.model new_tickets.csv --out tickets2.model
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct UpdateArgs {
+    /// Model directory.
+    #[arg(long, value_name = "MODEL_DIR")]
+    model: String,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write the updated model here instead of replacing MODEL_DIR.
+    #[arg(long, value_name = "MODEL_DIR")]
+    out: Option<String>,
+    /// New clusters from texts that fit none: auto, 0 (none) or a number of groups to try.
+    #[arg(long, default_value = "auto", value_parser = parse_new_clusters)]
+    new_clusters: NewClusters,
+    /// Epochs of further encoder training on the new texts (0: the encoder stays).
+    #[arg(long, default_value_t = 0)]
+    epochs: usize,
+}
+
+fn parse_new_clusters(s: &str) -> Result<NewClusters, String> {
+    match s {
+        "auto" => Ok(NewClusters::Auto),
+        n => n
+            .parse()
+            .map(NewClusters::Exactly)
+            .map_err(|_| format!("{n:?}: give auto, 0 or a number of new clusters")),
+    }
+}
+
+pub fn update(a: UpdateArgs) -> Result<()> {
+    let (model, out) = load(&a.model, &a.out)?;
+    let corpus = a.input.read_for(&model)?;
+    let texts = corpus.texts();
+    let threads = Threads::Many(rayon::current_num_threads());
+    let cfg = UpdateConfig {
+        epochs: a.epochs,
+        new_clusters: a.new_clusters,
+    };
+    let bar = super::progress::spinner(format!("update with {} texts", texts.len()));
+    let (mut model, _, log) = model
+        .update(&texts, &corpus.source, &cfg, threads, &mut |_| {})
+        .context("cannot update")?;
+    bar.finish_and_clear();
+    println!(
+        "updated with {} texts of {}: {:.1}% of them changed cluster from the model's first answer; {} it could not vouch for",
+        log.texts,
+        log.source,
+        100.0 * log.moved,
+        log.candidates
+    );
+    if log.new_clusters.is_empty() {
+        println!("no new cluster");
+    }
+    for id in &log.new_clusters {
+        let p = model.position_of(*id)?;
+        println!("new {}", line(&model.manifest.clusters[p]));
     }
     save(&mut model, &out)
 }

@@ -58,6 +58,8 @@ enum Command {
     Merge(edit::MergeArgs),
     /// Split a cluster of a model into parts, re-clustering its texts.
     Split(edit::SplitArgs),
+    /// Update a model with new texts without renumbering its clusters.
+    Update(edit::UpdateArgs),
     /// Score a model on labeled text, beside the TF-IDF baseline.
     Eval(eval::EvalArgs),
     /// Cluster a corpus with TF-IDF (+ LSA) + k-means and score it when labels exist.
@@ -264,6 +266,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rename(a) => describe::rename(a),
         Command::Merge(a) => edit::merge(a),
         Command::Split(a) => edit::split(a),
+        Command::Update(a) => edit::update(a),
         Command::Eval(a) => eval::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Demo(a) => demo::run(a),

@@ -149,6 +149,35 @@ pub fn train_contrastive(
 ) -> Result<Trained, TrainError> {
     let mut rng = Rng::derive(cfg.seed, 0xC0);
     let enc = new_encoder(cfg, init_embedding, &mut rng);
+    train_from(enc, rng, seqs, cfg, threads, progress)
+}
+
+/// Go on training a trained encoder `enc` on `seqs` (new texts) under
+/// `cfg` (its epochs, schedule and learning rate), as
+/// [`train_contrastive`] trains a fresh one: for `textrnn update`.
+pub fn continue_contrastive(
+    mut enc: Encoder<f32>,
+    seqs: &[Vec<u32>],
+    cfg: &TrainConfig,
+    threads: Threads,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Trained, TrainError> {
+    let mut rng = Rng::derive(cfg.seed, 0xC1);
+    if cfg.objective == Objective::LanguageModel {
+        super::lm::attach(&mut enc, &mut rng);
+    }
+    train_from(enc, rng, seqs, cfg, threads, progress)
+}
+
+/// The training loop over epochs from `enc` and `rng`.
+fn train_from(
+    enc: Encoder<f32>,
+    rng: Rng,
+    seqs: &[Vec<u32>],
+    cfg: &TrainConfig,
+    threads: Threads,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Trained, TrainError> {
     let (train, val) = train_val_split(seqs.len(), cfg.val_fraction, cfg.seed);
     let batcher = Batcher {
         batch_size: cfg.batch_size.max(2),

@@ -31,4 +31,6 @@ pub use augment::AugmentConfig;
 pub use config::{
     CheckpointConfig, Decay, EpochLog, Objective, Progress, Stage, StepLog, TrainConfig, TrainError,
 };
-pub use contrastive::{encode_all, encode_all_with, prepare_for, train_contrastive};
+pub use contrastive::{
+    continue_contrastive, encode_all, encode_all_with, prepare_for, train_contrastive,
+};

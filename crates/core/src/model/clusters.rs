@@ -100,6 +100,20 @@ pub fn group_terms(members: &[&ClusterInfo], top: usize) -> Vec<(String, f32)> {
         .collect()
 }
 
+/// Each text's describing terms under `model`'s settings (tokenizing it).
+pub(crate) fn terms_of_texts(model: &Model, texts: &[&str]) -> Vec<Vec<String>> {
+    let cfg = &model.manifest.config;
+    let (tokens, features): (Vec<Vec<String>>, Vec<Vec<String>>) = texts
+        .par_iter()
+        .map(|t| {
+            let tokens = cfg.pipeline.tokenize(t);
+            let strings = tokens.iter().map(|tk| tk.text.clone()).collect();
+            (strings, Tfidf::terms_of(&model.tfidf.config, tokens))
+        })
+        .unzip();
+    describing_terms(cfg, &tokens, &features)
+}
+
 impl Model {
     /// The model's clusters described anew from `texts` (the training
     /// corpus, or any corpus like it) as the model assigns them, with the
@@ -114,15 +128,7 @@ impl Model {
     ) -> Vec<ClusterInfo> {
         let cfg = &self.manifest.config;
         let (labels, scores) = self.predict(texts, threads);
-        let (tokens, features): (Vec<Vec<String>>, Vec<Vec<String>>) = texts
-            .par_iter()
-            .map(|t| {
-                let tokens = cfg.pipeline.tokenize(t);
-                let strings = tokens.iter().map(|tk| tk.text.clone()).collect();
-                (strings, Tfidf::terms_of(&self.tfidf.config, tokens))
-            })
-            .unzip();
-        let terms = describing_terms(cfg, &tokens, &features);
+        let terms = terms_of_texts(self, texts);
         let k = self.manifest.clusters.len();
         let names: Vec<Option<String>> = (self.manifest.clusters.iter())
             .map(|c| (c.renamed || cfg.seeds.is_some()).then(|| c.name.clone()))

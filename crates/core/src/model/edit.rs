@@ -20,10 +20,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::clusters::{describe_with, describing_terms, group_terms, EXAMPLES, TOP_TERMS};
+use super::clusters::{describe_with, group_terms, EXAMPLES, TOP_TERMS};
 use super::{Assigner, ClusterInfo, Model};
 use crate::cluster::head;
-use crate::features::Tfidf;
 use crate::nn::gemm::Threads;
 
 /// One edit of a model's clusters, as the history in `model.json` keeps it.
@@ -265,15 +264,7 @@ impl Model {
             head::fit(&sub, d, &partition.labels, parts, &head_cfg, threads);
         // Descriptions of the parts, from their texts.
         let sub_texts: Vec<&str> = mine.iter().map(|&i| texts[i]).collect();
-        let (tokens, features): (Vec<Vec<String>>, Vec<Vec<String>>) = sub_texts
-            .iter()
-            .map(|t| {
-                let tokens = cfg.pipeline.tokenize(t);
-                let strings = tokens.iter().map(|tk| tk.text.clone()).collect();
-                (strings, Tfidf::terms_of(&self.tfidf.config, tokens))
-            })
-            .unzip();
-        let terms = describing_terms(&cfg, &tokens, &features);
+        let terms = super::clusters::terms_of_texts(self, &sub_texts);
         let mut infos = describe_with(
             &sub_texts,
             &terms,

@@ -239,6 +239,7 @@ impl Model {
             dec: logs.dec,
             calibration: logs.calibration,
             edits: Vec::new(),
+            updates: Vec::new(),
             files: BTreeMap::new(),
         };
         let mut model = Model {

@@ -14,6 +14,7 @@
 //! - [`clusters`]: describing the clusters from texts.
 //! - [`tree`]: how the clusters group (Ward's linkage on their centroids).
 //! - [`edit`]: merging and splitting clusters of a trained model.
+//! - [`update`]: updating a trained model with new texts.
 //! - [`format`](mod@format): the checksummed model directory (save, load, rename).
 //! - [`select`]: choosing the encoder among candidates (`--select`).
 //! - [`experimental`]: paths that are off by default because they measured
@@ -49,6 +50,7 @@ pub mod represent;
 pub mod select;
 pub mod tokens;
 pub mod tree;
+pub mod update;
 
 pub use crate::learn::StepLog;
 pub use assign::{assign, top_clusters, Assigner, Predictions};
@@ -179,6 +181,9 @@ pub struct Manifest {
     /// user reads and the steps every prediction replays ([`edit`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<edit::Edit>,
+    /// Each update with new texts, in order ([`update`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<update::UpdateLog>,
     /// SHA-256 (hex) of each other file.
     pub files: BTreeMap<String, String>,
 }
@@ -211,7 +216,7 @@ pub struct Model {
     /// tables), built once by the first call whose size pays for the tables
     /// (or by [`Model::prepare_inference`]) and kept: `encoder` must not
     /// change after a model starts predicting.
-    prepared: std::sync::OnceLock<Prepared<f32>>,
+    pub(crate) prepared: std::sync::OnceLock<Prepared<f32>>,
 }
 
 /// Errors from saving or loading a model.
