@@ -96,13 +96,21 @@ pub fn describes(token: &str, cfg: &DescribeConfig, han_words: bool) -> bool {
 /// The terms of one text that may describe its cluster: its lead terms
 /// (`^what`, kept from the features, where the model has them), then every
 /// n-gram of neighbouring describing tokens (Chinese words joined without a
-/// space, others with one).
+/// space, others with one; a possessive's "'s" dropped).
 pub fn text_terms(
     tokens: &[String],
     lead: &[String],
     cfg: &DescribeConfig,
     han_words: bool,
 ) -> Vec<String> {
+    // A possessive names what it belongs to: "scala's" counts as "scala".
+    let tokens: Vec<String> = tokens
+        .iter()
+        .map(|t| {
+            let bare = t.strip_suffix("'s").or_else(|| t.strip_suffix("’s"));
+            bare.filter(|b| !b.is_empty()).unwrap_or(t).to_string()
+        })
+        .collect();
     let ok: Vec<bool> = tokens
         .iter()
         .map(|t| describes(t, cfg, han_words))
@@ -325,7 +333,7 @@ mod tests {
         assert_eq!(cfg.stop_words, vec!["apple", "credit card"]);
         let t = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         let terms = text_terms(
-            &t("apple inc . & lt ; aapl.o & gt ; said # 39 ; 2004 quot <url> credit card bank"),
+            &t("apple inc . & lt ; aapl.o & gt ; said # 39 ; 2004 quot <url> credit card bank's"),
             &["^apple".to_string()],
             &cfg,
             true,
