@@ -963,8 +963,28 @@ fn seed_word_errors_are_clear() {
     let out = dir.path().join("m");
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"positive": ["great"]}"#).unwrap();
-    let cases: [(Vec<&str>, &str); 4] = [
+    let scores = dir.path().join("lexicon.tsv");
+    std::fs::write(&scores, "great\t3\nawful\tvery\n").unwrap();
+    let lists = dir.path().join("lists");
+    std::fs::create_dir(&lists).unwrap();
+    std::fs::write(lists.join("pos.txt"), "great\n").unwrap();
+    std::fs::write(lists.join("neg.txt"), "# nothing yet\n").unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let cases: [(Vec<&str>, &str); 7] = [
         (vec!["--seeds", bad.to_str().unwrap()], "at least 2 classes"),
+        (
+            vec!["--seeds", scores.to_str().unwrap()],
+            "lexicon.tsv: line 2: \"very\" is not a number",
+        ),
+        (
+            vec!["--seeds", lists.to_str().unwrap()],
+            "the list of class \"neg\" has no words",
+        ),
+        (
+            vec!["--seeds", empty.to_str().unwrap()],
+            "empty.txt: the file is empty",
+        ),
         (vec!["--seeds", "no-such-set"], "not a shipped seed set"),
         (
             vec!["--seeds", "sentiment-en", "--k", "3"],
@@ -988,6 +1008,60 @@ fn seed_word_errors_are_clear() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
         assert!(!out.exists());
+    }
+}
+
+/// A word-score lexicon and a folder of word lists work as --seeds, and name
+/// the classes as a JSON seed file does.
+#[test]
+fn seed_lexicons_in_common_formats_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = review_corpus(dir.path());
+    let scores = dir.path().join("afinn.txt");
+    std::fs::write(
+        &scores,
+        "great\t3\nwonderful\t4\nexcellent\t3\nfine\t1\nterrible\t-3\nawful\t-3\nboring\t-2\n",
+    )
+    .unwrap();
+    let lists = dir.path().join("lists");
+    std::fs::create_dir(&lists).unwrap();
+    std::fs::write(lists.join("liked.txt"), "great\nwonderful\nexcellent\n").unwrap();
+    std::fs::write(lists.join("disliked.txt"), "terrible\nawful\nboring\n").unwrap();
+    for (seeds, names) in [
+        (scores.to_str().unwrap(), ["positive", "negative"]),
+        (lists.to_str().unwrap(), ["disliked", "liked"]),
+    ] {
+        let model = dir.path().join("m");
+        let mut args = vec![
+            "train",
+            corpus.as_str(),
+            "--out",
+            model.to_str().unwrap(),
+            "--seeds",
+            seeds,
+            "--seed-threshold",
+            "1",
+        ];
+        args.extend(TINY.iter().skip(2));
+        let o = textrnn(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let d: serde_json::Value = serde_json::from_str(&stdout(&textrnn(&[
+            "describe",
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ])))
+        .unwrap();
+        let got: Vec<&str> = (d["clusters"].as_array().unwrap().iter())
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, names);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap();
+        // The threshold 1 leaves "fine" (1) out.
+        let all = manifest["config"]["seeds"].to_string();
+        assert!(!all.contains("\"fine\""), "{all}");
+        std::fs::remove_dir_all(&model).unwrap();
     }
 }
 

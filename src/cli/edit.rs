@@ -184,7 +184,7 @@ fn parse_new_clusters(s: &str) -> Result<NewClusters, String> {
 }
 
 pub fn update(a: UpdateArgs) -> Result<()> {
-    let (model, out) = load(&a.model, &a.out)?;
+    let (mut model, out) = load(&a.model, &a.out)?;
     let corpus = a.input.read_for(&model)?;
     let texts = corpus.texts();
     let threads = Threads::Many(rayon::current_num_threads());
@@ -193,7 +193,7 @@ pub fn update(a: UpdateArgs) -> Result<()> {
         new_clusters: a.new_clusters,
     };
     let bar = super::progress::spinner(format!("update with {} texts", texts.len()));
-    let (mut model, _, log) = model
+    let (_, log) = model
         .update(&texts, &corpus.source, &cfg, threads, &mut |_| {})
         .context("cannot update")?;
     bar.finish_and_clear();

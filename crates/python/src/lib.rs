@@ -191,12 +191,16 @@ fn validate(c: &ModelConfig) -> PyResult<()> {
     }
 }
 
-/// A shipped seed set by name, or one given as JSON text.
+/// A shipped seed set by name, one given as JSON text, or the path of a
+/// user's (JSON, word-score lexicon, folder of word lists).
 fn seed_set(spec: &str) -> PyResult<SeedSet> {
     if let Some(s) = SeedSet::builtin(spec) {
         return Ok(s);
     }
-    SeedSet::from_json(spec).map_err(|e| PyValueError::new_err(format!("seeds: {e}")))
+    if spec.trim_start().starts_with('{') {
+        return SeedSet::from_json(spec).map_err(|e| PyValueError::new_err(format!("seeds: {e}")));
+    }
+    SeedSet::read(Path::new(spec), 0.0).map_err(|e| PyValueError::new_err(format!("seeds: {e}")))
 }
 
 /// Bytes of a slice of plain numbers, in this machine's byte order.
@@ -582,6 +586,78 @@ impl NativeModel {
                     .join(", ")
             ))),
         }
+    }
+
+    /// Join clusters `ids` into the first (named `name`, or by its terms); returns its id.
+    #[pyo3(signature = (ids, name=None))]
+    fn merge(&mut self, ids: Vec<usize>, name: Option<String>) -> PyResult<usize> {
+        self.model
+            .merge(&ids, name.as_deref())
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Merge along the cluster tree down to `k` clusters; returns the groups merged (ids).
+    fn merge_to(&mut self, k: usize) -> PyResult<Vec<Vec<usize>>> {
+        self.model
+            .merge_to(k)
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Split cluster `id` into `parts` by re-clustering its texts among `texts`; returns the parts' ids.
+    #[pyo3(signature = (id, parts, texts, threads=None))]
+    fn split(
+        &mut self,
+        py: Python<'_>,
+        id: usize,
+        parts: usize,
+        texts: Vec<String>,
+        threads: Option<usize>,
+    ) -> PyResult<Vec<usize>> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let model = &mut self.model;
+        released(py, threads, |t| model.split(id, parts, &refs, "python", t))?
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Update with new texts (`new_clusters`: None for auto, else a count);
+    /// returns the update's log as JSON.
+    #[pyo3(signature = (texts, epochs=0, new_clusters=None, threads=None))]
+    fn update(
+        &mut self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        epochs: usize,
+        new_clusters: Option<usize>,
+        threads: Option<usize>,
+    ) -> PyResult<String> {
+        use textrnn::model::update::{NewClusters, UpdateConfig};
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let cfg = UpdateConfig {
+            epochs,
+            new_clusters: new_clusters.map_or(NewClusters::Auto, NewClusters::Exactly),
+        };
+        let model = &mut self.model;
+        let (_, log) = released(py, threads, |t| {
+            model.update(&refs, "python", &cfg, t, &mut |_| {})
+        })?
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        serde_json::to_string(&log).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// The cluster tree: each join as (position a, position b, height, size),
+    /// positions `0..k` the clusters in the model's order, `k + i` join `i`.
+    fn tree(&self) -> Vec<(usize, usize, f64, usize)> {
+        let sizes: Vec<usize> = self
+            .model
+            .manifest
+            .clusters
+            .iter()
+            .map(|c| c.size)
+            .collect();
+        textrnn::model::tree::ward(&self.model.centroids, self.model.dim(), &sizes)
+            .into_iter()
+            .map(|j| (j.nodes.0, j.nodes.1, j.height, j.size))
+            .collect()
     }
 
     /// `model.json` as text.

@@ -266,6 +266,33 @@ def test_edited_model_predicts_ids_as_the_cli_does(fitted, tmp_path):
     assert arrow.column("name").to_pylist() == [r["name"] for r in rows]
 
 
+def test_tree_merge_split_update(tmp_path):
+    texts, labels = corpus()
+    m = small().fit(texts)
+    joins = m.tree()
+    assert len(joins) == 2 and sorted(joins[-1]["clusters"]) == [0, 1, 2]
+    # update first (edited models refuse it): the same topics, no new cluster
+    log = m.update(texts[::2])
+    assert log["texts"] == len(texts[::2]) and log["new_clusters"] == []
+    assert list(m.classes_) == [0, 1, 2]
+    with pytest.raises(ValueError, match="new_clusters"):
+        m.update(texts, new_clusters="many")
+    kept = m.merge(2, 0, name="two topics")
+    assert kept == 2 and list(m.classes_) == [1, 2] and m.n_clusters_ == 2
+    assert set(m.predict(texts)) <= {1, 2}
+    assert m.manifest_["edits"][0]["clusters"] == [2, 0]
+    parts = m.split(2, texts, into=2)
+    assert parts == [3, 4] and list(m.classes_) == [1, 3, 4]
+    assert purity(m.predict(texts), labels) > 0.9
+    with pytest.raises(ValueError, match="merged or split"):
+        m.update(texts)
+    with pytest.raises(ValueError, match="no cluster 0"):
+        m.merge(0, 1)
+    m.save(tmp_path / "edited")
+    again = TextRNN.load(tmp_path / "edited")
+    assert list(again.predict(texts)) == list(m.predict(texts))
+
+
 def test_ray_local_mode_matches_predict(fitted, tmp_path):
     ray = pytest.importorskip("ray", reason="ray not installed (pip install 'ray[data]' to run this test)")
     m, texts, _ = fitted

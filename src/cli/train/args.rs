@@ -38,8 +38,10 @@ pub struct TrainArgs {
     /// Number of clusters, or `auto` to choose it by view agreement in --k-min..=--k-max.
     #[arg(long, short = 'k', value_parser = parse_k, required_unless_present = "seeds")]
     pub k: Option<KArg>,
-    /// Seed words instead of clustering: a JSON file {"class": ["word", ...], ...} or a
-    /// shipped set: sentiment-en, sentiment-zh, emotion-en, emotion-zh. k = the classes.
+    /// Seed words instead of clustering: a shipped set (sentiment-en, sentiment-zh,
+    /// emotion-en, emotion-zh), a JSON file {"class": ["word", ...], ...}, a word-score
+    /// lexicon (WORD<TAB>SCORE lines: positive / negative by --seed-threshold), or a folder
+    /// of word lists named after their classes (joy.txt, anger.txt, ...). k = the classes.
     #[arg(long, value_name = "FILE|NAME")]
     pub seeds: Option<String>,
     /// Random seed.
@@ -274,6 +276,10 @@ pub struct HeadArgs {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Seed words (with --seeds)")]
 pub struct SeedArgs {
+    /// With a word-score lexicon as --seeds: words scoring above T are positive seeds,
+    /// below -T negative.
+    #[arg(long, default_value_t = 0.0, value_name = "T")]
+    pub seed_threshold: f64,
     /// Self-training rounds of the RNN classifier.
     #[arg(long, default_value_t = lib().weak.rounds)]
     pub seed_rounds: usize,

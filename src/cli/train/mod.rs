@@ -32,19 +32,21 @@ fn checkpoint_path(out: &Path) -> std::path::PathBuf {
     out.with_file_name(format!("{name}.checkpoint"))
 }
 
-/// A shipped seed set by name, or a JSON file.
-fn load_seeds(spec: &str) -> Result<SeedSet> {
+/// A shipped seed set by name, or a user's: a JSON file, a word-score
+/// lexicon (with `threshold`), or a folder of word lists.
+fn load_seeds(spec: &str, threshold: f64) -> Result<SeedSet> {
     if let Some(s) = SeedSet::builtin(spec) {
         return Ok(s);
     }
-    let text = std::fs::read_to_string(spec).with_context(|| {
+    let path = std::path::Path::new(spec);
+    if !path.exists() {
         let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-        format!(
-            "--seeds {spec}: not a shipped seed set ({}) and not a readable file",
+        anyhow::bail!(
+            "--seeds {spec}: not a shipped seed set ({}) and no such file or folder",
             names.join(", ")
-        )
-    })?;
-    SeedSet::from_json(&text).map_err(|e| anyhow::anyhow!("{spec}: {e}"))
+        );
+    }
+    SeedSet::read(path, threshold).map_err(|e| anyhow::anyhow!("--seeds {e}"))
 }
 
 /// The number of clusters asked for: `--k`, or the seed words' classes.
@@ -113,7 +115,9 @@ fn checkpoints(a: &TrainArgs, cfg: &mut ModelConfig) -> Result<std::path::PathBu
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let start = Instant::now();
-    let seeds = a.seeds.as_deref().map(load_seeds).transpose()?;
+    let seeds = (a.seeds.as_deref())
+        .map(|s| load_seeds(s, a.seed_words.seed_threshold))
+        .transpose()?;
     let k_arg = resolve_k(&a, seeds.as_ref())?;
     let k_wanted = k_arg.fixed().unwrap_or(a.classes.k_min);
     config::validate(&a)?;

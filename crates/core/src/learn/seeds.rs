@@ -110,6 +110,140 @@ impl SeedSet {
     }
 }
 
+impl SeedSet {
+    /// A word-score lexicon (AFINN, VADER and their kind): one word or
+    /// phrase per line, a tab (or the last run of spaces) before its score,
+    /// further columns ignored, `#` comment lines and blank lines skipped.
+    /// Words scoring above `threshold` seed class "positive", below
+    /// `-threshold` class "negative"; errors name the line.
+    pub fn from_scores(text: &str, threshold: f64) -> Result<SeedSet, String> {
+        let (mut pos, mut neg) = (Vec::new(), Vec::new());
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            let (word, rest) = match line.split_once('\t') {
+                Some((w, r)) => (w, r.split('\t').next().unwrap_or("")),
+                None => line
+                    .trim()
+                    .rsplit_once(char::is_whitespace)
+                    .ok_or_else(|| {
+                        format!("line {}: expected WORD<TAB>SCORE, found {line:?}", i + 1)
+                    })?,
+            };
+            let score: f64 = rest.trim().parse().map_err(|_| {
+                format!(
+                    "line {}: {:?} is not a number (expected WORD<TAB>SCORE)",
+                    i + 1,
+                    rest.trim()
+                )
+            })?;
+            let word = word.trim().to_lowercase();
+            if word.is_empty() {
+                return Err(format!("line {}: the word is empty", i + 1));
+            }
+            if score > threshold {
+                pos.push(word);
+            } else if score < -threshold {
+                neg.push(word);
+            }
+        }
+        for (name, seeds, side, bound) in [
+            ("positive", &pos, "above", threshold),
+            ("negative", &neg, "below", -threshold),
+        ] {
+            if seeds.is_empty() {
+                return Err(format!(
+                    "no word scores {side} {bound} (class {name:?} would have no seed words)"
+                ));
+            }
+        }
+        Ok(SeedSet {
+            classes: vec![
+                SeedClass {
+                    name: "positive".into(),
+                    seeds: pos,
+                },
+                SeedClass {
+                    name: "negative".into(),
+                    seeds: neg,
+                },
+            ],
+        })
+    }
+
+    /// A user's seed words at `path`: a JSON file (`{"class": ["word",
+    /// ...]}`), a word-score lexicon ([`SeedSet::from_scores`] with
+    /// `threshold`), or a folder of word lists, one per class, named after
+    /// it (`joy.txt` is class "joy"; files in name order, hidden ones
+    /// skipped). Errors name the file.
+    pub fn read(path: &std::path::Path, threshold: f64) -> Result<SeedSet, String> {
+        let shown = path.display();
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))
+        };
+        if path.is_dir() {
+            let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{shown}: cannot read the folder: {e}"))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .filter(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect();
+            files.sort();
+            let lists = files
+                .iter()
+                .map(|p| {
+                    let name = p
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    Ok((name, read(p)?))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            return SeedSet::from_lists(&lists).map_err(|e| format!("{shown}: {e}"));
+        }
+        let text = read(path)?;
+        if text.trim().is_empty() {
+            return Err(format!("{shown}: the file is empty"));
+        }
+        if text.trim_start().starts_with('{') {
+            SeedSet::from_json(&text)
+        } else {
+            SeedSet::from_scores(&text, threshold)
+        }
+        .map_err(|e| format!("{shown}: {e}"))
+    }
+
+    /// Classes from one word list each: `(class name, file text)` pairs
+    /// (a folder of `joy.txt`, `anger.txt`, ... read by the caller), one
+    /// word or phrase per line, `#` comments and blank lines skipped.
+    pub fn from_lists(lists: &[(String, String)]) -> Result<SeedSet, String> {
+        let mut map = serde_json::Map::new();
+        for (name, text) in lists {
+            let words: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|w| !w.is_empty())
+                .map(|w| w.to_lowercase().into())
+                .collect();
+            if words.is_empty() {
+                return Err(format!("the list of class {name:?} has no words"));
+            }
+            map.insert(name.clone(), words.into());
+        }
+        // One parser for every form: the JSON one checks the classes.
+        let mut set = SeedSet::from_json(&serde_json::Value::Object(map).to_string())?;
+        let order: Vec<&String> = lists.iter().map(|(n, _)| n).collect();
+        set.classes
+            .sort_by_key(|c| order.iter().position(|n| **n == c.name));
+        Ok(set)
+    }
+}
+
 /// A JSON object read as ordered `(key, value)` pairs (serde_json's map
 /// sorts keys, and class order matters to users).
 struct OrderedPairs(Vec<(String, Vec<String>)>);
@@ -300,6 +434,45 @@ mod tests {
 
     fn toks(s: &str) -> Vec<String> {
         TextPipeline::default().tokens(s)
+    }
+
+    #[test]
+    fn lexicons_in_the_common_formats_parse() {
+        let afinn = "# AFINN-like\ngood\t3\nbad\t-3\nmeh\t0\nnot good\t-2\nLovely 2\n";
+        let set = SeedSet::from_scores(afinn, 0.0).unwrap();
+        assert_eq!(set.classes[0].name, "positive");
+        assert_eq!(set.classes[0].seeds, vec!["good", "lovely"]);
+        assert_eq!(set.classes[1].seeds, vec!["bad", "not good"]);
+        // VADER: word, mean, std, ratings; the threshold drops weak words.
+        let vader = "great\t3.1\t0.7\t[3, 3]\nok\t0.9\t0.5\t[1, 1]\nawful\t-3.4\t0.5\t[-3]\n";
+        let set = SeedSet::from_scores(vader, 1.0).unwrap();
+        assert_eq!(set.classes[0].seeds, vec!["great"]);
+        assert_eq!(set.classes[1].seeds, vec!["awful"]);
+        let e = SeedSet::from_scores("good\tvery\n", 0.0).unwrap_err();
+        assert!(e.contains("line 1") && e.contains("not a number"), "{e}");
+        let e = SeedSet::from_scores("good\t3\n", 0.0).unwrap_err();
+        assert!(e.contains("\"negative\" would have no seed words"), "{e}");
+        let e = SeedSet::from_scores("good\n", 0.0).unwrap_err();
+        assert!(e.contains("expected WORD<TAB>SCORE"), "{e}");
+        // One list per class, in the order given.
+        let lists = vec![
+            ("joy".to_string(), "happy\n# comment\nGlad\n\n".to_string()),
+            ("anger".to_string(), "angry\n".to_string()),
+        ];
+        let set = SeedSet::from_lists(&lists).unwrap();
+        assert_eq!(set.classes[0].name, "joy");
+        assert_eq!(set.classes[0].seeds, vec!["happy", "glad"]);
+        assert_eq!(set.classes[1].name, "anger");
+        let empty = vec![
+            ("joy".to_string(), "happy".to_string()),
+            ("fear".to_string(), "# none\n".to_string()),
+        ];
+        assert!(SeedSet::from_lists(&empty)
+            .unwrap_err()
+            .contains("\"fear\" has no words"));
+        assert!(SeedSet::from_lists(&lists[..1])
+            .unwrap_err()
+            .contains("at least 2 classes"));
     }
 
     #[test]

@@ -90,17 +90,18 @@ pub enum UpdateError {
 }
 
 impl Model {
-    /// The model updated with new texts `texts` (from `source`): see the
-    /// module documentation. Returns the updated model, each new text's
-    /// cluster (position) and score, and the log.
+    /// Update the model with new texts `texts` (from `source`): see the
+    /// module documentation. Returns each new text's cluster (position) and
+    /// the log. On an error the model is as it was (the checks come first,
+    /// and the encoder is replaced only once its training succeeded).
     pub fn update(
-        mut self,
+        &mut self,
         texts: &[&str],
         source: &str,
         cfg: &UpdateConfig,
         threads: Threads,
         progress: &mut dyn FnMut(Progress),
-    ) -> Result<(Model, Vec<usize>, UpdateLog), UpdateError> {
+    ) -> Result<(Vec<usize>, UpdateLog), UpdateError> {
         if texts.is_empty() {
             return Err(UpdateError::Empty);
         }
@@ -174,7 +175,7 @@ impl Model {
         cal.min_known_share = calibrate::quantile(&shares, calibrate::FAR_QUANTILE);
         let moved = (0..n).filter(|&i| fitted[i] != before.labels[i]).count() as f64 / n as f64;
         // Clusters: old ones keep id and name; new ones are described.
-        let terms = super::clusters::terms_of_texts(&self, texts);
+        let terms = super::clusters::terms_of_texts(self, texts);
         let clusters = self.updated_clusters(texts, &terms, &fitted[..n], &scores[..n], k);
         self.manifest.clusters = clusters;
         self.manifest.config.k = k;
@@ -194,7 +195,7 @@ impl Model {
         };
         self.manifest.updates.push(log.clone());
         let labels = fitted[..n].to_vec();
-        Ok((self, labels, log))
+        Ok((labels, log))
     }
 
     /// Cluster the `candidates` (rows of `z`) into new clusters per `cfg`,

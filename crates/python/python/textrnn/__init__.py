@@ -62,7 +62,9 @@ def _texts(texts: Any, what: str = "texts") -> list:
 
 
 def _seeds_spec(seeds: Any) -> Optional[str]:
-    """Seed words as the library takes them: a shipped set's name or JSON text."""
+    """Seed words as the library takes them: a shipped set's name, JSON
+    text, or the path of a JSON file, a word-score lexicon or a folder of
+    word lists (read by the library, as ``textrnn train --seeds``)."""
     if seeds is None:
         return None
     if isinstance(seeds, dict):
@@ -71,14 +73,13 @@ def _seeds_spec(seeds: Any) -> Optional[str]:
         s = os.fspath(seeds)
         if s in _native.builtin_seed_sets():
             return s
-        if os.path.isfile(s):
-            with open(s, encoding="utf-8") as f:
-                return f.read()
+        if os.path.exists(s):
+            return os.path.abspath(s)
         raise ValueError(
             f"seeds={s!r}: not a shipped seed set ({', '.join(_native.builtin_seed_sets())}) "
-            "and not a readable file"
+            "and no such file or folder"
         )
-    raise TypeError("seeds must be a shipped set's name, a JSON file's path or a dict")
+    raise TypeError("seeds must be a shipped set's name, a path (JSON, word-score lexicon, folder of lists) or a dict")
 
 
 class _Progress:
@@ -356,6 +357,62 @@ class TextRNN:
         """Name cluster ``id`` (kept by ``save``)."""
         self._native_model().rename(int(id), str(name))
         return self
+
+    # working with the clusters
+    def _refresh(self) -> None:
+        m = self._native_model()
+        self.manifest_ = json.loads(m.manifest_json())
+        self.n_clusters_ = m.k
+
+    def merge(self, *ids: int, name: Optional[str] = None) -> int:
+        """Join clusters ``ids`` into the first (``textrnn merge``): a text's
+        probability of it is the sum of theirs; the others keep their ids
+        and names. Returns the joined cluster's id."""
+        kept = self._native_model().merge([int(i) for i in ids], name)
+        self._refresh()
+        return kept
+
+    def merge_to(self, k: int) -> list:
+        """Merge along the cluster tree until ``k`` clusters are left
+        (``textrnn merge --to``); returns the groups merged (ids, kept first)."""
+        groups = self._native_model().merge_to(int(k))
+        self._refresh()
+        return groups
+
+    def split(self, cluster: int, texts: Any, into: int = 2) -> list:
+        """Split ``cluster`` into ``into`` parts by re-clustering its texts
+        among ``texts`` (``textrnn split``); returns the parts' new ids."""
+        parts = self._native_model().split(int(cluster), int(into), _texts(texts), self.threads)
+        self._refresh()
+        return parts
+
+    def update(self, texts: Any, epochs: int = 0, new_clusters: Union[str, int] = "auto") -> dict:
+        """Update the model with new texts without renumbering its clusters
+        (``textrnn update``); texts that fit no cluster may form new ones
+        (``new_clusters``: "auto", 0 or a number of groups to try). Returns
+        what the update did (texts, candidates, new cluster ids, share moved)."""
+        if new_clusters == "auto":
+            count = None
+        elif isinstance(new_clusters, int) and not isinstance(new_clusters, bool) and new_clusters >= 0:
+            count = new_clusters
+        else:
+            raise ValueError(f"new_clusters must be 'auto' or a count >= 0, not {new_clusters!r}")
+        log = json.loads(self._native_model().update(_texts(texts), int(epochs), count, self.threads))
+        self._refresh()
+        return log
+
+    def tree(self) -> list:
+        """How the clusters group (Ward's linkage on their centroids, as
+        ``textrnn describe --tree``): each join as a dict with the two
+        sides' node numbers (0..k-1 the clusters in ``classes_`` order, k+i
+        join i), its height, size and the cluster ids under it."""
+        ids = list(self.classes_)
+        members = [[i] for i in ids]
+        out = []
+        for a, b, height, size in self._native_model().tree():
+            members.append(sorted(members[a] + members[b]))
+            out.append({"children": (a, b), "height": height, "size": size, "clusters": members[-1]})
+        return out
 
     # persistence
     def save(self, path: Union[str, os.PathLike]) -> None:
