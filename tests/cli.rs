@@ -222,7 +222,7 @@ fn usage_errors_exit_2_with_a_clear_message() {
 fn every_verb_has_help() {
     for verb in [
         "train", "predict", "serve", "describe", "rename", "eval", "baseline", "tokenize", "bench",
-        "demo",
+        "demo", "merge", "split", "update", "report",
     ] {
         let o = textrnn(&[verb, "--help"]);
         assert!(o.status.success());
@@ -497,6 +497,19 @@ fn train_saves_a_model_that_predict_uses_and_same_seed_gives_same_bytes() {
         v["acc"].as_f64().unwrap() > 0.9 && v["baseline"]["acc"].is_number(),
         "{v}"
     );
+    // Per cluster: the class it stands for (each topic once), precision, recall.
+    assert!(
+        out.contains("per cluster: the class it stands for"),
+        "{out}"
+    );
+    let per = v["per_cluster"].as_array().unwrap();
+    assert_eq!(per.len(), 3);
+    let mut stands: Vec<&str> = per.iter().map(|p| p["class"].as_str().unwrap()).collect();
+    stands.sort_unstable();
+    assert_eq!(stands, ["food", "money", "sport"]);
+    assert!(per
+        .iter()
+        .all(|p| p["precision"].as_f64().unwrap() > 0.8 && p["recall"].as_f64().unwrap() > 0.8));
 
     // A flipped byte in the weights is caught by the checksum, with exit code 2.
     let w = model.join("weights.safetensors");

@@ -106,13 +106,43 @@ pub fn run(a: EvalArgs) -> Result<()> {
             row.iter().map(|v| format!("{v:>10}")).collect::<String>()
         )?;
     }
+    // Per cluster: the class it stands for (by name, else majority), precision, recall.
+    let names: Vec<String> = model
+        .manifest
+        .clusters
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let per = textrnn::eval::per_cluster(&truth, &pred, &classes, &names);
+    writeln!(
+        out,
+        "\nper cluster: the class it stands for (= same name, else its majority), precision, recall, F1"
+    )?;
+    for s in &per {
+        let label: String = format!("{} {}", model.cluster_id(s.cluster), names[s.cluster])
+            .chars()
+            .take(28)
+            .collect();
+        writeln!(
+            out,
+            "{label:<28} {:>2}{:<16} P {:>5.1}  R {:>5.1}  F1 {:>5.1}  ({} texts)",
+            if s.by_name { "= " } else { "~ " },
+            s.class.chars().take(16).collect::<String>(),
+            100.0 * s.precision,
+            100.0 * s.recall,
+            100.0 * s.f1,
+            s.size
+        )?;
+    }
     if a.json {
         let s = |s: &Scores| json!({"acc": s.acc, "nmi": s.nmi, "ari": s.ari, "purity": s.purity});
         writeln!(
             out,
             "{}",
             json!({"acc": ours.acc, "nmi": ours.nmi, "ari": ours.ari, "purity": ours.purity, "n": texts.len(), "k": k,
-            "seconds": (seconds * 1000.0).round() / 1000.0, "baseline": base.as_ref().map(s)})
+            "seconds": (seconds * 1000.0).round() / 1000.0, "baseline": base.as_ref().map(s),
+            "per_cluster": per.iter().map(|p| json!({"cluster": model.cluster_id(p.cluster), "name": names[p.cluster],
+                "class": p.class, "by_name": p.by_name, "precision": p.precision, "recall": p.recall, "f1": p.f1, "size": p.size})).collect::<Vec<_>>()})
         )?;
     }
     Ok(())

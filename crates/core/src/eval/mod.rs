@@ -4,5 +4,7 @@
 //! never train.
 
 pub mod metrics;
+pub mod per_class;
 
 pub use metrics::{encode_labels, Scores};
+pub use per_class::{per_cluster, ClusterScore};
