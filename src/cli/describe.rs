@@ -21,7 +21,7 @@ pub struct TermArgs {
     #[arg(long)]
     pub no_default_stop_words: bool,
     /// A term must occur in at least N of a cluster's texts [default: 2, or 1% of them].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub min_term_freq: Option<u64>,
     /// Term lengths in words: 1, 2, or a range such as 1-2 [default: 1].
     #[arg(long, value_name = "N[-M]", value_parser = parse_ngrams)]
@@ -100,7 +100,7 @@ pub struct DescribeArgs {
     #[arg(long)]
     tree: bool,
     /// With --tree: cut it into N themes [default: where its joins grow most, 2-10].
-    #[arg(long, value_name = "N", requires = "tree", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", requires = "tree", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     themes: Option<u64>,
     #[command(flatten)]
     terms: TermArgs,

@@ -546,7 +546,7 @@ async fn model_info(State(s): State<AppState>) -> Response {
         .collect();
     Json(json!({
         "format_version": m.manifest.version,
-        "k": c.k,
+        "k": m.manifest.clusters.len(),
         "dim": m.dim(),
         "encoder": {
             "cell": enc.cell,
