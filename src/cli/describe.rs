@@ -190,13 +190,7 @@ fn tree(model: &Model, themes: Option<usize>, json: bool, out: &mut impl Write) 
     };
     let name_of = |members: &[usize]| textrnn::describe::suggest_name(0, &terms_of(members));
     // Every node: its clusters (positions) and name; clusters first, then joins.
-    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
-    for j in &joins {
-        let mut g = members[j.nodes.0].clone();
-        g.extend(&members[j.nodes.1]);
-        g.sort_unstable();
-        members.push(g);
-    }
+    let members = tree::members(&joins, k);
     let names: Vec<String> = (m.clusters.iter().map(|c| c.name.clone()))
         .chain(members[k..].iter().map(|g| name_of(g)))
         .collect();

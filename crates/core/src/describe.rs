@@ -32,6 +32,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::features::stopwords::is_stop_word;
+use crate::text::segment::is_han;
 
 /// Which terms describe clusters. Defaults: [`DescribeConfig::default`]
 /// (in `model::config`, beside every other default).
@@ -62,10 +63,6 @@ pub const MARKUP: &[&str] = &[
     "href", "img", "src", "br", "rel", "nofollow", "lrb", "rrb", "lsb", "rsb", "组图", "附图",
     "图文", "高清", "图片", "视频", "图集",
 ];
-
-fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
-}
 
 /// English stop words as people type them without the apostrophe, which
 /// the built-in list (with it) misses.

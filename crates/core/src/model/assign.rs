@@ -246,6 +246,21 @@ impl Model {
             .collect()
     }
 
+    /// Predictions of `texts` from their [`Model::represent_parts`], as
+    /// [`Model::classify`] gives them (any assigner that reads the
+    /// representation: not the seed-word RNN classifier alone).
+    pub(crate) fn predictions_of(
+        &self,
+        texts: &[&str],
+        parts: &Parts,
+        threads: Threads,
+    ) -> Predictions {
+        let (probs, k) = self.probabilities_of(texts, parts, threads);
+        let (labels, scores) = argmax_rows(&probs, k);
+        let far = self.unusual(&parts.z, &labels, &parts.known);
+        self.flag(labels, scores, &parts.known, &far)
+    }
+
     /// Representations `(N, D)` of texts and their predictions, as
     /// [`Model::represent`] and [`Model::predict`] give them, tokenizing the
     /// texts once for both (the seed-word RNN classifier alone reads them again).

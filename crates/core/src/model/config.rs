@@ -159,6 +159,16 @@ impl ModelConfig {
         }
     }
 
+    /// The representation's column blocks `[SIF, RNN, LSA]` for an RNN of
+    /// output width `d`: width, and whether the shares `w` keep it.
+    pub fn block_widths(&self, d: usize, w: FeatureWeights) -> [(usize, bool); 3] {
+        [
+            (self.wordvec_dims, w.sif > 0.0),
+            (d, w.rnn > 0.0),
+            (self.lsa_dims, w.lsa > 0.0),
+        ]
+    }
+
     /// Whether a model of this config has the lexical classifier: clusters
     /// (not seed words) assigned by the cluster classifier, with the lexical
     /// one switched on. Training and loading both ask this.

@@ -292,19 +292,7 @@ impl Model {
             c.id = new;
         }
         // Centroids of the parts as their classifier assigns them.
-        let mut centroids = vec![0f32; parts * d];
-        let mut counts = vec![0usize; parts];
-        for (row, &l) in sub.chunks(d).zip(&part_labels) {
-            counts[l] += 1;
-            for (c, &v) in centroids[l * d..(l + 1) * d].iter_mut().zip(row) {
-                *c += v;
-            }
-        }
-        for (l, &n) in counts.iter().enumerate() {
-            centroids[l * d..(l + 1) * d]
-                .iter_mut()
-                .for_each(|c| *c /= n.max(1) as f32);
-        }
+        let centroids = crate::rows::class_means(&sub, d, &part_labels, parts);
         self.remember_base();
         self.manifest.clusters.remove(p);
         self.centroids.drain(p * d..(p + 1) * d);

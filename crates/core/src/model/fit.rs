@@ -102,11 +102,7 @@ impl Space<'_> {
     /// The representation's column blocks [SIF, RNN, LSA]: width, and
     /// whether the shares `w` keep it.
     pub fn widths(&self, w: FeatureWeights) -> [(usize, bool); 3] {
-        [
-            (self.cfg.wordvec_dims, w.sif > 0.0),
-            (self.d, w.rnn > 0.0),
-            (self.cfg.lsa_dims, w.lsa > 0.0),
-        ]
+        self.cfg.block_widths(self.d, w)
     }
 }
 

@@ -244,45 +244,10 @@ impl Model {
                 err,
             })
         };
-        let bad = |name: &str, problem: String| ModelError::Invalid {
-            path: dir.join(name).display().to_string(),
-            problem,
-        };
-        let manifest: Manifest = serde_json::from_slice(&read("model.json")?)
-            .map_err(|e| bad("model.json", format!("not a valid model manifest: {e}")))?;
-        if manifest.format != "textrnn-model" {
-            return Err(bad("model.json", "not a textrnn model".into()));
-        }
-        if manifest.version > FORMAT_VERSION {
-            return Err(bad("model.json", format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
-        }
-        let mut contents: HashMap<&str, Vec<u8>> = HashMap::new();
-        let wants_lexical = manifest.config.lexical_classifier();
-        let mut names = vec![
-            "pipeline.json",
-            "vocab.json",
-            "tfidf.json",
-            "wordvec.json",
-            "weights.safetensors",
-        ];
-        if wants_lexical {
-            names.push("lexical.json");
-        }
-        for name in names {
-            let bytes = read(name)?;
-            let want = manifest
-                .files
-                .get(name)
-                .ok_or_else(|| bad("model.json", format!("no checksum for {name}")))?;
-            if &hex_sha256(&bytes) != want {
-                return Err(bad(
-                    name,
-                    "checksum mismatch: the file is corrupt or was edited; retrain or restore it"
-                        .into(),
-                ));
-            }
-            contents.insert(name, bytes);
-        }
+        let bad = |name: &str, problem: String| invalid(dir, name, problem);
+        let manifest = read_manifest(dir, &read)?;
+        check_clusters(dir, &manifest)?;
+        let contents = read_checked(dir, &read, &manifest)?;
         let cfg = &manifest.config;
         let vocab = Vocab::from_json(&String::from_utf8_lossy(&contents["vocab.json"]))
             .map_err(|e| bad("vocab.json", e))?;
@@ -294,91 +259,32 @@ impl Model {
         let wbytes = &contents["weights.safetensors"];
         weights::load_bytes(&mut encoder, wbytes)
             .map_err(|e| bad("weights.safetensors", e.to_string()))?;
-        let st = SafeTensors::deserialize(wbytes)
-            .map_err(|e| bad("weights.safetensors", e.to_string()))?;
-        let get = |name: &str, len: usize| -> Result<Vec<f32>, ModelError> {
-            weights::read_f32(&st, name, len).map_err(|e| bad("weights.safetensors", e))
+        let t = Tensors {
+            dir,
+            st: SafeTensors::deserialize(wbytes)
+                .map_err(|e| bad("weights.safetensors", e.to_string()))?,
         };
-        let lsa = get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
-        let ids = super::edit::replay_ids(cfg.k, &manifest.edits).map_err(|e| {
-            bad(
-                "model.json",
-                format!("the cluster edits do not replay: {e}"),
-            )
-        })?;
-        if ids != manifest.clusters.iter().map(|c| c.id).collect::<Vec<_>>() {
-            return Err(bad(
-                "model.json",
-                "the clusters listed are not those the training and the edits leave".into(),
-            ));
-        }
-        let full = cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims;
-        let centroids = get("clusters.centroids", ids.len() * full)?;
+        let lsa = t.get("lsa.components", tfidf.terms.len() * cfg.lsa_dims)?;
+        let dim = cfg.wordvec_dims + encoder.config.output_dim() + cfg.lsa_dims;
+        let centroids = t.get("clusters.centroids", manifest.clusters.len() * dim)?;
         let base_centroids = if manifest.edits.is_empty() {
             None
         } else {
-            Some(get("base.centroids", cfg.k * full)?)
+            Some(t.get("base.centroids", cfg.k * dim)?)
         };
         let mut wordvec: WordVectors = serde_json::from_slice(&contents["wordvec.json"])
             .map_err(|_| bad("wordvec.json", "not valid word-vector metadata".into()))?;
-        wordvec.vectors = get("wordvec.vectors", wordvec.terms.len() * wordvec.dim)?;
+        wordvec.vectors = t.get("wordvec.vectors", wordvec.terms.len() * wordvec.dim)?;
         if wordvec.weights.len() != wordvec.terms.len() || wordvec.mean.len() != wordvec.dim {
             return Err(bad("wordvec.json", "inconsistent sizes".into()));
         }
         wordvec.rebuild_index();
-        // A linear layer `(k, d)` saved under `{prefix}weight` / `{prefix}bias`.
-        let linear = |prefix: &str, d: usize, k: usize| -> Result<Linear<f32>, ModelError> {
-            let mut h = Linear::<f32>::new(prefix, d, k, &mut crate::rng::Rng::new(0));
-            h.weight.value = get(&format!("{prefix}weight"), k * d)?;
-            h.bias.value = get(&format!("{prefix}bias"), k)?;
-            Ok(h)
-        };
-        let (k, d) = (cfg.k, encoder.config.output_dim());
-        let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
-        // Chosen from the config as training chose it; older formats load
-        // with what they had (version 1: nearest centroid; seed-word models
-        // before version 4: the RNN classifier alone).
-        let assigner = match &cfg.seeds {
-            Some(seeds) => {
-                if seeds.classes.len() != k {
-                    return Err(bad(
-                        "model.json",
-                        format!("{} seed classes but k = {k}", seeds.classes.len()),
-                    ));
-                }
-                Assigner::Seeded {
-                    rnn: linear("head.", d, k)?,
-                    features: if cfg.seeded_feature_head() {
-                        Some(linear("clusters.head.", dim, k)?)
-                    } else {
-                        None
-                    },
-                }
-            }
-            None if cfg.cluster_head.enabled() => Assigner::Classifier {
-                linear: linear("clusters.head.", dim, k)?,
-                lexical: if wants_lexical {
-                    let t = Tfidf::from_json(&String::from_utf8_lossy(&contents["lexical.json"]))
-                        .map_err(|e| bad("lexical.json", e))?;
-                    let l = linear("clusters.lexical.", t.terms.len(), k)?;
-                    Some((t, head::Lexical::new(l)))
-                } else {
-                    None
-                },
-            },
-            None => Assigner::NearestCentroid,
-        };
+        let assigner = read_assigner(dir, &t, &contents, cfg, encoder.config.output_dim())?;
         let splits = super::edit::split_parts(&manifest.edits)
             .into_iter()
             .enumerate()
-            .map(|(i, parts)| linear(&super::edit::split_prefix(i), dim, parts))
+            .map(|(i, parts)| t.linear(&super::edit::split_prefix(i), dim, parts))
             .collect::<Result<Vec<_>, _>>()?;
-        if !manifest.edits.is_empty() && matches!(assigner, Assigner::Seeded { .. }) {
-            return Err(bad(
-                "model.json",
-                "a seed-word model cannot have edits".into(),
-            ));
-        }
         Ok(Model {
             manifest,
             vocab,
@@ -393,6 +299,149 @@ impl Model {
             prepared: std::sync::OnceLock::new(),
         })
     }
+}
+
+/// `dir/name` is not what a model file must be.
+fn invalid(dir: &Path, name: &str, problem: String) -> ModelError {
+    ModelError::Invalid {
+        path: dir.join(name).display().to_string(),
+        problem,
+    }
+}
+
+type Read<'a> = dyn Fn(&str) -> Result<Vec<u8>, ModelError> + 'a;
+
+/// `model.json`, checked to be a model this build reads.
+fn read_manifest(dir: &Path, read: &Read) -> Result<Manifest, ModelError> {
+    let bad = |problem: String| invalid(dir, "model.json", problem);
+    let manifest: Manifest = serde_json::from_slice(&read("model.json")?)
+        .map_err(|e| bad(format!("not a valid model manifest: {e}")))?;
+    if manifest.format != "textrnn-model" {
+        return Err(bad("not a textrnn model".into()));
+    }
+    if manifest.version > FORMAT_VERSION {
+        return Err(bad(format!("written by a newer textrnn (format {}; this build reads up to {FORMAT_VERSION}); upgrade textrnn", manifest.version)));
+    }
+    Ok(manifest)
+}
+
+/// The clusters listed are those training and the edits leave, and a
+/// seed-word model has no edits.
+fn check_clusters(dir: &Path, manifest: &Manifest) -> Result<(), ModelError> {
+    let bad = |problem: String| invalid(dir, "model.json", problem);
+    let cfg = &manifest.config;
+    let ids = super::edit::replay_ids(cfg.k, &manifest.edits)
+        .map_err(|e| bad(format!("the cluster edits do not replay: {e}")))?;
+    if ids != manifest.clusters.iter().map(|c| c.id).collect::<Vec<_>>() {
+        return Err(bad(
+            "the clusters listed are not those the training and the edits leave".into(),
+        ));
+    }
+    if !manifest.edits.is_empty() && cfg.seeds.is_some() {
+        return Err(bad("a seed-word model cannot have edits".into()));
+    }
+    Ok(())
+}
+
+/// Every other file the manifest's config needs, each checked against its checksum.
+fn read_checked(
+    dir: &Path,
+    read: &Read,
+    manifest: &Manifest,
+) -> Result<HashMap<&'static str, Vec<u8>>, ModelError> {
+    let mut names = vec![
+        "pipeline.json",
+        "vocab.json",
+        "tfidf.json",
+        "wordvec.json",
+        "weights.safetensors",
+    ];
+    if manifest.config.lexical_classifier() {
+        names.push("lexical.json");
+    }
+    let mut contents = HashMap::new();
+    for name in names {
+        let bytes = read(name)?;
+        let want = (manifest.files.get(name))
+            .ok_or_else(|| invalid(dir, "model.json", format!("no checksum for {name}")))?;
+        if &hex_sha256(&bytes) != want {
+            return Err(invalid(
+                dir,
+                name,
+                "checksum mismatch: the file is corrupt or was edited; retrain or restore it"
+                    .into(),
+            ));
+        }
+        contents.insert(name, bytes);
+    }
+    Ok(contents)
+}
+
+/// The tensors of `weights.safetensors`, read by name and length.
+struct Tensors<'a> {
+    dir: &'a Path,
+    st: SafeTensors<'a>,
+}
+
+impl Tensors<'_> {
+    fn get(&self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+        weights::read_f32(&self.st, name, len)
+            .map_err(|e| invalid(self.dir, "weights.safetensors", e))
+    }
+
+    /// A linear layer `(k, d)` saved under `{prefix}weight` / `{prefix}bias`.
+    fn linear(&self, prefix: &str, d: usize, k: usize) -> Result<Linear<f32>, ModelError> {
+        let mut h = Linear::<f32>::new(prefix, d, k, &mut crate::rng::Rng::new(0));
+        h.weight.value = self.get(&format!("{prefix}weight"), k * d)?;
+        h.bias.value = self.get(&format!("{prefix}bias"), k)?;
+        Ok(h)
+    }
+}
+
+/// The rule that assigns texts, chosen from the config as training chose
+/// it; older formats load with what they had (version 1: nearest
+/// centroid; seed-word models before version 4: the RNN classifier alone).
+/// `d`: the RNN's output width.
+fn read_assigner(
+    dir: &Path,
+    t: &Tensors,
+    contents: &HashMap<&'static str, Vec<u8>>,
+    cfg: &super::ModelConfig,
+    d: usize,
+) -> Result<Assigner, ModelError> {
+    let k = cfg.k;
+    let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
+    Ok(match &cfg.seeds {
+        Some(seeds) => {
+            if seeds.classes.len() != k {
+                return Err(invalid(
+                    dir,
+                    "model.json",
+                    format!("{} seed classes but k = {k}", seeds.classes.len()),
+                ));
+            }
+            Assigner::Seeded {
+                rnn: t.linear("head.", d, k)?,
+                features: if cfg.seeded_feature_head() {
+                    Some(t.linear("clusters.head.", dim, k)?)
+                } else {
+                    None
+                },
+            }
+        }
+        None if cfg.cluster_head.enabled() => Assigner::Classifier {
+            linear: t.linear("clusters.head.", dim, k)?,
+            lexical: if cfg.lexical_classifier() {
+                let lt = Tfidf::from_json(&String::from_utf8_lossy(&contents["lexical.json"]))
+                    .map_err(|e| invalid(dir, "lexical.json", e))?;
+                let l = t.linear("clusters.lexical.", lt.terms.len(), k)?;
+                Some((lt, head::Lexical::new(l)))
+            } else {
+                None
+            },
+        },
+        None => Assigner::NearestCentroid,
+    })
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

@@ -71,6 +71,19 @@ pub fn ward(centroids: &[f32], d: usize, sizes: &[usize]) -> Vec<Join> {
     joins
 }
 
+/// The clusters (by position, ascending) under every node: `0..K` the
+/// clusters themselves, then each join's group.
+pub fn members(joins: &[Join], k: usize) -> Vec<Vec<usize>> {
+    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
+    for j in joins {
+        let mut g = members[j.nodes.0].clone();
+        g.extend(&members[j.nodes.1]);
+        g.sort_unstable();
+        members.push(g);
+    }
+    members
+}
+
 /// The clusters (by position) under each of the `groups` groups left when
 /// the tree is cut there (`1 <= groups <= K`), each group's list ascending,
 /// groups in order of their first cluster.
@@ -134,6 +147,7 @@ mod tests {
         assert!((joins[2].height - 10.5).abs() < 1e-9);
         assert_eq!(joins[2].size, 4);
         assert_eq!(cut(&joins, 4, 2), vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(members(&joins, 4)[6], vec![0, 1, 2, 3]);
         assert_eq!(cut(&joins, 4, 4), vec![vec![0], vec![1], vec![2], vec![3]]);
         assert_eq!(cut(&joins, 4, 1), vec![vec![0, 1, 2, 3]]);
         assert_eq!(themes(&joins, 4), 2);

@@ -116,9 +116,19 @@ impl Model {
             ));
         };
         let lexical_tfidf = lexical.as_ref().map(|(t, _)| t.clone());
-        let before = self.classify(texts, threads);
         let k_old = self.manifest.clusters.len();
-        // The encoder goes on training, where asked.
+        // The new texts and each old cluster's representative texts, represented
+        // once (again after the encoder trains on, where asked).
+        let examples: Vec<(&str, usize)> = (self.manifest.clusters.iter().enumerate())
+            .flat_map(|(p, c)| c.examples.iter().map(move |e| (e.as_str(), p)))
+            .collect();
+        let all: Vec<&str> = texts
+            .iter()
+            .copied()
+            .chain(examples.iter().map(|e| e.0))
+            .collect();
+        let mut parts = self.represent_parts(&all, threads);
+        let before = self.predictions_of(&all, &parts, threads);
         if cfg.epochs > 0 {
             let mut train = self.manifest.config.train.clone();
             train.epochs = cfg.epochs;
@@ -134,24 +144,15 @@ impl Model {
                 e
             }));
             self.manifest.training_steps.extend(steps);
+            parts = self.represent_parts(&all, threads);
         }
-        // The new texts and each old cluster's representative texts, represented.
-        let examples: Vec<(&str, usize)> = (self.manifest.clusters.iter().enumerate())
-            .flat_map(|(p, c)| c.examples.iter().map(move |e| (e.as_str(), p)))
-            .collect();
-        let all: Vec<&str> = texts
-            .iter()
-            .copied()
-            .chain(examples.iter().map(|e| e.0))
-            .collect();
-        let parts = self.represent_parts(&all, threads);
         let d = self.dim();
         let n = texts.len();
         // New clusters among the candidates.
         let candidates: Vec<usize> = (0..n)
             .filter(|&i| before.low_confidence[i] && parts.known[i].0 > 0)
             .collect();
-        let mut labels: Vec<usize> = (before.labels.iter().copied())
+        let mut labels: Vec<usize> = (before.labels[..n].iter().copied())
             .chain(examples.iter().map(|e| e.1))
             .collect();
         let added = self.new_clusters(&parts.z, d, &candidates, n, k_old, cfg, &mut labels);
@@ -160,7 +161,8 @@ impl Model {
         let x = parts.x.as_ref();
         let (linear, lexical, (fitted, _)) = self.refit(&parts.z, d, x, &labels, k, threads);
         let centroids = class_means(&parts.z, d, &fitted, k);
-        let widths = self.widths();
+        let mc = &self.manifest.config;
+        let widths = mc.block_widths(self.encoder.config.output_dim(), mc.weights);
         let (mut cal, scores) = calibrate::calibrate(
             &linear,
             lexical.as_ref().zip(x),
@@ -313,16 +315,6 @@ impl Model {
                 (h, None, pred)
             }
         }
-    }
-
-    /// The representation's blocks `[SIF, RNN, LSA]`: width and whether kept.
-    fn widths(&self) -> [(usize, bool); 3] {
-        let c = &self.manifest.config;
-        [
-            (c.wordvec_dims, c.weights.sif > 0.0),
-            (self.encoder.config.output_dim(), c.weights.rnn > 0.0),
-            (c.lsa_dims, c.weights.lsa > 0.0),
-        ]
     }
 
     /// The clusters after an update: each old one with the new texts it got
