@@ -914,6 +914,9 @@ fn seed_words_name_the_classes_and_generalize_beyond_seed_matches() {
             model.to_str().unwrap(),
             "--seed-epochs",
             "10",
+            "--seed-role",
+            "classify",
+            "--no-seed-expansion",
         ];
         if rnn_alone {
             args.extend(["--seed-feature-rounds", "0"]);

@@ -370,3 +370,94 @@ fn update_keeps_ids_and_forms_a_cluster_for_a_new_topic() {
         stderr(&o)
     );
 }
+
+/// Seed words that agree with the corpus's own topics keep the clusters and
+/// name them, in the seed file's order; `--seed-role classify` trains the
+/// seed classifier instead; `describe --seed-words` writes a file that
+/// `--seeds` reads back.
+#[test]
+fn seeds_that_agree_with_the_clusters_name_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = topical_corpus(dir.path());
+    let seeds = dir.path().join("seeds.json");
+    std::fs::write(
+        &seeds,
+        r#"{"food": ["火锅", "饺子"], "sport": ["goal", "team"], "money": ["bank", "stock"]}"#,
+    )
+    .unwrap();
+    let manifest = |m: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(Path::new(m).join("model.json")).unwrap()).unwrap()
+    };
+    let tiny: Vec<&str> = TINY.iter().skip(2).copied().collect();
+    for (role, kept) in [("auto", true), ("classify", false)] {
+        let model = dir.path().join(role).to_str().unwrap().to_string();
+        let mut args = vec!["train", &corpus, "--out", &model, "--seeds"];
+        args.extend([
+            seeds.to_str().unwrap(),
+            "--seed-role",
+            role,
+            "--label-field",
+        ]);
+        args.extend(["label", "--seed-epochs", "10"]);
+        args.extend(&tiny);
+        let last: Value = serde_json::from_str(ok(&args).lines().last().unwrap()).unwrap();
+        assert!(last["acc"].as_f64().unwrap() > 0.95, "{role}: {last}");
+        let m = manifest(&model);
+        let agreement = m["weak"]["cluster_agreement"].as_f64();
+        assert_eq!(
+            m["config"]["seed_role"],
+            if kept { "name" } else { "classify" }
+        );
+        assert_eq!(agreement.is_some(), kept, "{role}");
+        if kept {
+            assert!(agreement.unwrap() > 0.95);
+            assert!(
+                m["cluster_head"].is_object(),
+                "the cluster classifier assigns"
+            );
+        }
+        let d = json(&["describe", "--model", &model, "--json"]);
+        let names: Vec<&str> = (d["clusters"].as_array().unwrap().iter())
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["food", "sport", "money"], "{role}");
+        let p = predict(&model, &corpus, &[]);
+        let labels: Vec<Value> = std::fs::read_to_string(&corpus)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let right = p
+            .iter()
+            .zip(&labels)
+            .filter(|(p, l)| p["name"] == l["label"]);
+        assert!(right.count() as f64 > 0.95 * labels.len() as f64, "{role}");
+    }
+
+    // The seed words as a file to edit: given, then added; read back exactly.
+    let model = dir.path().join("auto").to_str().unwrap().to_string();
+    let text = ok(&["describe", "--model", &model, "--seed-words"]);
+    let words: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(words["food"][0], "火锅", "{text}");
+    assert_eq!(words["money"][1], "stock", "{text}");
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, text.replace("\"stock\"", "\"shares\"")).unwrap();
+    let again = dir.path().join("again").to_str().unwrap().to_string();
+    let mut args = vec!["train", &corpus, "--out", &again, "--seeds"];
+    args.extend([edited.to_str().unwrap(), "--no-seed-expansion"]);
+    args.extend(&tiny);
+    ok(&args);
+    let m = manifest(&again);
+    assert!(m["weak"]["expansion"].is_null(), "expansion off");
+    assert_eq!(m["config"]["seeds"]["classes"][2]["seeds"][1], "shares");
+    let plain = ok(&["describe", "--model", &again]);
+    assert!(plain.contains("money: "), "{plain}");
+    let o = textrnn(&[
+        "describe",
+        "--model",
+        &dir.path().join("auto").to_string_lossy(),
+        "--seed-words",
+        "--tree",
+    ]);
+    assert!(!o.status.success());
+}

@@ -102,6 +102,11 @@ pub struct DescribeArgs {
     /// With --tree: cut it into N themes [default: where its joins grow most, 2-10].
     #[arg(long, value_name = "N", requires = "tree", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     themes: Option<u64>,
+    /// Print a seed-word model's seed words as a --seeds file: each class's
+    /// given words, then those the corpus added (edit it, then
+    /// `train --seeds FILE --no-seed-expansion`).
+    #[arg(long, conflicts_with_all = ["tree", "json"])]
+    seed_words: bool,
     #[command(flatten)]
     terms: TermArgs,
 }
@@ -119,6 +124,16 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
     }
     let m = &model.manifest;
     let mut out = std::io::stdout().lock();
+    if a.seed_words {
+        let set = model.seed_words().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: not a seed-word model (trained without --seeds)",
+                a.model
+            )
+        })?;
+        write!(out, "{}", set.to_json())?;
+        return Ok(());
+    }
     if a.tree {
         return tree(&model, a.themes.map(|n| n as usize), a.json, &mut out);
     }
@@ -127,7 +142,7 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
             out,
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"k": m.clusters.len(), "clusters": m.clusters, "edits": m.edits})
+                &serde_json::json!({"k": m.clusters.len(), "clusters": m.clusters, "edits": m.edits, "seed_words": seed_words_json(m)})
             )?
         )?;
         return Ok(());
@@ -152,6 +167,52 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
             )?;
         }
         writeln!(out)?;
+    }
+    write_seed_words(m, &mut out)
+}
+
+/// A seed-word model's given and added seed words per class (null without seeds).
+fn seed_words_json(m: &textrnn::model::Manifest) -> serde_json::Value {
+    let Some(seeds) = &m.config.seeds else {
+        return serde_json::Value::Null;
+    };
+    let added = added_words(m);
+    (seeds.classes.iter().enumerate())
+        .map(|(i, c)| {
+            serde_json::json!({"class": c.name, "given": c.seeds, "added": added.get(i).cloned().unwrap_or_default()})
+        })
+        .collect()
+}
+
+fn added_words(m: &textrnn::model::Manifest) -> Vec<Vec<String>> {
+    (m.weak.as_ref())
+        .and_then(|w| w.expansion.as_ref())
+        .map(|e| e.added.clone())
+        .unwrap_or_default()
+}
+
+/// The seed words after the clusters: how many were given per class, and
+/// the words seed expansion added.
+fn write_seed_words(m: &textrnn::model::Manifest, out: &mut impl Write) -> Result<()> {
+    let Some(seeds) = &m.config.seeds else {
+        return Ok(());
+    };
+    let added = added_words(m);
+    writeln!(
+        out,
+        "seed words (describe --seed-words prints them as a --seeds file to edit):"
+    )?;
+    for (i, c) in seeds.classes.iter().enumerate() {
+        let a = added.get(i).map(Vec::as_slice).unwrap_or_default();
+        writeln!(
+            out,
+            "  {}: {} given; {} added from the corpus{}{}",
+            c.name,
+            c.seeds.len(),
+            a.len(),
+            if a.is_empty() { "" } else { ": " },
+            a.join(", ")
+        )?;
     }
     Ok(())
 }

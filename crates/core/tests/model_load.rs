@@ -423,6 +423,7 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
             .unwrap(),
     );
     cfg.weak.epochs_per_round = 5;
+    cfg.seed_role = textrnn::learn::seeds::SeedRole::Classify;
     assert!(cfg.seeded_feature_head(), "on by default");
     let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
     assert!(matches!(
@@ -483,6 +484,12 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     let mut manifest: serde_json::Value = serde_json::from_slice(&files["model.json"]).unwrap();
     let weak = manifest["config"]["weak"].as_object_mut().unwrap();
     assert!(weak.remove("feature_rounds").is_some() && weak.remove("rnn_share").is_some());
+    // Before seed roles: no role written, and the seed classifier decides.
+    assert_eq!(manifest["config"]["seed_role"], "classify");
+    manifest["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("seed_role");
     manifest["version"] = 3.into();
     let mut newer = manifest.clone();
     newer["config"]["weak"]["future_setting"] = 1.into();
@@ -499,6 +506,22 @@ fn a_seed_word_model_reproduces_training_with_both_classifiers() {
     ));
     assert_eq!(
         old.predict(&texts, Threads::One),
+        (fitted.labels, fitted.scores)
+    );
+
+    // Seeds that only name the clusters: the cluster classifier assigns,
+    // clusters in the seed classes' order, and a reload reproduces training.
+    cfg.seed_role = textrnn::learn::seeds::SeedRole::Name;
+    let mut fitted = Model::fit(&texts, &cfg, Threads::One, &mut |_| {}).unwrap();
+    assert!(matches!(fitted.model.assigner, Assigner::Classifier { .. }));
+    let names: Vec<&str> = (fitted.model.manifest.clusters.iter())
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["pos", "neg"]);
+    let (loaded, _dir) = save_and_load(&mut fitted.model);
+    assert_eq!(loaded.manifest.config.seed_role, cfg.seed_role);
+    assert_eq!(
+        loaded.predict(&texts, Threads::One),
         (fitted.labels, fitted.scores)
     );
 }

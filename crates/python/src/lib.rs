@@ -67,6 +67,9 @@ const OPTIONS: &[(&str, &[&str])] = &[
     ("head_balance", &["cluster_head", "balance"]),
     ("head_holdout", &["cluster_head", "holdout"]),
     ("head_holdout_rounds", &["cluster_head", "holdout_rounds"]),
+    ("seed_role", &["seed_role"]),
+    ("seed_agreement", &["weak", "name_agreement"]),
+    ("seed_expansion", &["weak", "expand"]),
 ];
 
 /// The payload of the unwind that stops training on Ctrl-C.
@@ -133,13 +136,15 @@ fn apply_options(cfg: ModelConfig, options: &Bound<'_, PyDict>) -> PyResult<Mode
                 names.join(", ")
             )));
         };
+        // The parent object's key: a setting at its default may not be written.
+        let no_setting = || PyRuntimeError::new_err(format!("no setting {}", path.join(".")));
+        let (last, parents) = path.split_last().ok_or_else(no_setting)?;
         let mut slot = &mut json;
-        for part in *path {
-            slot = slot
-                .get_mut(*part)
-                .ok_or_else(|| PyRuntimeError::new_err(format!("no setting {}", path.join("."))))?;
+        for part in parents {
+            slot = slot.get_mut(*part).ok_or_else(no_setting)?;
         }
-        *slot = json_of(&key, &value)?;
+        let parent = slot.as_object_mut().ok_or_else(no_setting)?;
+        parent.insert(last.to_string(), json_of(&key, &value)?);
     }
     serde_json::from_value(json)
         .map_err(|e| PyValueError::new_err(format!("bad option value: {e}")))
@@ -642,6 +647,12 @@ impl NativeModel {
         })?
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
         serde_json::to_string(&log).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// A seed-word model's seed words as `--seeds` reads them (given, then
+    /// added by seed expansion), as JSON; None without seed words.
+    fn seed_words_json(&self) -> Option<String> {
+        self.model.seed_words().map(|s| s.to_json())
     }
 
     /// The cluster tree: each join as (position a, position b, height, size),

@@ -199,6 +199,18 @@ def test_k_auto_and_seeds():
     assert s.n_clusters_ == 2 and sorted(s.cluster_names_) == ["food", "sport"]
     with pytest.raises(ValueError, match="must match the 2 classes"):
         small(k=3, seeds=seeds).fit(texts)
+    # What the seeds decide, and the seed words to edit and pass back.
+    for role in ("classify", "name"):
+        r = small(k=None, seeds=seeds, seed_role=role).fit(texts)
+        assert r.manifest_["config"]["seed_role"] == role
+        assert r.cluster_names_ == ["sport", "food"]
+    words = s.seed_words_
+    assert list(words) == ["sport", "food"] and words["sport"][:2] == ["football", "goal"]
+    exact = small(k=None, seeds=words, seed_expansion=False).fit(texts)
+    assert exact.seed_words_ == words
+    assert small(k=3).fit(texts).seed_words_ is None
+    with pytest.raises(ValueError, match="bad option value"):
+        small(k=None, seeds=seeds, seed_role="sometimes").fit(texts)
 
 
 def test_progress_callback_errors_stop_training():

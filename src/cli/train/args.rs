@@ -280,6 +280,21 @@ pub struct SeedArgs {
     /// below -T negative.
     #[arg(long, default_value_t = 0.0, value_name = "T")]
     pub seed_threshold: f64,
+    /// What the seed words decide. "auto": cluster the corpus as without
+    /// seeds, and keep the clusters, named by the seed classes they hold,
+    /// when the seed labels agree with them (--seed-agreement); else
+    /// "classify". "classify": a classifier trained from the seed words
+    /// decides the classes. "name": keep the clusters whatever the agreement.
+    #[arg(long, value_enum, default_value_t = SeedRoleArg::Auto)]
+    pub seed_role: SeedRoleArg,
+    /// With --seed-role auto: the share of seed-labeled texts in the cluster
+    /// matched to their class from which the clusters are kept.
+    #[arg(long, default_value_t = lib().weak.name_agreement, value_name = "A")]
+    pub seed_agreement: f64,
+    /// Use exactly the seed words given: do not add the words the corpus
+    /// uses like them (`describe --seed-words` lists what was added).
+    #[arg(long)]
+    pub no_seed_expansion: bool,
     /// Self-training rounds of the RNN classifier.
     #[arg(long, default_value_t = lib().weak.rounds)]
     pub seed_rounds: usize,
@@ -301,6 +316,25 @@ pub struct SeedArgs {
     /// classifier's logits in the final classifier (0: the feature classifier alone).
     #[arg(long, default_value_t = lib().weak.rnn_share)]
     pub seed_rnn_share: f64,
+}
+
+/// `--seed-role`: [`textrnn::learn::seeds::SeedRole`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeedRoleArg {
+    Auto,
+    Classify,
+    Name,
+}
+
+impl SeedRoleArg {
+    pub fn role(self) -> textrnn::learn::seeds::SeedRole {
+        use textrnn::learn::seeds::SeedRole;
+        match self {
+            SeedRoleArg::Auto => SeedRole::Auto,
+            SeedRoleArg::Classify => SeedRole::Classify,
+            SeedRoleArg::Name => SeedRole::Name,
+        }
+    }
 }
 
 /// Output.

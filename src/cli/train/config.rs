@@ -167,6 +167,9 @@ fn apply_heads(a: &TrainArgs, c: &mut ModelConfig) {
     w.lr = s.seed_lr;
     w.feature_rounds = s.seed_feature_rounds;
     w.rnn_share = s.seed_rnn_share.max(0.0);
+    w.name_agreement = s.seed_agreement;
+    w.expand = !s.no_seed_expansion;
+    c.seed_role = s.seed_role.role();
     c.weights_auto = x.weights == "auto";
     c.self_train_rounds = x.self_train;
     c.self_train_fraction = x.self_train_fraction.clamp(0.01, 1.0);

@@ -170,6 +170,19 @@ fn print_seed_words(out: &mut impl Write, m: &textrnn::model::Manifest, n: usize
             per_class.join(", "),
             w.negated
         )?;
+        if let Some(a) = w.cluster_agreement {
+            let kept = m.config.seed_role == textrnn::learn::seeds::SeedRole::Name;
+            writeln!(
+                out,
+                "seed labels agree with the clusters for {:.1}% of the seed-labeled texts: {}",
+                100.0 * a,
+                if kept {
+                    "the clusters are kept and named by the seed classes"
+                } else {
+                    "too few, the seed classifier decides the classes"
+                }
+            )?;
+        }
         for (i, (n, agree)) in w.rounds.iter().enumerate() {
             writeln!(
                 out,

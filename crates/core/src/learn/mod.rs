@@ -22,6 +22,7 @@ pub mod classifier;
 pub mod config;
 pub mod contrastive;
 pub mod dec;
+pub mod expand;
 pub mod lm;
 pub mod seeds;
 pub mod self_train;

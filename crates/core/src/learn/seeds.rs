@@ -35,6 +35,34 @@ pub struct SeedSet {
     pub classes: Vec<SeedClass>,
 }
 
+/// What the seed words decide. Clustering finds the corpus's own main axis;
+/// seed words state the user's. Where the two agree, the clusters are the
+/// better classes (they use all of the corpus's structure, not only the
+/// texts a seed word reaches) and the seeds only name them; where they do
+/// not, the seed classifier follows the user's axis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedRole {
+    /// Decided at training: cluster, and keep the clusters (named by the
+    /// seed classes they hold) when the seed labels agree with them at
+    /// least [`super::weak::WeakConfig::name_agreement`]; else classify.
+    /// A trained model records the decision; a seed-word model saved
+    /// before the choice existed has none and classifies.
+    #[default]
+    Auto,
+    /// The seed classifier decides the classes ([`super::weak`]).
+    Classify,
+    /// The corpus is clustered as without seeds; the seeds name the clusters.
+    Name,
+}
+
+impl SeedRole {
+    /// Whether the role is still to be decided (not written in a model).
+    pub fn is_auto(&self) -> bool {
+        *self == SeedRole::Auto
+    }
+}
+
 /// The shipped seed sets: `(name, JSON)`, the files in `crates/core/seeds/`.
 /// Written from general knowledge of each language (common words and
 /// phrases of praise and complaint, and of each emotion; 33 to 101 per
@@ -95,6 +123,21 @@ impl SeedSet {
 }
 
 impl SeedSet {
+    /// The set as `--seeds` reads it: `{"class": ["seed", ...], ...}`, classes
+    /// in order, one class per line.
+    pub fn to_json(&self) -> String {
+        let lines: Vec<String> = (self.classes.iter())
+            .map(|c| {
+                format!(
+                    "  {}: {}",
+                    serde_json::Value::from(c.name.as_str()),
+                    serde_json::Value::from(c.seeds.clone())
+                )
+            })
+            .collect();
+        format!("{{\n{}\n}}\n", lines.join(",\n"))
+    }
+
     /// A word-score lexicon (AFINN, VADER and their kind): one word or
     /// phrase per line, a tab (or the last run of spaces) before its score,
     /// further columns ignored, `#` comment lines and blank lines skipped.
@@ -415,6 +458,14 @@ pub fn pseudo_label(m: &Matches) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_written_as_json_reads_back_in_order() {
+        let set = SeedSet::from_json(r#"{"负面": ["难吃", "太慢"], "a \"b\"": ["x y"]}"#).unwrap();
+        let text = set.to_json();
+        assert_eq!(SeedSet::from_json(&text).unwrap(), set, "{text}");
+        assert!(text.find("负面").unwrap() < text.find("x y").unwrap());
+    }
 
     fn toks(s: &str) -> Vec<String> {
         TextPipeline::default().tokens(s)

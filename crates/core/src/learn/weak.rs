@@ -68,6 +68,22 @@ pub struct WeakConfig {
     /// classifier alone). Unused when `feature_rounds` is 0.
     #[serde(default)]
     pub rnn_share: f64,
+    /// With [`super::seeds::SeedRole::Auto`]: the share of seed-labeled
+    /// texts whose cluster (under the best one-to-one matching of clusters
+    /// to seed classes) is their seed class, from which the clusters are
+    /// kept and the seeds only name them.
+    #[serde(default = "WeakConfig::default_name_agreement")]
+    pub name_agreement: f64,
+    /// Add the words the corpus uses like each class's seed words before
+    /// matching ([`super::expand`]); off in models saved before it existed.
+    #[serde(default)]
+    pub expand: bool,
+}
+
+impl WeakConfig {
+    fn default_name_agreement() -> f64 {
+        WeakConfig::default().name_agreement
+    }
 }
 
 impl Default for WeakConfig {
@@ -83,6 +99,8 @@ impl Default for WeakConfig {
             em_prior: true,
             feature_rounds: 3,
             rnn_share: 0.5,
+            name_agreement: 0.75,
+            expand: true,
         }
     }
 }
@@ -105,6 +123,24 @@ pub struct WeakLog {
     /// the RNN classifier's own.
     #[serde(default)]
     pub feature_agreement: Option<f64>,
+    /// With the clusters tried first (seed role `auto` or `name`): the
+    /// share of seed-labeled texts in the cluster matched to their class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_agreement: Option<f64>,
+    /// With seed expansion: the words added to each class's seeds (in
+    /// order of how clearly they belong), and the texts seed-labeled before
+    /// they were added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expansion: Option<ExpansionLog>,
+}
+
+/// What seed expansion added ([`super::expand`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExpansionLog {
+    /// Per class, the words added.
+    pub added: Vec<Vec<String>>,
+    /// Texts with a seed pseudo-label from the user's seeds alone.
+    pub labeled_before: usize,
 }
 
 /// Seed pseudo-labels of tokenized texts, and the counts for the log.

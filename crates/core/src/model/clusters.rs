@@ -115,6 +115,22 @@ pub(crate) fn terms_of_texts(model: &Model, texts: &[&str]) -> Vec<Vec<String>> 
 }
 
 impl Model {
+    /// A seed-word model's seed words as `--seeds` reads them: each class's
+    /// given words, then those seed expansion added
+    /// ([`crate::learn::expand`]); train with the file, edited, and
+    /// expansion off to use exactly those.
+    pub fn seed_words(&self) -> Option<crate::learn::seeds::SeedSet> {
+        let mut set = self.manifest.config.seeds.clone()?;
+        let added = (self.manifest.weak.as_ref())
+            .and_then(|w| w.expansion.as_ref())
+            .map(|e| e.added.clone())
+            .unwrap_or_default();
+        for (c, a) in set.classes.iter_mut().zip(added) {
+            c.seeds.extend(a);
+        }
+        Some(set)
+    }
+
     /// The model's clusters described anew from `texts` (the training
     /// corpus, or any corpus like it) as the model assigns them, with the
     /// model's [`crate::describe::DescribeConfig`] (change it first to

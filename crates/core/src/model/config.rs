@@ -61,6 +61,14 @@ pub struct ModelConfig {
     /// Seed words per class: weak supervision instead of clustering (k = classes).
     #[serde(default)]
     pub seeds: Option<crate::learn::seeds::SeedSet>,
+    /// With seed words: whether they decide the classes or name the
+    /// clusters (`auto` until trained, and not written; a seed-word model
+    /// without it, saved before the choice existed, classifies).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::learn::seeds::SeedRole::is_auto"
+    )]
+    pub seed_role: crate::learn::seeds::SeedRole,
     /// Settings of the weak supervision from seed words.
     #[serde(default)]
     pub weak: crate::learn::weak::WeakConfig,
@@ -150,6 +158,7 @@ impl ModelConfig {
             self_train_rounds: 0,
             self_train_fraction: 0.5,
             seeds: None,
+            seed_role: crate::learn::seeds::SeedRole::Auto,
             rnn_han_chars: false,
             weak: crate::learn::weak::WeakConfig::default(),
             graph: GraphConfig::shipped(),
@@ -173,13 +182,20 @@ impl ModelConfig {
     /// (not seed words) assigned by the cluster classifier, with the lexical
     /// one switched on. Training and loading both ask this.
     pub fn lexical_classifier(&self) -> bool {
-        self.seeds.is_none() && self.cluster_head.enabled() && self.cluster_head.lexical
+        !self.seed_classifier() && self.cluster_head.enabled() && self.cluster_head.lexical
+    }
+
+    /// Whether the seed classifier decides the classes: seed words given
+    /// and not only naming the clusters ([`crate::learn::seeds::SeedRole`];
+    /// `auto` in a saved model is one from before the choice existed).
+    pub fn seed_classifier(&self) -> bool {
+        self.seeds.is_some() && self.seed_role != crate::learn::seeds::SeedRole::Name
     }
 
     /// Whether a seed-word model has the feature classifier beside its RNN
     /// classifier (see [`crate::learn::weak::feature_head`]).
     pub fn seeded_feature_head(&self) -> bool {
-        self.seeds.is_some()
+        self.seed_classifier()
             && self.weak.feature_rounds > 0
             && self.cluster_head.enabled()
             && ((self.wordvec_dims > 0 && self.weights.sif > 0.0)

@@ -25,6 +25,7 @@ use crate::cluster::graph::GraphLog;
 use crate::cluster::head::{self, HeadConfig, HeadLog};
 use crate::cluster::KMeansError;
 use crate::features::{truncated_svd_full, Csr, Tfidf, TfidfConfig, WordVectors};
+use crate::learn::seeds::SeedRole;
 use crate::learn::weak::WeakLog;
 use crate::learn::{train_contrastive, Progress, Stage, TrainConfig};
 use crate::nn::encoder::Encoder;
@@ -127,6 +128,42 @@ struct Classes {
     labels: Vec<usize>,
     scores: Vec<f32>,
     assigner: Assigner,
+    /// Cluster names the classes stages decide (seed classes), by cluster.
+    names: Vec<Option<String>>,
+    /// What the seed words decided, when given.
+    seed_role: SeedRole,
+}
+
+impl Classes {
+    /// Reorder the clusters: cluster `j` becomes the old cluster `order[j]`.
+    fn reorder(&mut self, order: &[usize], dim: usize) {
+        let mut new_id = vec![0; order.len()];
+        for (j, &o) in order.iter().enumerate() {
+            new_id[o] = j;
+        }
+        self.labels.iter_mut().for_each(|l| *l = new_id[*l]);
+        let c = &self.centroids;
+        self.centroids = (order.iter())
+            .flat_map(|&o| c[o * dim..(o + 1) * dim].iter().copied())
+            .collect();
+        match &mut self.assigner {
+            Assigner::Classifier { linear, lexical } => {
+                linear.reorder_outputs(order);
+                if let Some((_, lex)) = lexical {
+                    let mut l = lex.linear.clone();
+                    l.reorder_outputs(order);
+                    *lex = head::Lexical::new(l);
+                }
+            }
+            Assigner::Seeded { rnn, features } => {
+                rnn.reorder_outputs(order);
+                if let Some(f) = features {
+                    f.reorder_outputs(order);
+                }
+            }
+            Assigner::NearestCentroid => {}
+        }
+    }
 }
 
 /// Fail before any training when `texts` cannot make `k` clusters: fewer
@@ -171,6 +208,7 @@ impl Model {
         mark(Stage::Features, progress);
         let (vocab, seqs) = vocabulary(cfg, &an.rnn)?;
         let feats = features(cfg, &an);
+        let seeded = seeded.map(|s| expand_seeds(cfg, &an, &feats.wordvec, s));
         let mut train_cfg = cfg.train.clone();
         train_cfg.encoder.vocab = vocab.len();
         let init = embedding_init(cfg, &an, &feats.wordvec, &vocab, &train_cfg);
@@ -194,10 +232,10 @@ impl Model {
         mark(Stage::Cluster, progress);
         let mut logs = Logs::default();
         let classes = match seeded {
-            Some(seeded) => seed_classes(
+            Some(seeded) => seeded_classes(
                 &space,
                 &mut encoder,
-                &an.words,
+                &an,
                 seeded,
                 &train_cfg,
                 &mut logs,
@@ -214,6 +252,7 @@ impl Model {
                 train: train_cfg,
                 k: classes.k,
                 weights: classes.weights,
+                seed_role: classes.seed_role,
                 ..cfg.clone()
             },
             profile: None,
@@ -305,6 +344,39 @@ fn seed_labels(cfg: &ModelConfig, tokens: &Docs) -> Result<Option<SeedLabels>, F
         "seed words"
     );
     Ok(Some((seeds.classes.len(), seed, wlog)))
+}
+
+/// Stage: with seed expansion on, the words the corpus uses like each
+/// class's seeds join them ([`crate::learn::expand`]), and the texts are
+/// matched again.
+fn expand_seeds(
+    cfg: &ModelConfig,
+    an: &Analyzed,
+    wordvec: &WordVectors,
+    labels: SeedLabels,
+) -> SeedLabels {
+    let Some(seeds) = cfg.seeds.as_ref().filter(|_| cfg.weak.expand) else {
+        return labels;
+    };
+    let (k, before, _) = labels;
+    let added = crate::learn::expand::expand(seeds, wordvec, &an.words, &before, &cfg.pipeline);
+    let mut grown = seeds.clone();
+    for (c, a) in grown.classes.iter_mut().zip(&added) {
+        c.seeds.extend(a.iter().cloned());
+    }
+    let matcher = crate::learn::seeds::Matcher::new(&grown, &cfg.pipeline);
+    let (seed, mut wlog) = crate::learn::weak::seed_labels(&an.tokens, &matcher);
+    tracing::info!(
+        added = added.iter().map(Vec::len).sum::<usize>(),
+        labeled_before = before.iter().flatten().count(),
+        labeled = wlog.seed_labeled,
+        "seed expansion"
+    );
+    wlog.expansion = Some(crate::learn::weak::ExpansionLog {
+        added,
+        labeled_before: before.iter().flatten().count(),
+    });
+    (k, seed, wlog)
 }
 
 /// Stage: the RNN's vocabulary and each text's token ids.
@@ -415,8 +487,91 @@ fn lsa_stage(cfg: &ModelConfig, feats: &Features, n: usize) -> (Vec<f32>, Vec<f3
     }
 }
 
-/// Stages with seed words: the RNN classifier self-trains from the seed
-/// labels, then (by default) the feature classifier joins it.
+/// Stages with seed words, by their role ([`SeedRole`]): cluster first
+/// (roles `auto` and `name`) and keep the clusters, named by the seed
+/// classes matched to them, when the seed labels agree with them enough;
+/// else the seed classifier ([`seed_classes`]) from the encoder as it was.
+fn seeded_classes(
+    space: &Space,
+    encoder: &mut Encoder<f32>,
+    an: &Analyzed,
+    (k, seed, mut wlog): SeedLabels,
+    train_cfg: &TrainConfig,
+    logs: &mut Logs,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Classes, FitError> {
+    let cfg = space.cfg;
+    if cfg.seed_role != SeedRole::Classify {
+        let before = encoder.clone();
+        let mut tried = Logs::default();
+        // The clusters as a model that keeps them has them (the config
+        // decides which classifiers assign clusters).
+        let named = ModelConfig {
+            seed_role: SeedRole::Name,
+            ..cfg.clone()
+        };
+        let space = Space {
+            cfg: &named,
+            ..*space
+        };
+        let mut classes = clusters(&space, encoder, an, train_cfg, &mut tried)?;
+        let (agreement, class_of) = seed_agreement(&seed, &classes.labels, k);
+        tracing::info!(agreement, "seed labels against the clusters");
+        wlog.cluster_agreement = Some(agreement);
+        if cfg.seed_role == SeedRole::Name || agreement >= cfg.weak.name_agreement {
+            // Cluster i becomes the one matched to seed class i, so ids
+            // follow the seed file's order as a seed classifier's do.
+            let order: Vec<usize> = (0..k)
+                .map(|c| {
+                    class_of
+                        .iter()
+                        .position(|&m| m == c)
+                        .expect("a permutation")
+                })
+                .collect();
+            classes.reorder(&order, space.dim);
+            classes.names = (cfg.seeds.iter())
+                .flat_map(|s| s.classes.iter().map(|c| Some(c.name.clone())))
+                .collect();
+            classes.seed_role = SeedRole::Name;
+            *logs = Logs {
+                weak: Some(wlog),
+                ..tried
+            };
+            return Ok(classes);
+        }
+        *encoder = before;
+    }
+    seed_classes(
+        space,
+        encoder,
+        &an.words,
+        (k, seed, wlog),
+        train_cfg,
+        logs,
+        progress,
+    )
+}
+
+/// How well seed labels agree with clusters: the share of seed-labeled
+/// texts whose cluster is matched to their class under the best one-to-one
+/// matching of clusters to classes (Kuhn-Munkres), and each cluster's class.
+fn seed_agreement(seed: &[Option<usize>], clusters: &[usize], k: usize) -> (f64, Vec<usize>) {
+    let mut table = vec![vec![0u64; k]; k];
+    for (s, &c) in seed.iter().zip(clusters) {
+        if let Some(s) = *s {
+            table[c][s] += 1;
+        }
+    }
+    (
+        crate::eval::metrics::acc(&table),
+        crate::eval::metrics::matching(&table),
+    )
+}
+
+/// Stages with seed words that decide the classes: the RNN classifier
+/// self-trains from the seed labels, then (by default) the feature
+/// classifier joins it.
 fn seed_classes(
     space: &Space,
     encoder: &mut Encoder<f32>,
@@ -456,6 +611,10 @@ fn seed_classes(
         labels,
         scores,
         assigner: Assigner::Seeded { rnn, features },
+        names: (cfg.seeds.iter())
+            .flat_map(|s| s.classes.iter().map(|c| Some(c.name.clone())))
+            .collect(),
+        seed_role: SeedRole::Classify,
     })
 }
 
@@ -542,6 +701,8 @@ fn clusters(
         labels,
         scores,
         assigner,
+        names: Vec::new(),
+        seed_role: cfg.seed_role,
     })
 }
 
@@ -650,10 +811,6 @@ fn describe(
     cfg: &ModelConfig,
 ) -> Vec<ClusterInfo> {
     let terms = super::clusters::describing_terms(cfg, &an.tokens, &an.words);
-    let names: Vec<Option<String>> = match &cfg.seeds {
-        Some(seeds) => seeds.classes.iter().map(|c| Some(c.name.clone())).collect(),
-        None => Vec::new(),
-    };
     super::clusters::describe_with(
         texts,
         &terms,
@@ -661,6 +818,6 @@ fn describe(
         &classes.scores,
         classes.k,
         cfg.describe.min_term_freq,
-        &names,
+        &classes.names,
     )
 }

@@ -337,7 +337,7 @@ fn check_clusters(dir: &Path, manifest: &Manifest) -> Result<(), ModelError> {
             "the clusters listed are not those the training and the edits leave".into(),
         ));
     }
-    if !manifest.edits.is_empty() && cfg.seeds.is_some() {
+    if !manifest.edits.is_empty() && cfg.seed_classifier() {
         return Err(bad("a seed-word model cannot have edits".into()));
     }
     Ok(())
@@ -411,7 +411,7 @@ fn read_assigner(
 ) -> Result<Assigner, ModelError> {
     let k = cfg.k;
     let dim = cfg.wordvec_dims + d + cfg.lsa_dims;
-    Ok(match &cfg.seeds {
+    Ok(match cfg.seeds.as_ref().filter(|_| cfg.seed_classifier()) {
         Some(seeds) => {
             if seeds.classes.len() != k {
                 return Err(invalid(

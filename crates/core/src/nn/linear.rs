@@ -23,6 +23,18 @@ impl<T: Real> Linear<T> {
         }
     }
 
+    /// Reorder the outputs: output `j` becomes the old output `order[j]`
+    /// (`order` a permutation of the outputs).
+    pub fn reorder_outputs(&mut self, order: &[usize]) {
+        let i = self.input_dim();
+        let w = &self.weight.value;
+        self.weight.value = order
+            .iter()
+            .flat_map(|&o| w[o * i..(o + 1) * i].iter().copied())
+            .collect();
+        self.bias.value = order.iter().map(|&o| self.bias.value[o]).collect();
+    }
+
     /// Input size I.
     pub fn input_dim(&self) -> usize {
         self.weight.shape[1]

@@ -451,13 +451,28 @@ fn curves_section(h: &mut String, model: &Model) {
         h.push_str("</table>");
     }
     if let (Some(w), Some(seeds)) = (&m.weak, &m.config.seeds) {
+        let then = match w.cluster_agreement {
+            Some(a) if !m.config.seed_classifier() => format!(
+                "The seed labels agree with the clusters for {:.1}% of those texts: the clusters are kept and the seed classes name them.",
+                100.0 * a
+            ),
+            Some(a) => format!(
+                "The seed labels agree with the clusters for only {:.1}% of those texts, so naive Bayes EM and {} rounds of RNN self-training decide the classes.",
+                100.0 * a,
+                w.rounds.len()
+            ),
+            None => format!(
+                "Then naive Bayes EM and {} rounds of RNN self-training.",
+                w.rounds.len()
+            ),
+        };
         let _ = write!(
             h,
-            r#"<h3>Seed words</h3><p class="note">{} texts matched a seed word, {} got a seed pseudo-label, {} matches were negated. Then naive Bayes EM and {} rounds of RNN self-training.</p><table id="seeds"><tr><th class="l">class</th><th class="l">seed words</th><th>seed-labeled texts</th></tr>"#,
+            r#"<h3>Seed words</h3><p class="note">{} texts matched a seed word, {} got a seed pseudo-label, {} matches were negated. {}</p><table id="seeds"><tr><th class="l">class</th><th class="l">seed words</th><th>seed-labeled texts</th></tr>"#,
             w.matched,
             w.seed_labeled,
             w.negated,
-            w.rounds.len()
+            esc(&then)
         );
         for (c, n) in seeds.classes.iter().zip(&w.seed_counts) {
             let _ = write!(

@@ -240,6 +240,15 @@ class TextRNN:
         return [c["name"] for c in self._native_model().clusters()]
 
     @property
+    def seed_words_(self) -> Optional[dict]:
+        """A seed-word model's seed words, ``{class: [word, ...]}``: each
+        class's given words, then those the corpus added (seed expansion);
+        edit and pass as ``seeds=`` with ``seed_expansion=False``
+        to use exactly those. None without seed words."""
+        text = self._native_model().seed_words_json()
+        return None if text is None else json.loads(text)
+
+    @property
     def classes_(self) -> np.ndarray:
         """The cluster ids in the order of ``predict_proba``'s columns and
         ``cluster_names_``: 0 to k-1, until clusters are merged (retired ids
