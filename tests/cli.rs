@@ -194,6 +194,10 @@ fn usage_errors_exit_2_with_a_clear_message() {
             "feature weights, --head-c and --head-balance must be finite",
         ),
         (
+            train(&["--seeds", "sentiment-en", "--seed-agreement", "1.5"]),
+            "--seed-agreement is a share of the seed-labeled texts",
+        ),
+        (
             train(&["--k", "2", "--graph-min-match", "1.5"]),
             "--graph-min-match is a share of the texts",
         ),
@@ -916,7 +920,6 @@ fn seed_words_name_the_classes_and_generalize_beyond_seed_matches() {
             "10",
             "--seed-role",
             "classify",
-            "--no-seed-expansion",
         ];
         if rnn_alone {
             args.extend(["--seed-feature-rounds", "0"]);

@@ -373,8 +373,8 @@ fn update_keeps_ids_and_forms_a_cluster_for_a_new_topic() {
 
 /// Seed words that agree with the corpus's own topics keep the clusters and
 /// name them, in the seed file's order; `--seed-role classify` trains the
-/// seed classifier instead; `describe --seed-words` writes a file that
-/// `--seeds` reads back.
+/// seed classifier instead; `describe --seed-words` writes a file (given
+/// words, then those `--seed-expansion` added) that `--seeds` reads back.
 #[test]
 fn seeds_that_agree_with_the_clusters_name_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -398,7 +398,7 @@ fn seeds_that_agree_with_the_clusters_name_them() {
             role,
             "--label-field",
         ]);
-        args.extend(["label", "--seed-epochs", "10"]);
+        args.extend(["label", "--seed-epochs", "10", "--seed-expansion"]);
         args.extend(&tiny);
         let last: Value = serde_json::from_str(ok(&args).lines().last().unwrap()).unwrap();
         assert!(last["acc"].as_f64().unwrap() > 0.95, "{role}: {last}");
@@ -444,7 +444,7 @@ fn seeds_that_agree_with_the_clusters_name_them() {
     std::fs::write(&edited, text.replace("\"stock\"", "\"shares\"")).unwrap();
     let again = dir.path().join("again").to_str().unwrap().to_string();
     let mut args = vec!["train", &corpus, "--out", &again, "--seeds"];
-    args.extend([edited.to_str().unwrap(), "--no-seed-expansion"]);
+    args.extend([edited.to_str().unwrap()]);
     args.extend(&tiny);
     ok(&args);
     let m = manifest(&again);

@@ -103,8 +103,8 @@ pub struct DescribeArgs {
     #[arg(long, value_name = "N", requires = "tree", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     themes: Option<u64>,
     /// Print a seed-word model's seed words as a --seeds file: each class's
-    /// given words, then those the corpus added (edit it, then
-    /// `train --seeds FILE --no-seed-expansion`).
+    /// given words, then those the corpus added with `train --seed-expansion`
+    /// (edit it, then `train --seeds FILE`).
     #[arg(long, conflicts_with_all = ["tree", "json"])]
     seed_words: bool,
     #[command(flatten)]

@@ -155,7 +155,7 @@ fn validate(c: &ModelConfig) -> PyResult<()> {
     let e = &c.train.encoder;
     let t = &c.train;
     let amount = |x: f64| x >= 0.0 && x.is_finite();
-    let checks: [(bool, &str); 7] = [
+    let checks: [(bool, &str); 8] = [
         (
             e.hidden >= 1 && e.embed >= 1 && e.layers >= 1 && t.batch_size >= 2 && t.max_len >= 1,
             "hidden, embed, layers, max_len must be at least 1 and batch at least 2",
@@ -188,6 +188,10 @@ fn validate(c: &ModelConfig) -> PyResult<()> {
             (0.0..=1.0).contains(&c.graph.min_kmeans_match)
                 && (0.0..=1.0).contains(&c.graph.max_balance_drop),
             "graph_min_match and graph_max_balance_drop must be in [0, 1]",
+        ),
+        (
+            (0.0..=1.0).contains(&c.weak.name_agreement),
+            "seed_agreement must be in [0, 1]",
         ),
     ];
     match checks.iter().find(|(ok, _)| !ok) {

@@ -204,13 +204,15 @@ def test_k_auto_and_seeds():
         r = small(k=None, seeds=seeds, seed_role=role).fit(texts)
         assert r.manifest_["config"]["seed_role"] == role
         assert r.cluster_names_ == ["sport", "food"]
-    words = s.seed_words_
+    words = small(k=None, seeds=seeds, seed_expansion=True).fit(texts).seed_words_
     assert list(words) == ["sport", "food"] and words["sport"][:2] == ["football", "goal"]
-    exact = small(k=None, seeds=words, seed_expansion=False).fit(texts)
+    exact = small(k=None, seeds=words).fit(texts)
     assert exact.seed_words_ == words
     assert small(k=3).fit(texts).seed_words_ is None
     with pytest.raises(ValueError, match="bad option value"):
         small(k=None, seeds=seeds, seed_role="sometimes").fit(texts)
+    with pytest.raises(ValueError, match="seed_agreement must be in"):
+        small(k=None, seeds=seeds, seed_agreement=2).fit(texts)
 
 
 def test_progress_callback_errors_stop_training():

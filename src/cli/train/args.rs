@@ -291,10 +291,11 @@ pub struct SeedArgs {
     /// matched to their class from which the clusters are kept.
     #[arg(long, default_value_t = lib().weak.name_agreement, value_name = "A")]
     pub seed_agreement: f64,
-    /// Use exactly the seed words given: do not add the words the corpus
-    /// uses like them (`describe --seed-words` lists what was added).
+    /// Add the words the corpus uses like each class's seed words (its word
+    /// vectors and seed-labeled texts agree) before matching; `describe`
+    /// lists them, `describe --seed-words` writes the set to edit.
     #[arg(long)]
-    pub no_seed_expansion: bool,
+    pub seed_expansion: bool,
     /// Self-training rounds of the RNN classifier.
     #[arg(long, default_value_t = lib().weak.rounds)]
     pub seed_rounds: usize,

@@ -68,6 +68,10 @@ pub fn validate(a: &TrainArgs) -> anyhow::Result<()> {
         "--dec-lr must be positive"
     );
     anyhow::ensure!(
+        (0.0..=1.0).contains(&a.seed_words.seed_agreement),
+        "--seed-agreement is a share of the seed-labeled texts, in [0, 1]"
+    );
+    anyhow::ensure!(
         (0.0..=1.0).contains(&g.graph_min_match),
         "--graph-min-match is a share of the texts, in [0, 1]"
     );
@@ -168,7 +172,7 @@ fn apply_heads(a: &TrainArgs, c: &mut ModelConfig) {
     w.feature_rounds = s.seed_feature_rounds;
     w.rnn_share = s.seed_rnn_share.max(0.0);
     w.name_agreement = s.seed_agreement;
-    w.expand = !s.no_seed_expansion;
+    w.expand = s.seed_expansion;
     c.seed_role = s.seed_role.role();
     c.weights_auto = x.weights == "auto";
     c.self_train_rounds = x.self_train;

@@ -514,11 +514,15 @@ fn seeded_classes(
             cfg: &named,
             ..*space
         };
-        let mut classes = clusters(&space, encoder, an, train_cfg, &mut tried)?;
-        let (agreement, class_of) = seed_agreement(&seed, &classes.labels, k);
+        // Agreement with the partition, before the classifiers that assign
+        // the clusters are fitted (they keep 97-99% of it, and cost as much
+        // as the seed classifier where the clusters are not kept).
+        let parted = partitioned(&space, encoder, train_cfg, &mut tried)?;
+        let (agreement, class_of) = seed_agreement(&seed, &parted.part.labels, k);
         tracing::info!(agreement, "seed labels against the clusters");
         wlog.cluster_agreement = Some(agreement);
         if cfg.seed_role == SeedRole::Name || agreement >= cfg.weak.name_agreement {
+            let mut classes = assigned(&space, parted, an, &mut tried);
             // Cluster i becomes the one matched to seed class i, so ids
             // follow the seed file's order as a seed classifier's do.
             let order: Vec<usize> = (0..k)
@@ -661,6 +665,26 @@ fn clusters(
     train_cfg: &TrainConfig,
     logs: &mut Logs,
 ) -> Result<Classes, FitError> {
+    let parted = partitioned(space, encoder, train_cfg, logs)?;
+    Ok(assigned(space, parted, an, logs))
+}
+
+/// The representation, partition, k and block shares the clustering found.
+struct Parted {
+    z: Vec<f32>,
+    part: Partition,
+    k: usize,
+    w: FeatureWeights,
+}
+
+/// Choose k (with `--k auto`) and the shares (with `--weights auto`), and
+/// partition the representation.
+fn partitioned(
+    space: &Space,
+    encoder: &mut Encoder<f32>,
+    train_cfg: &TrainConfig,
+    logs: &mut Logs,
+) -> Result<Parted, FitError> {
     let cfg = space.cfg;
     let r = space.encode(encoder);
     let mut w = cfg.weights;
@@ -693,8 +717,14 @@ fn clusters(
     if cfg.self_train_rounds > 0 || cfg.dec.enabled() {
         (z, part) = experimental::refine(space, encoder, z, part, k, w, train_cfg, logs)?;
     }
+    Ok(Parted { z, part, k, w })
+}
+
+/// The partition's classes: the assigner fitted on it.
+fn assigned(space: &Space, parted: Parted, an: &Analyzed, logs: &mut Logs) -> Classes {
+    let Parted { z, part, k, w } = parted;
     let (centroids, labels, scores, assigner) = fit_assigner(space, &z, part, k, w, an, logs);
-    Ok(Classes {
+    Classes {
         k,
         weights: w,
         centroids,
@@ -702,8 +732,8 @@ fn clusters(
         scores,
         assigner,
         names: Vec::new(),
-        seed_role: cfg.seed_role,
-    })
+        seed_role: space.cfg.seed_role,
+    }
 }
 
 /// Stage: the rule that assigns texts, fitted on the partition: the

@@ -242,9 +242,9 @@ class TextRNN:
     @property
     def seed_words_(self) -> Optional[dict]:
         """A seed-word model's seed words, ``{class: [word, ...]}``: each
-        class's given words, then those the corpus added (seed expansion);
-        edit and pass as ``seeds=`` with ``seed_expansion=False``
-        to use exactly those. None without seed words."""
+        class's given words, then those the corpus added (with
+        ``seed_expansion=True``); edit and pass back as ``seeds=``.
+        None without seed words."""
         text = self._native_model().seed_words_json()
         return None if text is None else json.loads(text)
 
