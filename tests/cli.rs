@@ -194,6 +194,10 @@ fn usage_errors_exit_2_with_a_clear_message() {
             "feature weights, --head-c and --head-balance must be finite",
         ),
         (
+            train(&["--k", "2", "--cluster-sample", "10"]),
+            "--cluster-sample must be 0 (all texts) or at least 100",
+        ),
+        (
             train(&["--seeds", "sentiment-en", "--seed-agreement", "1.5"]),
             "--seed-agreement is a share of the seed-labeled texts",
         ),

@@ -571,4 +571,12 @@ fn a_dec_refined_model_reproduces_training() {
     let json = std::fs::read_to_string(dir.path().join("m/model.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v["config"].get("dec").is_none() && v.get("dec").is_none());
+    // Nor are the settings added since at their defaults (seed roles and
+    // expansion, the sampled partition): older builds read the model.
+    for key in ["seed_role", "cluster_sample"] {
+        assert!(v["config"].get(key).is_none(), "{key}");
+    }
+    for key in ["name_agreement", "expand"] {
+        assert!(v["config"]["weak"].get(key).is_none(), "{key}");
+    }
 }

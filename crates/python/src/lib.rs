@@ -58,6 +58,7 @@ const OPTIONS: &[(&str, &[&str])] = &[
     ("lead", &["tfidf", "lead"]),
     ("n_init", &["n_init"]),
     ("graph_neighbors", &["graph", "neighbors"]),
+    ("cluster_sample", &["cluster_sample"]),
     ("graph_weight", &["graph", "weight"]),
     ("graph_min_match", &["graph", "min_kmeans_match"]),
     ("graph_max_balance_drop", &["graph", "max_balance_drop"]),
@@ -155,7 +156,7 @@ fn validate(c: &ModelConfig) -> PyResult<()> {
     let e = &c.train.encoder;
     let t = &c.train;
     let amount = |x: f64| x >= 0.0 && x.is_finite();
-    let checks: [(bool, &str); 8] = [
+    let checks: [(bool, &str); 9] = [
         (
             e.hidden >= 1 && e.embed >= 1 && e.layers >= 1 && t.batch_size >= 2 && t.max_len >= 1,
             "hidden, embed, layers, max_len must be at least 1 and batch at least 2",
@@ -192,6 +193,10 @@ fn validate(c: &ModelConfig) -> PyResult<()> {
         (
             (0.0..=1.0).contains(&c.weak.name_agreement),
             "seed_agreement must be in [0, 1]",
+        ),
+        (
+            c.cluster_sample == 0 || c.cluster_sample >= 100,
+            "cluster_sample must be 0 (all texts) or at least 100",
         ),
     ];
     match checks.iter().find(|(ok, _)| !ok) {

@@ -213,6 +213,11 @@ def test_k_auto_and_seeds():
         small(k=None, seeds=seeds, seed_role="sometimes").fit(texts)
     with pytest.raises(ValueError, match="seed_agreement must be in"):
         small(k=None, seeds=seeds, seed_agreement=2).fit(texts)
+    # The sampled partition: a sample smaller than the corpus still gives k clusters.
+    sampled = small(k=3, cluster_sample=100).fit(texts)
+    assert sampled.manifest_["config"]["cluster_sample"] == 100 and sampled.n_clusters_ == 3
+    with pytest.raises(ValueError, match="cluster_sample must be 0"):
+        small(k=3, cluster_sample=10).fit(texts)
 
 
 def test_progress_callback_errors_stop_training():

@@ -217,6 +217,11 @@ pub struct GraphArgs {
     /// representation before k-means (0: plain k-means).
     #[arg(long, default_value_t = lib().graph.neighbors, value_name = "N")]
     pub graph_neighbors: usize,
+    /// Above N texts, find the clusters on a random sample of N and carry
+    /// them to the rest with a classifier (the k-NN graph costs N squared);
+    /// 0: always on all texts.
+    #[arg(long, default_value_t = lib().cluster_sample, value_name = "N")]
+    pub cluster_sample: usize,
     /// Length of the spectral coordinates beside the representation's unit rows.
     #[arg(long, default_value_t = lib().graph.weight)]
     pub graph_weight: f32,

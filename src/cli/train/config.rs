@@ -68,6 +68,10 @@ pub fn validate(a: &TrainArgs) -> anyhow::Result<()> {
         "--dec-lr must be positive"
     );
     anyhow::ensure!(
+        g.cluster_sample == 0 || g.cluster_sample >= 100,
+        "--cluster-sample must be 0 (all texts) or at least 100"
+    );
+    anyhow::ensure!(
         (0.0..=1.0).contains(&a.seed_words.seed_agreement),
         "--seed-agreement is a share of the seed-labeled texts, in [0, 1]"
     );
@@ -150,6 +154,7 @@ pub fn build(
 fn apply_heads(a: &TrainArgs, c: &mut ModelConfig) {
     let (g, h, s, x) = (&a.graph, &a.head, &a.seed_words, &a.experimental);
     c.graph.neighbors = g.graph_neighbors;
+    c.cluster_sample = g.cluster_sample;
     c.graph.weight = g.graph_weight;
     c.graph.trust = Some(textrnn::cluster::graph::Trust {
         agreement: g.graph_trust,

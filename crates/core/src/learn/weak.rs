@@ -72,20 +72,29 @@ pub struct WeakConfig {
     /// texts whose cluster (under the best one-to-one matching of clusters
     /// to seed classes) is their seed class, from which the clusters are
     /// kept and the seeds only name them.
-    #[serde(default = "WeakConfig::default_name_agreement")]
+    /// (Not written at its default, nor `expand` when off: builds before
+    /// them still read the model.)
+    #[serde(
+        default = "WeakConfig::default_name_agreement",
+        skip_serializing_if = "WeakConfig::is_default_name_agreement"
+    )]
     pub name_agreement: f64,
     /// Add the words the corpus uses like each class's seed words before
     /// matching ([`super::expand`]). Off by default: over seeds 0-4 it
     /// measured sst2 +0.2, waimai_10k -0.6, emotion -0.4 ACC with the seed
     /// classifier (docs/train.md#seed-expansion); naive Bayes EM already
     /// spreads the seed labels to co-occurring words.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expand: bool,
 }
 
 impl WeakConfig {
     fn default_name_agreement() -> f64 {
         WeakConfig::default().name_agreement
+    }
+
+    fn is_default_name_agreement(a: &f64) -> bool {
+        *a == WeakConfig::default_name_agreement()
     }
 }
 

@@ -96,6 +96,18 @@ pub struct ModelConfig {
     /// existed load with the defaults).
     #[serde(default)]
     pub describe: DescribeConfig,
+    /// Above this many texts, the partition is found on a random sample of
+    /// this many and carried to the others by a classifier
+    /// ([`super::partition::partition`]); 0: always on all texts. The
+    /// default, 50,000, is above every shared corpus, so their results are
+    /// those of the whole corpus; what a sample costs by its size is in
+    /// docs/train.md. Not written at the default (builds before it read the
+    /// model; it decides training only).
+    #[serde(
+        default = "default_cluster_sample",
+        skip_serializing_if = "is_default_cluster_sample"
+    )]
+    pub cluster_sample: usize,
 }
 
 impl ModelConfig {
@@ -165,6 +177,7 @@ impl ModelConfig {
             cluster_head: HeadConfig::shipped(),
             dec: crate::learn::dec::DecConfig::off(),
             describe: DescribeConfig::default(),
+            cluster_sample: default_cluster_sample(),
         }
     }
 
@@ -324,4 +337,12 @@ impl ModelConfig {
         let profile = CorpusProfile::measure(&TextPipeline::default(), texts);
         ModelConfig::for_corpus(k, seed, seeds, &profile)
     }
+}
+
+fn default_cluster_sample() -> usize {
+    50_000
+}
+
+fn is_default_cluster_sample(n: &usize) -> bool {
+    *n == default_cluster_sample()
 }

@@ -254,7 +254,7 @@ impl Model {
             .flat_map(|&i| z[i * d..(i + 1) * d].iter().copied())
             .collect();
         let cfg = self.manifest.config.clone();
-        let partition = super::partition::cluster_partition(&sub, d, parts, &cfg, threads)?;
+        let partition = super::partition::partition(&sub, d, parts, &cfg, threads)?;
         let head_cfg = if cfg.cluster_head.enabled() {
             cfg.cluster_head
         } else {

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::assign::{assign, Assigner};
 use super::config::{FeatureWeights, ModelConfig};
-use super::partition::{cluster_partition, Partition};
+use super::partition::{partition, Partition};
 use super::represent::{lsa_block, rnn_block, Blocks};
 use super::tokens::{lexical_terms, rnn_tokens};
 use super::{experimental, ClusterInfo, FitError, Fitted, Manifest, Model};
@@ -713,7 +713,7 @@ fn partitioned(
         logs.weight_selection = evidence;
         z = space.join(&r, w);
     }
-    let mut part = cluster_partition(&z, space.dim, k, cfg, space.threads)?;
+    let mut part = partition(&z, space.dim, k, cfg, space.threads)?;
     if cfg.self_train_rounds > 0 || cfg.dec.enabled() {
         (z, part) = experimental::refine(space, encoder, z, part, k, w, train_cfg, logs)?;
     }

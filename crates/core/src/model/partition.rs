@@ -20,6 +20,75 @@ pub(crate) struct Partition {
     pub log: Option<GraphLog>,
 }
 
+/// The partition of `z (N, dim)`: of every text ([`cluster_partition`])
+/// up to `cfg.cluster_sample` texts; above it, of a random sample of that
+/// many ([`sampled_partition`]), carried to the others. The k-NN graph is
+/// the one step whose cost grows as N squared (every text's similarity to
+/// every other), so on a sample the whole partition costs O(N).
+pub(crate) fn partition(
+    z: &[f32],
+    dim: usize,
+    k: usize,
+    cfg: &ModelConfig,
+    threads: Threads,
+) -> Result<Partition, KMeansError> {
+    let n = z.len() / dim.max(1);
+    if cfg.cluster_sample == 0 || n <= cfg.cluster_sample {
+        return cluster_partition(z, dim, k, cfg, threads);
+    }
+    sampled_partition(z, dim, k, cfg, threads)
+}
+
+/// The partition of a random sample of `cfg.cluster_sample` texts
+/// ([`cluster_partition`]), carried to every other text by a classifier
+/// trained on it (the cluster classifier's settings; the nearest centroid
+/// when it is off); sampled texts keep their clusters. Centroids are the
+/// means of all texts.
+pub(crate) fn sampled_partition(
+    z: &[f32],
+    dim: usize,
+    k: usize,
+    cfg: &ModelConfig,
+    threads: Threads,
+) -> Result<Partition, KMeansError> {
+    let n = z.len() / dim.max(1);
+    let mut rows: Vec<usize> = (0..n).collect();
+    crate::rng::Rng::derive(cfg.train.seed, SAMPLE_STREAM).shuffle(&mut rows);
+    rows.truncate(cfg.cluster_sample);
+    rows.sort_unstable();
+    let zs: Vec<f32> = (rows.iter())
+        .flat_map(|&r| z[r * dim..(r + 1) * dim].iter().copied())
+        .collect();
+    let part = cluster_partition(&zs, dim, k, cfg, threads)?;
+    let mut labels = if cfg.cluster_head.enabled() {
+        let (head, _, _) =
+            crate::cluster::head::fit(&zs, dim, &part.labels, k, &cfg.cluster_head, threads);
+        let mut logits = Vec::new();
+        let mut labels = Vec::with_capacity(n);
+        for chunk in z.chunks(dim * CARRY_ROWS) {
+            head.forward(chunk, chunk.len() / dim, &mut logits, threads);
+            labels.extend(crate::rows::argmax_rows(&logits, k).0);
+        }
+        labels
+    } else {
+        super::assign::assign(z, dim, &part.centroids).0
+    };
+    for (&r, &l) in rows.iter().zip(&part.labels) {
+        labels[r] = l;
+    }
+    Ok(Partition {
+        centroids: class_means(z, dim, &labels, k),
+        labels,
+        log: part.log,
+    })
+}
+
+/// The random stream of the sample ([`crate::rng::Rng::derive`]).
+const SAMPLE_STREAM: u64 = 0x5A4D_504C;
+
+/// Texts per block when carrying a sample's partition to all texts.
+const CARRY_ROWS: usize = 4096;
+
 /// A partition of `z (N, dim)` and its centroids `(K, dim)`: k-means' own,
 /// or with the graph step, the clusters that k-means finds on `z` joined with
 /// the spectral coordinates of its k-NN graph and their means in `z`, unless
@@ -119,19 +188,54 @@ pub(crate) fn cluster_partition(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_trusted_weight_that_does_not_match_k_means_falls_back_to_the_base_weight() {
-        use crate::nn::gemm::Threads;
-        // Three tight groups of unit rows: k-means and the graph agree.
+    use crate::nn::gemm::Threads;
+
+    /// Unit rows in three groups (row i in group i % 3), noise `sd`.
+    fn groups(n: usize, d: usize, sd: f32) -> Vec<f32> {
         let mut rng = crate::rng::Rng::new(3);
-        let d = 6;
         let mut z = Vec::new();
-        for i in 0..90 {
-            let mut row: Vec<f32> = (0..d).map(|_| 0.1 * rng.normal() as f32).collect();
+        for i in 0..n {
+            let mut row: Vec<f32> = (0..d).map(|_| sd * rng.normal() as f32).collect();
             row[i % 3] += 1.0;
             let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
             z.extend(row.iter().map(|x| x / norm));
         }
+        z
+    }
+
+    /// Above `cluster_sample` texts the partition of a sample is carried to
+    /// the rest: the same groups as on all texts, by the classifier and by
+    /// the nearest centroid; at or below it, the partition of all texts.
+    #[test]
+    fn a_sample_partition_carries_to_every_text() {
+        let (n, d) = (600, 6);
+        let z = groups(n, d, 0.1);
+        let mut cfg = crate::model::ModelConfig::new(3, 0);
+        cfg.graph.neighbors = 8;
+        cfg.cluster_sample = 120;
+        let all = super::cluster_partition(&z, d, 3, &cfg, Threads::One).unwrap();
+        for head in [true, false] {
+            if !head {
+                cfg.cluster_head.c = 0.0;
+            }
+            assert_eq!(cfg.cluster_head.enabled(), head);
+            let p = super::partition(&z, d, 3, &cfg, Threads::One).unwrap();
+            assert_eq!(p.labels.len(), n);
+            assert!(p.log.is_some(), "the graph step ran on the sample");
+            let same = crate::eval::metrics::Scores::compute(&all.labels, &p.labels);
+            assert_eq!(same.acc, 1.0, "head {head}");
+            assert_eq!(p.centroids.len(), 3 * d);
+        }
+        cfg.cluster_sample = n;
+        let p = super::partition(&z, d, 3, &cfg, Threads::One).unwrap();
+        assert_eq!(p.labels, all.labels);
+    }
+
+    #[test]
+    fn a_trusted_weight_that_does_not_match_k_means_falls_back_to_the_base_weight() {
+        // Three tight groups of unit rows: k-means and the graph agree.
+        let d = 6;
+        let z = groups(90, d, 0.1);
         let mut cfg = crate::model::ModelConfig::new(3, 0);
         cfg.graph.neighbors = 8;
         cfg.graph.trust = Some(crate::cluster::graph::Trust {
