@@ -142,7 +142,7 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
             out,
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"k": m.clusters.len(), "clusters": m.clusters, "edits": m.edits, "seed_words": seed_words_json(m)})
+                &serde_json::json!({"k": m.clusters.len(), "clusters": m.clusters, "edits": m.edits, "seed_words": seed_words_json(&model)})
             )?
         )?;
         return Ok(());
@@ -168,15 +168,15 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
         }
         writeln!(out)?;
     }
-    write_seed_words(m, &mut out)
+    write_seed_words(&model, &mut out)
 }
 
 /// A seed-word model's given and added seed words per class (null without seeds).
-fn seed_words_json(m: &textrnn::model::Manifest) -> serde_json::Value {
-    let Some(seeds) = &m.config.seeds else {
+fn seed_words_json(model: &Model) -> serde_json::Value {
+    let Some(seeds) = &model.manifest.config.seeds else {
         return serde_json::Value::Null;
     };
-    let added = added_words(m);
+    let added = model.added_seed_words();
     (seeds.classes.iter().enumerate())
         .map(|(i, c)| {
             serde_json::json!({"class": c.name, "given": c.seeds, "added": added.get(i).cloned().unwrap_or_default()})
@@ -184,20 +184,13 @@ fn seed_words_json(m: &textrnn::model::Manifest) -> serde_json::Value {
         .collect()
 }
 
-fn added_words(m: &textrnn::model::Manifest) -> Vec<Vec<String>> {
-    (m.weak.as_ref())
-        .and_then(|w| w.expansion.as_ref())
-        .map(|e| e.added.clone())
-        .unwrap_or_default()
-}
-
 /// The seed words after the clusters: how many were given per class, and
 /// the words seed expansion added.
-fn write_seed_words(m: &textrnn::model::Manifest, out: &mut impl Write) -> Result<()> {
-    let Some(seeds) = &m.config.seeds else {
+fn write_seed_words(model: &Model, out: &mut impl Write) -> Result<()> {
+    let Some(seeds) = &model.manifest.config.seeds else {
         return Ok(());
     };
-    let added = added_words(m);
+    let added = model.added_seed_words();
     writeln!(
         out,
         "seed words (describe --seed-words prints them as a --seeds file to edit):"

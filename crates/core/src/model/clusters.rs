@@ -121,14 +121,18 @@ impl Model {
     /// expansion off to use exactly those.
     pub fn seed_words(&self) -> Option<crate::learn::seeds::SeedSet> {
         let mut set = self.manifest.config.seeds.clone()?;
-        let added = (self.manifest.weak.as_ref())
-            .and_then(|w| w.expansion.as_ref())
-            .map(|e| e.added.clone())
-            .unwrap_or_default();
-        for (c, a) in set.classes.iter_mut().zip(added) {
+        for (c, a) in set.classes.iter_mut().zip(self.added_seed_words()) {
             c.seeds.extend(a);
         }
         Some(set)
+    }
+
+    /// Per seed class, the words seed expansion added (none without it).
+    pub fn added_seed_words(&self) -> Vec<Vec<String>> {
+        (self.manifest.weak.as_ref())
+            .and_then(|w| w.expansion.as_ref())
+            .map(|e| e.added.clone())
+            .unwrap_or_default()
     }
 
     /// The model's clusters described anew from `texts` (the training

@@ -366,15 +366,16 @@ fn expand_seeds(
     }
     let matcher = crate::learn::seeds::Matcher::new(&grown, &cfg.pipeline);
     let (seed, mut wlog) = crate::learn::weak::seed_labels(&an.tokens, &matcher);
+    let labeled_before = before.iter().flatten().count();
     tracing::info!(
         added = added.iter().map(Vec::len).sum::<usize>(),
-        labeled_before = before.iter().flatten().count(),
+        labeled_before,
         labeled = wlog.seed_labeled,
         "seed expansion"
     );
     wlog.expansion = Some(crate::learn::weak::ExpansionLog {
         added,
-        labeled_before: before.iter().flatten().count(),
+        labeled_before,
     });
     (k, seed, wlog)
 }
