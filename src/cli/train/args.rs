@@ -375,6 +375,10 @@ pub struct ExperimentalArgs {
     /// pseudo-labels, the encoder is fine-tuned to predict them, and the texts are re-clustered.
     #[arg(long, default_value_t = lib().self_train_rounds, value_name = "ROUNDS")]
     pub self_train: usize,
+    /// Neighbour rounds: the encoder is fine-tuned with each text's nearest
+    /// neighbours as its positive views, and the texts are re-clustered.
+    #[arg(long, default_value_t = lib().neighbor_rounds, value_name = "ROUNDS")]
+    pub neighbor_rounds: usize,
     /// Fraction of each cluster used as pseudo-labels in self-training.
     #[arg(long, default_value_t = lib().self_train_fraction)]
     pub self_train_fraction: f64,

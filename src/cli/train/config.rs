@@ -181,6 +181,7 @@ fn apply_heads(a: &TrainArgs, c: &mut ModelConfig) {
     c.seed_role = s.seed_role.role();
     c.weights_auto = x.weights == "auto";
     c.self_train_rounds = x.self_train;
+    c.neighbor_rounds = x.neighbor_rounds;
     c.self_train_fraction = x.self_train_fraction.clamp(0.01, 1.0);
     c.dec.epochs = x.dec;
     c.dec.lr = x.dec_lr;

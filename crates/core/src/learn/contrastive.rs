@@ -254,7 +254,7 @@ fn new_encoder(
 }
 
 /// The learning-rate schedule over `total` steps.
-fn schedule_for(cfg: &TrainConfig, total: u64) -> LrSchedule {
+pub(super) fn schedule_for(cfg: &TrainConfig, total: u64) -> LrSchedule {
     let warmup = (total as f64 * cfg.warmup_fraction).round() as u64;
     LrSchedule::new(
         match cfg.decay {

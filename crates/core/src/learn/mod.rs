@@ -10,8 +10,8 @@
 //! them.
 //!
 //! Experimental, off by default (docs/quality.md): the language-model
-//! objective ([`lm`]), self-training on the clusters ([`self_train`]) and
-//! the DEC refinement ([`dec`]).
+//! objective ([`lm`]), self-training on the clusters ([`self_train`]),
+//! neighbour rounds ([`neighbors`]) and the DEC refinement ([`dec`]).
 //!
 //! Gold labels never reach this module (seed words are the user's own
 //! guidance, not labeled texts).
@@ -24,6 +24,7 @@ pub mod contrastive;
 pub mod dec;
 pub mod expand;
 pub mod lm;
+pub mod neighbors;
 pub mod seeds;
 pub mod self_train;
 pub mod weak;

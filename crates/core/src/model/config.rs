@@ -58,6 +58,12 @@ pub struct ModelConfig {
     /// Fraction of each cluster's most confident texts used as pseudo-labels.
     #[serde(default = "default_confident")]
     pub self_train_fraction: f64,
+    /// Neighbour rounds after the first partition: the encoder is
+    /// fine-tuned with each text's nearest neighbours as positives
+    /// ([`crate::learn::neighbors`]) and the texts re-clustered. Not
+    /// written at 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub neighbor_rounds: usize,
     /// Seed words per class: weak supervision instead of clustering (k = classes).
     #[serde(default)]
     pub seeds: Option<crate::learn::seeds::SeedSet>,
@@ -169,6 +175,7 @@ impl ModelConfig {
             n_init: 10,
             self_train_rounds: 0,
             self_train_fraction: 0.5,
+            neighbor_rounds: 0,
             seeds: None,
             seed_role: crate::learn::seeds::SeedRole::Auto,
             rnn_han_chars: false,
@@ -229,6 +236,10 @@ impl Default for DescribeConfig {
             ngrams: (1, 1),
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn default_confident() -> f64 {

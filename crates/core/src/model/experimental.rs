@@ -1,6 +1,7 @@
 //! Paths that are off by default because they measured worse or no better
 //! than the shipped pipeline (docs/quality.md): self-training rounds on
-//! the clusters' confident texts (`--self-train`), the DEC refinement
+//! the clusters' confident texts (`--self-train`), neighbour rounds
+//! (`--neighbor-rounds`, [`crate::learn::neighbors`]), the DEC refinement
 //! (`--dec`) and the consensus choice of the LSA share (`--weights auto`).
 //! They stay available for experiments; the main path calls in here only
 //! when one is switched on.
@@ -16,7 +17,12 @@ use crate::learn::TrainConfig;
 use crate::nn::encoder::Encoder;
 use crate::rows::{class_means, concat_blocks};
 
-/// Self-training rounds, then the DEC refinement, each as configured:
+/// Nearest neighbours in the joined representation from which a neighbour
+/// round draws each text's positive view: fewer than the smallest class of
+/// banking77 (75 texts), the many-class corpus the rounds were measured on.
+const NEIGHBOR_POSITIVES: usize = 10;
+
+/// Self-training rounds, neighbour rounds, then the DEC refinement, each as configured:
 /// returns the representation under the refined encoder and the partition
 /// in it.
 #[allow(clippy::too_many_arguments)]
@@ -36,6 +42,23 @@ pub(crate) fn refine(
         let pseudo = crate::rows::confident(&labels, &scores, k, cfg.self_train_fraction);
         crate::learn::self_train::fine_tune(
             encoder, space.seqs, &pseudo, k, 1, train_cfg, threads,
+        )?;
+        z = space.join(&space.encode(encoder), w);
+        part = cluster_partition(&z, dim, k, cfg, threads)?;
+    }
+    for round in 0..cfg.neighbor_rounds {
+        let partners: Vec<Vec<u32>> = graph::knn(&z, dim, NEIGHBOR_POSITIVES, threads)
+            .into_iter()
+            .map(|row| row.into_iter().map(|(j, _)| j).collect())
+            .collect();
+        crate::learn::neighbors::fine_tune(
+            encoder,
+            space.seqs,
+            &partners,
+            1,
+            train_cfg,
+            round as u64,
+            threads,
         )?;
         z = space.join(&space.encode(encoder), w);
         part = cluster_partition(&z, dim, k, cfg, threads)?;

@@ -715,7 +715,7 @@ fn partitioned(
         z = space.join(&r, w);
     }
     let mut part = partition(&z, space.dim, k, cfg, space.threads)?;
-    if cfg.self_train_rounds > 0 || cfg.dec.enabled() {
+    if cfg.self_train_rounds > 0 || cfg.neighbor_rounds > 0 || cfg.dec.enabled() {
         (z, part) = experimental::refine(space, encoder, z, part, k, w, train_cfg, logs)?;
     }
     Ok(Parted { z, part, k, w })
