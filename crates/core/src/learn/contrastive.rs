@@ -73,12 +73,16 @@ pub fn encode_all_with(
     out
 }
 
-/// Forward both views of `docs`, return the loss, and (when `train`) back-propagate.
+/// Forward both views of `docs`, return the loss, and (when `train`)
+/// back-propagate. The second view of text `i` is a view of `i` itself, or
+/// with `partners`, of a uniformly drawn member of `partners[i]` (itself
+/// when that is empty; [`super::neighbors`]).
 #[allow(clippy::too_many_arguments)]
-fn contrastive_step(
+pub(super) fn contrastive_step(
     enc: &mut Encoder<f32>,
     seqs: &[Vec<u32>],
     docs: &[usize],
+    partners: Option<&[Vec<u32>]>,
     cfg: &TrainConfig,
     rng: &mut Rng,
     train: bool,
@@ -86,11 +90,15 @@ fn contrastive_step(
 ) -> f32 {
     let d = enc.config.output_dim();
     let n = docs.len();
-    let views: [Vec<Vec<u32>>; 2] = [0, 1].map(|_| {
+    let views: [Vec<Vec<u32>>; 2] = [0, 1].map(|v| {
         docs.iter()
             .map(|&i| {
+                let j = match partners.map(|p| &p[i]) {
+                    Some(p) if v == 1 && !p.is_empty() => p[rng.below(p.len())] as usize,
+                    _ => i,
+                };
                 augment(
-                    &seqs[i][..seqs[i].len().min(cfg.max_len)],
+                    &seqs[j][..seqs[j].len().min(cfg.max_len)],
                     &cfg.augment,
                     rng,
                 )
@@ -394,6 +402,7 @@ impl<'a> Loop<'a> {
                 &mut self.enc,
                 seqs,
                 &batch.doc_index,
+                None,
                 cfg,
                 &mut self.rng,
                 true,
@@ -534,7 +543,7 @@ fn validation_loss(
         let loss = match cfg.objective {
             Objective::Contrastive if chunk.len() < 2 => continue,
             Objective::Contrastive => {
-                contrastive_step(enc, seqs, chunk, cfg, &mut rng, false, threads)
+                contrastive_step(enc, seqs, chunk, None, cfg, &mut rng, false, threads)
             }
             Objective::LanguageModel => {
                 let batch = Batch::new(seqs, chunk, cfg.max_len);

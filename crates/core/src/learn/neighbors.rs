@@ -6,12 +6,10 @@
 //! the bag-of-words blocks see as well as its own sequence cues), and the
 //! caller re-clusters with the refined encoder.
 
-use super::augment::augment;
 use super::config::TrainConfig;
-use crate::batch::{Batch, Batcher};
-use crate::nn::encoder::{Encoder, EncoderCache};
+use crate::batch::Batcher;
+use crate::nn::encoder::Encoder;
 use crate::nn::gemm::Threads;
-use crate::nn::loss::info_nce;
 use crate::nn::optim::{clip_grad_norm, NonFinite, Optimizer};
 use crate::nn::Module;
 use crate::rng::Rng;
@@ -47,13 +45,14 @@ pub fn fine_tune(
                 continue;
             }
             enc.zero_grad();
-            let loss = pair_step(
+            let loss = super::contrastive::contrastive_step(
                 enc,
                 seqs,
-                partners,
                 &batch.doc_index,
+                Some(partners),
                 cfg,
                 &mut rng,
+                true,
                 threads,
             );
             opt.check_finite(loss, enc)?;
@@ -65,58 +64,6 @@ pub fn fine_tune(
         }
     }
     Ok(())
-}
-
-/// Forward a view of each text and a view of one of its partners, and
-/// back-propagate InfoNCE; returns the loss.
-fn pair_step(
-    enc: &mut Encoder<f32>,
-    seqs: &[Vec<u32>],
-    partners: &[Vec<u32>],
-    docs: &[usize],
-    cfg: &TrainConfig,
-    rng: &mut Rng,
-    threads: Threads,
-) -> f32 {
-    let d = enc.config.output_dim();
-    let n = docs.len();
-    let clip = |i: usize| &seqs[i][..seqs[i].len().min(cfg.max_len)];
-    let first: Vec<Vec<u32>> = docs
-        .iter()
-        .map(|&i| augment(clip(i), &cfg.augment, rng))
-        .collect();
-    let second: Vec<Vec<u32>> = docs
-        .iter()
-        .map(|&i| {
-            let p = match partners[i].len() {
-                0 => i,
-                m => partners[i][rng.below(m)] as usize,
-            };
-            augment(clip(p), &cfg.augment, rng)
-        })
-        .collect();
-    let all: Vec<usize> = (0..n).collect();
-    let batches = [
-        Batch::new(&first, &all, cfg.max_len),
-        Batch::new(&second, &all, cfg.max_len),
-    ];
-    let mut caches = [EncoderCache::default(), EncoderCache::default()];
-    let mut z = [vec![0f32; n * d], vec![0f32; n * d]];
-    for v in 0..2 {
-        let pooled = enc.forward(&batches[v], Some(rng), &mut caches[v], threads);
-        for (r, &i) in batches[v].doc_index.iter().enumerate() {
-            z[v][i * d..(i + 1) * d].copy_from_slice(&pooled[r * d..(r + 1) * d]);
-        }
-    }
-    let (loss, dz1, dz2) = info_nce(&z[0], &z[1], d, cfg.temperature as f32);
-    for (v, dz) in [dz1, dz2].iter().enumerate() {
-        let mut dpooled = vec![0f32; n * d];
-        for (r, &i) in batches[v].doc_index.iter().enumerate() {
-            dpooled[r * d..(r + 1) * d].copy_from_slice(&dz[i * d..(i + 1) * d]);
-        }
-        enc.backward(&mut caches[v], &dpooled, threads);
-    }
-    loss
 }
 
 #[cfg(test)]
