@@ -572,8 +572,9 @@ fn a_dec_refined_model_reproduces_training() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v["config"].get("dec").is_none() && v.get("dec").is_none());
     // Nor are the settings added since at their defaults (seed roles and
-    // expansion, the sampled partition): older builds read the model.
-    for key in ["seed_role", "cluster_sample"] {
+    // expansion, the sampled partition, neighbour rounds): older builds
+    // read the model.
+    for key in ["seed_role", "cluster_sample", "neighbor_rounds"] {
         assert!(v["config"].get(key).is_none(), "{key}");
     }
     for key in ["name_agreement", "expand"] {

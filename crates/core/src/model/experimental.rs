@@ -9,7 +9,7 @@
 use super::assign::assign;
 use super::config::FeatureWeights;
 use super::fit::{Logs, Space};
-use super::partition::{cluster_partition, Partition};
+use super::partition::{partition, Partition};
 use super::FitError;
 use crate::cluster::graph;
 use crate::cluster::{KMeans, KMeansConfig, KMeansError, Points};
@@ -20,6 +20,8 @@ use crate::rows::{class_means, concat_blocks};
 /// Nearest neighbours in the joined representation from which a neighbour
 /// round draws each text's positive view: fewer than the smallest class of
 /// banking77 (75 texts), the many-class corpus the rounds were measured on.
+/// The exact neighbours cost N squared whatever `--cluster-sample` says
+/// (the re-clustering respects it).
 const NEIGHBOR_POSITIVES: usize = 10;
 
 /// Self-training rounds, neighbour rounds, then the DEC refinement, each as configured:
@@ -44,7 +46,7 @@ pub(crate) fn refine(
             encoder, space.seqs, &pseudo, k, 1, train_cfg, threads,
         )?;
         z = space.join(&space.encode(encoder), w);
-        part = cluster_partition(&z, dim, k, cfg, threads)?;
+        part = partition(&z, dim, k, cfg, threads)?;
     }
     for round in 0..cfg.neighbor_rounds {
         let partners: Vec<Vec<u32>> = graph::knn(&z, dim, NEIGHBOR_POSITIVES, threads)
@@ -61,7 +63,7 @@ pub(crate) fn refine(
             threads,
         )?;
         z = space.join(&space.encode(encoder), w);
-        part = cluster_partition(&z, dim, k, cfg, threads)?;
+        part = partition(&z, dim, k, cfg, threads)?;
     }
     if cfg.dec.enabled() {
         let scales = crate::rows::block_scales(&[
