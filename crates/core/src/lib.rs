@@ -49,4 +49,5 @@ pub mod report;
 pub mod rng;
 pub mod rows;
 pub mod text;
+pub mod translate;
 pub mod vocab;

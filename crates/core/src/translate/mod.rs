@@ -1,0 +1,11 @@
+//! Translation between Chinese and English with an RNN encoder-decoder on
+//! the engine of [`crate::nn`], supervised by parallel text.
+//!
+//! This module owns what is specific to translation: the scores it is
+//! judged by ([`bleu`], [`chrf`], as sacreBLEU computes them).
+
+pub mod bleu;
+pub mod chrf;
+
+pub use bleu::{corpus_bleu, Bleu, BleuTokenizer};
+pub use chrf::corpus_chrf;
