@@ -295,3 +295,39 @@ fn losses() {
         "sampled softmax weights",
     );
 }
+
+#[test]
+fn rnn_layer_from_an_initial_state() {
+    use textrnn::nn::packed::Packed;
+    use textrnn::nn::rnn::{RnnCache, RnnLayer};
+    // Lengths 4, 2, 2, 1 in packed order; input 3, hidden 4.
+    let p = Packed::new(&[4, 2, 2, 1]);
+    let (inp, hd) = (3, 4);
+    let x = randn(p.n() * inp, 21);
+    let w = randn(p.n() * hd, 22);
+    for cell in [Cell::Lstm, Cell::Gru] {
+        for reverse in [false, true] {
+            let layer = RnnLayer::<f64>::new("rnn.", cell, inp, hd, 0, reverse, &mut Rng::new(5));
+            let what = format!("{cell:?} reverse={reverse}");
+            let run = |m: &mut RnnLayer<f64>, h0: &[f64], backward: bool| {
+                let mut h = Vec::new();
+                let mut cache = RnnCache::default();
+                m.forward_from(&x, h0, &p, &mut h, Some(&mut cache), Threads::One);
+                let loss = h.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+                let mut dh0 = vec![0.0; h0.len()];
+                if backward {
+                    m.backward_to(&x, &p, &mut cache, &w, None, Some(&mut dh0), Threads::One);
+                }
+                (loss, dh0)
+            };
+            let h0 = randn(p.b() * hd, 23);
+            let mut m = layer.clone();
+            check_params(&mut m, &|m, b| run(m, &h0, b).0, &format!("{what} params"));
+            check_input(
+                &h0,
+                &|hh| run(&mut layer.clone(), hh, true),
+                &format!("{what} h0"),
+            );
+        }
+    }
+}

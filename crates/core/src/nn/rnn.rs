@@ -139,6 +139,9 @@ struct StepInput<'a, T> {
     /// [`RnnLayer::input_table`]; when set, a row's projection is its
     /// token's table row and `x` is not read.
     table: Option<(&'a [u32], &'a [T])>,
+    /// Initial hidden state `(B, H)` in the batch's row order; zero when
+    /// `None`. (An LSTM's cell state always starts at zero.)
+    init: Option<&'a [T]>,
 }
 
 /// One step's `c (bb, gh) += h (bb, hd) · W_hhᵀ`: the packed kernel when
@@ -339,7 +342,24 @@ impl<T: Real> RnnLayer<T> {
         cache: Option<&mut RnnCache<T>>,
         threads: Threads,
     ) {
-        self.run(x, None, (None, None), p, h, cache, threads)
+        self.run(x, None, (None, None), None, p, h, cache, threads)
+    }
+
+    /// [`RnnLayer::forward`] from the initial hidden state `h0 (B, H)`
+    /// (rows in the batch's order) instead of zero; an LSTM's cell state
+    /// still starts at zero. A reverse layer starts each row from `h0` at
+    /// that row's last token.
+    pub fn forward_from(
+        &self,
+        x: &[T],
+        h0: &[T],
+        p: &Packed,
+        h: &mut Vec<T>,
+        cache: Option<&mut RnnCache<T>>,
+        threads: Threads,
+    ) {
+        assert_eq!(h0.len(), p.b() * self.hidden(), "h0 is (B, H)");
+        self.run(x, None, (None, None), Some(h0), p, h, cache, threads)
     }
 
     /// Inference over token ids instead of their embeddings: `ids (N)` in
@@ -361,7 +381,7 @@ impl<T: Real> RnnLayer<T> {
         threads: Threads,
     ) {
         assert_eq!(ids.len(), p.n(), "one id per packed row");
-        self.run(&[], Some((ids, table)), (None, w_hh), p, h, None, threads)
+        self.run(&[], Some((ids, table)), (None, w_hh), None, p, h, None, threads)
     }
 
     /// Inference [`RnnLayer::forward`] with the weights already packed by
@@ -375,7 +395,7 @@ impl<T: Real> RnnLayer<T> {
         h: &mut Vec<T>,
         threads: Threads,
     ) {
-        self.run(x, None, (w_ih, w_hh), p, h, None, threads)
+        self.run(x, None, (w_ih, w_hh), None, p, h, None, threads)
     }
 
     /// `W_hhᵀ` packed for the f32 kernel (None off f32 or without AVX-512):
@@ -449,6 +469,7 @@ impl<T: Real> RnnLayer<T> {
         x: &[T],
         table: Option<(&[u32], &[T])>,
         (w_ih, w_hh): (Option<&PackedB>, Option<&PackedB>),
+        init: Option<&[T]>,
         p: &Packed,
         h: &mut Vec<T>,
         cache: Option<&mut RnnCache<T>>,
@@ -529,6 +550,7 @@ impl<T: Real> RnnLayer<T> {
             packed: packed_ih,
             w_t: &w_ih_t,
             table,
+            init,
         };
         let mut hprev = take(|c| &mut c.hprev, if keep { n * hd } else { 0 });
         let mut cprev = take(|c| &mut c.cprev, if keep && lstm { n * hd } else { 0 });
@@ -576,7 +598,10 @@ impl<T: Real> RnnLayer<T> {
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
         let lstm = self.cell == Cell::Lstm;
         let rows = r1 - r0;
-        let mut sh = vec![T::zero(); rows * hd];
+        let mut sh = match si.init {
+            Some(h0) => h0[r0 * hd..r1 * hd].to_vec(),
+            None => vec![T::zero(); rows * hd],
+        };
         let mut sc = vec![T::zero(); if lstm { rows * hd } else { 0 }];
         let mut rec = vec![T::zero(); if lstm { 0 } else { rows * gh }];
         let mut local = vec![T::zero(); if keep { 0 } else { rows * gh }];
@@ -671,6 +696,23 @@ impl<T: Real> RnnLayer<T> {
         dx: Option<&mut Vec<T>>,
         threads: Threads,
     ) {
+        self.backward_to(x, p, owner, dh, dx, None, threads)
+    }
+
+    /// [`RnnLayer::backward`] of a [`RnnLayer::forward_from`] pass, also
+    /// writing the gradient of the initial state into `dh0 (B, H)` when
+    /// given (overwritten, not accumulated).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_to(
+        &mut self,
+        x: &[T],
+        p: &Packed,
+        owner: &mut RnnCache<T>,
+        dh: &[T],
+        dx: Option<&mut Vec<T>>,
+        dh0: Option<&mut [T]>,
+        threads: Threads,
+    ) {
         let (hd, gh, n, inp) = (
             self.hidden(),
             self.cell.gates() * self.hidden(),
@@ -688,7 +730,17 @@ impl<T: Real> RnnLayer<T> {
             "backward needs the cache of one forward pass"
         );
         let mut dhn = vec![T::zero(); if lstm { 0 } else { n * hd }];
-        let bufs = [Shared::new(&mut dgi), Shared::new(&mut dhn)];
+        let mut no_dh0 = Vec::new();
+        let keep_dh0 = dh0.is_some();
+        let dh0 = dh0.unwrap_or(&mut no_dh0);
+        if keep_dh0 {
+            assert_eq!(dh0.len(), p.b() * hd, "dh0 is (B, H)");
+        }
+        let bufs = [
+            Shared::new(&mut dgi),
+            Shared::new(&mut dhn),
+            Shared::new(dh0),
+        ];
         let ranges = row_ranges(p, threads);
         let cache = &*owner;
         // f32 on AVX-512: W_hh packed once for every step's dh_{t-1} product.
@@ -776,7 +828,7 @@ impl<T: Real> RnnLayer<T> {
         cache: &RnnCache<T>,
         dh: &[T],
         packed: Option<&PackedB>,
-        bufs: &[Shared<T>; 2],
+        bufs: &[Shared<T>; 3],
     ) {
         let (hd, gh) = (self.hidden(), self.cell.gates() * self.hidden());
         let lstm = self.cell == Cell::Lstm;
@@ -853,6 +905,10 @@ impl<T: Real> RnnLayer<T> {
                     Threads::One,
                 );
             }
+        }
+        if bufs[2].len > 0 {
+            // SAFETY: rows r0..r1 of dh0 belong to this thread only.
+            unsafe { bufs[2].rows(r0 * hd, rows * hd) }.copy_from_slice(&dh_state);
         }
     }
 }
