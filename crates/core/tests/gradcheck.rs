@@ -331,3 +331,44 @@ fn rnn_layer_from_an_initial_state() {
         }
     }
 }
+
+#[test]
+fn translation_model_every_cell_with_attention_and_bridge() {
+    use textrnn::translate::model::{PairBatch, Seq2Seq, Seq2SeqConfig};
+    // Uneven sources and targets whose length orders differ, so the source
+    // and target layouts sort the pairs differently.
+    let pairs: Vec<(Vec<u32>, Vec<u32>)> = vec![
+        (vec![5, 6, 7, 8], vec![5]),
+        (vec![9, 1], vec![6, 7, 8, 9]),
+        (vec![10], vec![7, 7]),
+    ];
+    let refs: Vec<(&[u32], &[u32])> = pairs.iter().map(|(s, t)| (&s[..], &t[..])).collect();
+    let batch = PairBatch::new(&refs, 16);
+    for cell in [Cell::Gru, Cell::Lstm] {
+        for (bidirectional, layers, dropout) in [(true, 1, 0.0), (false, 2, 0.0), (true, 1, 0.3)] {
+            let cfg = Seq2SeqConfig {
+                src_vocab: 12,
+                tgt_vocab: 11,
+                embed: 3,
+                hidden: 3,
+                dec_hidden: 4,
+                layers,
+                cell,
+                bidirectional,
+                dropout,
+            };
+            let mut m = Seq2Seq::<f64>::new(cfg, &mut Rng::new(3));
+            let f = |m: &mut Seq2Seq<f64>, backward: bool| {
+                // The same masks at every evaluation: a fresh generator.
+                let mut rng = Rng::new(9);
+                let r = (dropout > 0.0).then_some(&mut rng);
+                m.loss(&batch, r, 0.1, backward, Threads::One)
+            };
+            check_params(
+                &mut m,
+                &f,
+                &format!("seq2seq {cell:?} bi={bidirectional} layers={layers} dropout={dropout}"),
+            );
+        }
+    }
+}

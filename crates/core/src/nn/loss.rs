@@ -3,6 +3,8 @@
 //! - [`mse`]: mean squared error (and, with a zero target, the benchmark's
 //!   "mean of squared outputs");
 //! - [`cross_entropy`]: softmax cross-entropy over classes;
+//! - [`smoothed_cross_entropy`]: the same with label smoothing, in place
+//!   over a large vocabulary (a translator's output layer);
 //! - [`sampled_softmax`]: cross-entropy over the target and sampled negatives,
 //!   for language-model objectives over a large vocabulary;
 //! - [`info_nce`]: NT-Xent contrastive loss over two views with a temperature;
@@ -52,6 +54,37 @@ pub fn cross_entropy<T: Real>(logits: &[T], c: usize, targets: &[Option<usize>])
         }
     }
     (loss * inv, grad)
+}
+
+/// Mean over rows of cross-entropy with label smoothing `eps` (PyTorch's
+/// `label_smoothing`: the target distribution is `1 - eps` on the target
+/// plus `eps / C` on every class), `logits (N, C)`. Returns the loss and
+/// leaves `dlogits` in `logits` (a `(N, C)` buffer over a vocabulary is the
+/// largest one of a translator's step; no second one is made). Rows are
+/// independent, so they run in parallel; the loss is summed in row order.
+pub fn smoothed_cross_entropy<T: Real>(logits: &mut [T], c: usize, targets: &[u32], eps: f64) -> T {
+    use rayon::prelude::*;
+    let n = targets.len();
+    assert_eq!(logits.len(), n * c, "logits are (N, C)");
+    let inv = T::one() / T::f(n.max(1) as f64);
+    let (on, off) = (T::f(1.0 - eps), T::f(eps / c as f64));
+    let losses: Vec<T> = logits
+        .par_chunks_mut(c.max(1))
+        .zip(targets.par_iter())
+        .map(|(row, &t)| {
+            let t = t as usize;
+            let m = row.iter().copied().fold(T::neg_infinity(), T::max);
+            let lse = row.iter().map(|&x| (x - m).exp()).sum::<T>().ln() + m;
+            let mean_logp = row.iter().map(|&x| x - lse).sum::<T>() / T::f(c as f64);
+            let loss = -(on * (row[t] - lse)) - T::f(eps) * mean_logp;
+            for (j, x) in row.iter_mut().enumerate() {
+                let target = if j == t { on + off } else { off };
+                *x = ((*x - lse).exp() - target) * inv;
+            }
+            loss
+        })
+        .collect();
+    losses.into_iter().sum::<T>() * inv
 }
 
 /// Result of [`sampled_softmax`].

@@ -15,6 +15,7 @@
 //! K clusters.
 
 pub mod act;
+pub mod attention;
 pub mod bench;
 pub mod cell;
 pub mod embedding;

@@ -381,7 +381,16 @@ impl<T: Real> RnnLayer<T> {
         threads: Threads,
     ) {
         assert_eq!(ids.len(), p.n(), "one id per packed row");
-        self.run(&[], Some((ids, table)), (None, w_hh), None, p, h, None, threads)
+        self.run(
+            &[],
+            Some((ids, table)),
+            (None, w_hh),
+            None,
+            p,
+            h,
+            None,
+            threads,
+        )
     }
 
     /// Inference [`RnnLayer::forward`] with the weights already packed by
@@ -396,6 +405,70 @@ impl<T: Real> RnnLayer<T> {
         threads: Threads,
     ) {
         self.run(x, None, (w_ih, w_hh), None, p, h, None, threads)
+    }
+
+    /// One time step for `rows` independent rows with explicit states, for
+    /// decoding token by token: `x (rows, I)` in, `h (rows, H)` (and for
+    /// LSTM the cell state `c (rows, H)`; empty for GRU) updated in place.
+    /// The same formulas as [`RnnLayer::forward`]'s steps.
+    pub fn step(&self, x: &[T], h: &mut [T], c: &mut [T], threads: Threads) {
+        let (hd, gh, inp) = (
+            self.hidden(),
+            self.cell.gates() * self.hidden(),
+            self.input(),
+        );
+        let rows = h.len() / hd.max(1);
+        assert!(x.len() == rows * inp, "step input is (rows, I)");
+        let mut g: Vec<T> = (0..rows).flat_map(|_| self.input_bias()).collect();
+        matmul(
+            rows,
+            gh,
+            inp,
+            x,
+            false,
+            &self.w_ih.value,
+            true,
+            &mut g,
+            true,
+            threads,
+        );
+        let mut out = vec![T::zero(); rows * hd];
+        match self.cell {
+            Cell::Lstm => {
+                assert_eq!(c.len(), rows * hd, "an LSTM step needs its cell state");
+                matmul(
+                    rows,
+                    gh,
+                    hd,
+                    h,
+                    false,
+                    &self.w_hh.value,
+                    true,
+                    &mut g,
+                    true,
+                    threads,
+                );
+                cell::lstm_forward(hd, &mut g, c, h, &mut out, None);
+            }
+            Cell::Gru => {
+                let mut rec: Vec<T> = (0..rows)
+                    .flat_map(|_| self.b_hh.value.iter().copied())
+                    .collect();
+                matmul(
+                    rows,
+                    gh,
+                    hd,
+                    h,
+                    false,
+                    &self.w_hh.value,
+                    true,
+                    &mut rec,
+                    true,
+                    threads,
+                );
+                cell::gru_forward(hd, &mut g, &rec, h, &mut out, None);
+            }
+        }
     }
 
     /// `W_hhᵀ` packed for the f32 kernel (None off f32 or without AVX-512):

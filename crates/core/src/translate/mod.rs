@@ -6,6 +6,7 @@
 
 pub mod bleu;
 pub mod chrf;
+pub mod model;
 
 pub use bleu::{corpus_bleu, Bleu, BleuTokenizer};
 pub use chrf::corpus_chrf;
