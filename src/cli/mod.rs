@@ -13,6 +13,7 @@ mod report;
 mod serve;
 mod tokenize;
 mod train;
+mod translate;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -70,6 +71,12 @@ enum Command {
     Tokenize(tokenize::TokenizeArgs),
     /// Run the main job on the embedded demo corpus (432 texts, English and Chinese, 6 topics).
     Demo(demo::DemoArgs),
+    /// Train a Chinese <-> English translator on sentence pairs (attention encoder-decoder).
+    TranslateTrain(translate::TrainArgs),
+    /// Translate text with a translation model (one line per line, streaming).
+    Translate(translate::TranslateArgs),
+    /// Score a translation model with BLEU and chrF on test pairs.
+    TranslateEval(translate::EvalArgs),
 }
 
 /// Where the texts come from and which fields to read.
@@ -272,6 +279,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Tokenize(a) => tokenize::run(a),
+        Command::TranslateTrain(a) => translate::train(a),
+        Command::Translate(a) => translate::translate(a),
+        Command::TranslateEval(a) => translate::eval(a),
     }
 }
 

@@ -61,6 +61,29 @@ pub fn texts(what: &str) -> ProgressBar {
     b
 }
 
+/// A bar over the batches of an epoch, with a message (loss, rate, ETA).
+pub fn steps() -> ProgressBar {
+    if !SHOW.load(Ordering::Relaxed) {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(1);
+    b.set_style(style("{spinner} [{bar:30}] {pos}/{len} batches {msg}"));
+    b
+}
+
+/// Seconds as `1h02m`, `3m05s` or `42s`.
+pub fn duration(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "?".into();
+    }
+    let s = secs.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// A bar over the bytes of an input file.
 pub fn bytes(len: u64, what: &str) -> ProgressBar {
     if !SHOW.load(Ordering::Relaxed) {

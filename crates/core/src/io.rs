@@ -81,6 +81,51 @@ pub fn write_atomic(dest: impl AsRef<Path>, bytes: &[u8]) -> io::Result<()> {
     f.commit()
 }
 
+/// The temporary directory a directory `dir` is staged in before
+/// [`replace_dir`] renames it into place (beside `dir`, so the rename stays
+/// on one file system), and `dir`'s parent and name.
+pub fn staging_dir(dir: &Path) -> (PathBuf, String, PathBuf) {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+    (parent, name, tmp)
+}
+
+/// Write a whole directory atomically: `fill` writes its files into a fresh
+/// staging directory, which then replaces `dir` (an existing `dir` is moved
+/// aside first and removed after). On any error the staging directory is
+/// removed and `dir` is left as it was. `io_err` turns an I/O error on a
+/// path into the caller's error type.
+pub fn replace_dir<E>(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+    io_err: impl Fn(&Path, io::Error) -> E,
+) -> Result<(), E> {
+    let (parent, name, tmp) = staging_dir(dir);
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    let result = fill(&tmp).and_then(|_| {
+        let old = parent.join(format!(".{name}.{}.old", std::process::id()));
+        if dir.exists() {
+            fs::rename(dir, &old).map_err(|e| io_err(dir, e))?;
+        }
+        fs::rename(&tmp, dir).map_err(|e| io_err(dir, e))?;
+        let _ = fs::remove_dir_all(&old);
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ impl Model {
     /// is created, as saving would).
     pub fn check_destination(dir: &Path) -> Result<(), ModelError> {
         Model::not_another_directory(dir)?;
-        let (_, _, tmp) = Model::staging(dir);
+        let (_, _, tmp) = crate::io::staging_dir(dir);
         let made = fs::create_dir_all(&tmp).map_err(|err| ModelError::Io {
             path: dir.display().to_string(),
             err,
@@ -58,46 +58,17 @@ impl Model {
         Ok(())
     }
 
-    /// The parent directory, name and temporary staging directory of `dir`.
-    fn staging(dir: &Path) -> (&Path, String, std::path::PathBuf) {
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into());
-        let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-        (parent, name, tmp)
-    }
-
     /// Write the model directory atomically (a temporary directory renamed into place).
     pub fn save(&mut self, dir: &Path) -> Result<(), ModelError> {
-        let io = |path: &Path| {
-            let path = path.display().to_string();
-            move |err| ModelError::Io {
-                path: path.clone(),
-                err,
-            }
-        };
         Model::not_another_directory(dir)?;
-        let (parent, name, tmp) = Model::staging(dir);
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-        let result = self.write_files(&tmp).and_then(|_| {
-            let old = parent.join(format!(".{name}.{}.old", std::process::id()));
-            if dir.exists() {
-                fs::rename(dir, &old).map_err(io(dir))?;
-            }
-            fs::rename(&tmp, dir).map_err(io(dir))?;
-            let _ = fs::remove_dir_all(&old);
-            Ok(())
-        });
-        if result.is_err() {
-            let _ = fs::remove_dir_all(&tmp);
-        }
-        result
+        crate::io::replace_dir(
+            dir,
+            |tmp| self.write_files(tmp),
+            |path, err| ModelError::Io {
+                path: path.display().to_string(),
+                err,
+            },
+        )
     }
 
     fn write_files(&mut self, dir: &Path) -> Result<(), ModelError> {
@@ -444,7 +415,7 @@ fn read_assigner(
     })
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

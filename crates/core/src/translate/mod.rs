@@ -6,7 +6,12 @@
 
 pub mod bleu;
 pub mod chrf;
+pub mod decode;
 pub mod model;
+pub mod store;
+pub mod tokenize;
+pub mod train;
+pub mod translator;
 
 pub use bleu::{corpus_bleu, Bleu, BleuTokenizer};
 pub use chrf::corpus_chrf;

@@ -1,0 +1,207 @@
+//! Batched beam search (greedy is a beam of one) over a trained
+//! [`Seq2Seq`].
+//!
+//! Every source sentence keeps `beam` live hypotheses. At each step each
+//! live hypothesis is extended by every target token; of the best `2·beam`
+//! extensions, those among the first `beam` that end in `<eos>` (or reach
+//! the length limit) are finished, scored by their log-probability divided
+//! by `length^alpha` (length counts the `<eos>`), and the best `beam` that
+//! do not end in `<eos>` stay live. A sentence is done once it has `beam`
+//! finished hypotheses; the best `n_best` of them are returned. With
+//! `beam = 1` this is greedy decoding. Special tokens other than `<eos>`
+//! (`<unk>` included) are never produced, so no raw `<unk>` reaches the
+//! output. Ties are broken by token id, so decoding is deterministic.
+
+use crate::nn::encoder::EncoderCache;
+use crate::nn::gemm::Threads;
+use crate::nn::Real;
+use crate::vocab::{Special, SPECIALS};
+
+use super::model::Seq2Seq;
+
+/// How to decode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodeOptions {
+    /// Hypotheses kept per sentence (1 = greedy).
+    pub beam: usize,
+    /// Length normalization exponent: score = log P / length^alpha.
+    pub alpha: f64,
+    /// At most `max_len_a · source length + max_len_b` target tokens.
+    pub max_len_a: f64,
+    /// See `max_len_a`.
+    pub max_len_b: usize,
+    /// Finished hypotheses returned per sentence, best first.
+    pub n_best: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            beam: 5,
+            alpha: 0.6,
+            max_len_a: 2.0,
+            max_len_b: 10,
+            n_best: 1,
+        }
+    }
+}
+
+/// One finished translation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hypothesis {
+    /// Target ids without `<bos>` and `<eos>`.
+    pub ids: Vec<u32>,
+    /// Log-probability of the ids and the final `<eos>`.
+    pub logprob: f64,
+    /// `logprob / length^alpha`, what hypotheses are ranked by.
+    pub score: f64,
+}
+
+/// Per live hypothesis: its tokens and running log-probability.
+#[derive(Clone, Debug)]
+struct Live {
+    ids: Vec<u32>,
+    logprob: f64,
+}
+
+/// Translate `sources` (source ids, each non-empty or given one `<unk>`);
+/// returns each sentence's best hypotheses, in input order.
+pub fn translate<T: Real>(
+    model: &Seq2Seq<T>,
+    sources: &[&[u32]],
+    opts: &DecodeOptions,
+    threads: Threads,
+) -> Vec<Vec<Hypothesis>> {
+    if sources.is_empty() {
+        return Vec::new();
+    }
+    let k = opts.beam.max(1);
+    let h = model.config.dec_hidden;
+    let v = model.config.tgt_vocab;
+    let seqs: Vec<Vec<u32>> = sources.iter().map(|s| s.to_vec()).collect();
+    let docs: Vec<usize> = (0..seqs.len()).collect();
+    let max_src = seqs.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let src = crate::batch::Batch::new(&seqs, &docs, max_src);
+    let enc = model.encode(&src, None, &mut EncoderCache::default(), threads);
+    let b = src.b;
+    let limit: Vec<usize> = src
+        .lengths
+        .iter()
+        .map(|&l| ((opts.max_len_a * l as f64) as usize + opts.max_len_b).max(1))
+        .collect();
+    // Rows: source row sr, beam j -> row sr * k + j.
+    let mut state: Vec<T> = (0..b * k)
+        .flat_map(|r| enc.h0[(r / k) * h..(r / k + 1) * h].iter().copied())
+        .collect();
+    let lstm = model.config.cell == crate::nn::rnn::Cell::Lstm;
+    let mut cell: Vec<T> = if lstm {
+        vec![T::zero(); b * k * h]
+    } else {
+        Vec::new()
+    };
+    let span_of: Vec<usize> = (0..b * k).map(|r| r / k).collect();
+    let mut live: Vec<Vec<Live>> = (0..b)
+        .map(|_| {
+            vec![Live {
+                ids: Vec::new(),
+                logprob: 0.0,
+            }]
+        })
+        .collect();
+    let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); b];
+    let mut done = vec![false; b];
+    let banned: Vec<usize> = (0..SPECIALS.len())
+        .filter(|&i| i != Special::Eos as usize)
+        .collect();
+    let eos = Special::Eos as u32;
+    for t in 0.. {
+        if done.iter().all(|&d| d) {
+            break;
+        }
+        let prev: Vec<u32> = (0..b * k)
+            .map(|r| {
+                let (sr, j) = (r / k, r % k);
+                live[sr]
+                    .get(j)
+                    .and_then(|l| l.ids.last().copied())
+                    .unwrap_or(Special::Bos as u32)
+            })
+            .collect();
+        let logp = model.step(&enc, &prev, &mut state, &mut cell, &span_of, threads);
+        let mut parents: Vec<usize> = (0..b * k).collect();
+        for sr in 0..b {
+            if done[sr] {
+                continue;
+            }
+            // The best 2k extensions of this sentence's live hypotheses.
+            let mut cand: Vec<(f64, usize, u32)> = Vec::with_capacity(live[sr].len() * v);
+            for (j, l) in live[sr].iter().enumerate() {
+                let row = &logp[(sr * k + j) * v..(sr * k + j + 1) * v];
+                for (tok, &lp) in row.iter().enumerate() {
+                    if banned.contains(&tok) {
+                        continue;
+                    }
+                    cand.push((
+                        l.logprob + lp.to_f64().unwrap_or(f64::NEG_INFINITY),
+                        j,
+                        tok as u32,
+                    ));
+                }
+            }
+            let take = (2 * k).min(cand.len());
+            let order = |a: &(f64, usize, u32), c: &(f64, usize, u32)| {
+                c.0.total_cmp(&a.0).then(a.1.cmp(&c.1)).then(a.2.cmp(&c.2))
+            };
+            if take < cand.len() {
+                cand.select_nth_unstable_by(take - 1, order);
+                cand.truncate(take);
+            }
+            cand.sort_by(order);
+            let at_limit = t + 1 >= limit[sr];
+            let mut next = Vec::with_capacity(k);
+            for (rank, &(lp, j, tok)) in cand.iter().enumerate() {
+                let ends = tok == eos;
+                if rank < k && (ends || at_limit) && finished[sr].len() < k {
+                    let mut ids = live[sr][j].ids.clone();
+                    if !ends {
+                        ids.push(tok);
+                    }
+                    let len = (t + 1) as f64;
+                    finished[sr].push(Hypothesis {
+                        ids,
+                        logprob: lp,
+                        score: lp / len.powf(opts.alpha),
+                    });
+                }
+                if !ends && next.len() < k {
+                    let mut ids = live[sr][j].ids.clone();
+                    ids.push(tok);
+                    parents[sr * k + next.len()] = sr * k + j;
+                    next.push(Live { ids, logprob: lp });
+                }
+            }
+            if finished[sr].len() >= k || at_limit {
+                done[sr] = true;
+            }
+            live[sr] = next;
+        }
+        // Each row continues from its parent's decoder state.
+        let gather = |x: &[T]| -> Vec<T> {
+            parents
+                .iter()
+                .flat_map(|&p| x[p * h..(p + 1) * h].iter().copied())
+                .collect()
+        };
+        state = gather(&state);
+        if lstm {
+            cell = gather(&cell);
+        }
+    }
+    let mut out = vec![Vec::new(); b];
+    for (sr, mut f) in finished.into_iter().enumerate() {
+        f.sort_by(|a, c| c.score.total_cmp(&a.score).then(a.ids.cmp(&c.ids)));
+        f.truncate(opts.n_best.max(1));
+        out[enc.pair_of_row[sr]] = f;
+    }
+    out
+}
