@@ -1,7 +1,8 @@
 //! Fully connected layer `y = x Wᵀ + b`, PyTorch's layout (`weight (O, I)`, `bias (O)`).
 
 use super::gemm::{matmul, Threads};
-use super::{Module, Param, Real};
+use super::kernel::PackedB;
+use super::{as_f32, as_f32_mut, Module, Param, Real};
 use crate::rng::Rng;
 
 /// A linear layer.
@@ -112,6 +113,62 @@ impl<T: Real> Linear<T> {
             );
         }
     }
+}
+
+/// `y (M, O) = x (M, I) · Wᵀ (+ bias)` for a weight `w (O, I)`, for
+/// products with many rows (a translator's output layer over a batch's
+/// tokens, or over a beam at each decoding step). f32 on AVX-512 runs the
+/// packed kernel with `w` packed once (`packed`, from
+/// [`PackedB::from_transposed`], or here), rows split over the threads:
+/// every row's sums are the same whatever the split, so results do not
+/// depend on the thread count. The `gemm` crate otherwise; it re-packs a
+/// transposed right operand on every call, which was a quarter of beam
+/// decoding's time.
+#[allow(clippy::too_many_arguments)]
+pub fn project<T: Real>(
+    x: &[T],
+    m: usize,
+    w: &[T],
+    (i, o): (usize, usize),
+    bias: Option<&[T]>,
+    packed: Option<&PackedB>,
+    y: &mut Vec<T>,
+    threads: Threads,
+) {
+    y.clear();
+    y.resize(m * o, T::zero());
+    let own = match packed {
+        Some(_) => None,
+        None => as_f32(w).and_then(|w| PackedB::from_transposed(w, i, o)),
+    };
+    let zeros;
+    let b32 = match bias {
+        Some(b) => as_f32(b),
+        None => {
+            zeros = vec![0f32; o];
+            Some(&zeros[..])
+        }
+    };
+    if let (Some(pk), Some(a), Some(b), Some(c)) =
+        (packed.or(own.as_ref()), as_f32(x), b32, as_f32_mut(y))
+    {
+        use rayon::prelude::*;
+        let n = match threads {
+            Threads::One => 1,
+            Threads::Many(n) => n.max(1),
+        };
+        let rows = m.div_ceil(n).max(1);
+        c.par_chunks_mut(rows * o)
+            .zip(a.par_chunks(rows * i))
+            .for_each(|(c, a)| pk.matmul_bias(c.len() / o, a, b, c));
+        return;
+    }
+    if let Some(b) = bias {
+        for row in y.chunks_mut(o) {
+            row.copy_from_slice(b);
+        }
+    }
+    matmul(m, o, i, x, false, w, true, y, bias.is_some(), threads);
 }
 
 impl<T: Real> Module<T> for Linear<T> {

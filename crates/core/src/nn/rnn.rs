@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::cell;
 use super::gemm::{matmul, matmul_at_block, Threads};
 use super::kernel::PackedB;
+use super::linear::project;
 use super::packed::Packed;
 use super::{as_f32, as_f32_mut, Module, Param, Real};
 use crate::rng::Rng;
@@ -410,8 +411,17 @@ impl<T: Real> RnnLayer<T> {
     /// One time step for `rows` independent rows with explicit states, for
     /// decoding token by token: `x (rows, I)` in, `h (rows, H)` (and for
     /// LSTM the cell state `c (rows, H)`; empty for GRU) updated in place.
-    /// The same formulas as [`RnnLayer::forward`]'s steps.
-    pub fn step(&self, x: &[T], h: &mut [T], c: &mut [T], threads: Threads) {
+    /// The same formulas as [`RnnLayer::forward`]'s steps. `packed` holds
+    /// [`RnnLayer::pack_ih`] and [`RnnLayer::pack_hh`] when the caller keeps
+    /// them across steps (they are packed per call otherwise).
+    pub fn step(
+        &self,
+        x: &[T],
+        h: &mut [T],
+        c: &mut [T],
+        packed: (Option<&PackedB>, Option<&PackedB>),
+        threads: Threads,
+    ) {
         let (hd, gh, inp) = (
             self.hidden(),
             self.cell.gates() * self.hidden(),
@@ -419,51 +429,46 @@ impl<T: Real> RnnLayer<T> {
         );
         let rows = h.len() / hd.max(1);
         assert!(x.len() == rows * inp, "step input is (rows, I)");
-        let mut g: Vec<T> = (0..rows).flat_map(|_| self.input_bias()).collect();
-        matmul(
-            rows,
-            gh,
-            inp,
+        let mut g = Vec::new();
+        let bias = self.input_bias();
+        project(
             x,
-            false,
+            rows,
             &self.w_ih.value,
-            true,
+            (inp, gh),
+            Some(&bias),
+            packed.0,
             &mut g,
-            true,
             threads,
         );
         let mut out = vec![T::zero(); rows * hd];
+        let mut rec = Vec::new();
         match self.cell {
             Cell::Lstm => {
                 assert_eq!(c.len(), rows * hd, "an LSTM step needs its cell state");
-                matmul(
-                    rows,
-                    gh,
-                    hd,
+                project(
                     h,
-                    false,
+                    rows,
                     &self.w_hh.value,
-                    true,
-                    &mut g,
-                    true,
+                    (hd, gh),
+                    None,
+                    packed.1,
+                    &mut rec,
                     threads,
                 );
+                g.iter_mut().zip(&rec).for_each(|(a, &b)| *a += b);
                 cell::lstm_forward(hd, &mut g, c, h, &mut out, None);
             }
             Cell::Gru => {
-                let mut rec: Vec<T> = (0..rows)
-                    .flat_map(|_| self.b_hh.value.iter().copied())
-                    .collect();
-                matmul(
-                    rows,
-                    gh,
-                    hd,
+                let b_hh = &self.b_hh.value;
+                project(
                     h,
-                    false,
+                    rows,
                     &self.w_hh.value,
-                    true,
+                    (hd, gh),
+                    Some(b_hh),
+                    packed.1,
                     &mut rec,
-                    true,
                     threads,
                 );
                 cell::gru_forward(hd, &mut g, &rec, h, &mut out, None);

@@ -82,24 +82,31 @@ pub fn translate<T: Real>(
     let docs: Vec<usize> = (0..seqs.len()).collect();
     let max_src = seqs.iter().map(Vec::len).max().unwrap_or(1).max(1);
     let src = crate::batch::Batch::new(&seqs, &docs, max_src);
-    let enc = model.encode(&src, None, &mut EncoderCache::default(), threads);
+    let prep = model.prepare();
+    let enc = model.encode(
+        &src,
+        None,
+        &mut EncoderCache::default(),
+        Some(&prep),
+        threads,
+    );
     let b = src.b;
     let limit: Vec<usize> = src
         .lengths
         .iter()
         .map(|&l| ((opts.max_len_a * l as f64) as usize + opts.max_len_b).max(1))
         .collect();
-    // Rows: source row sr, beam j -> row sr * k + j.
-    let mut state: Vec<T> = (0..b * k)
-        .flat_map(|r| enc.h0[(r / k) * h..(r / k + 1) * h].iter().copied())
-        .collect();
+    // One row per live hypothesis, grouped by sentence (source row) in
+    // order: finished sentences stop costing anything, and the first step
+    // runs one row per sentence, not `beam`.
+    let mut rows: Vec<(usize, usize)> = (0..b).map(|sr| (sr, 0)).collect();
+    let mut state: Vec<T> = enc.h0.clone();
     let lstm = model.config.cell == crate::nn::rnn::Cell::Lstm;
     let mut cell: Vec<T> = if lstm {
-        vec![T::zero(); b * k * h]
+        vec![T::zero(); b * h]
     } else {
         Vec::new()
     };
-    let span_of: Vec<usize> = (0..b * k).map(|r| r / k).collect();
     let mut live: Vec<Vec<Live>> = (0..b)
         .map(|_| {
             vec![Live {
@@ -109,54 +116,49 @@ pub fn translate<T: Real>(
         })
         .collect();
     let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); b];
-    let mut done = vec![false; b];
-    let banned: Vec<usize> = (0..SPECIALS.len())
-        .filter(|&i| i != Special::Eos as usize)
-        .collect();
     let eos = Special::Eos as u32;
-    for t in 0.. {
-        if done.iter().all(|&d| d) {
-            break;
-        }
-        let prev: Vec<u32> = (0..b * k)
-            .map(|r| {
-                let (sr, j) = (r / k, r % k);
-                live[sr]
-                    .get(j)
-                    .and_then(|l| l.ids.last().copied())
+    let mut t = 0;
+    while !rows.is_empty() {
+        let prev: Vec<u32> = rows
+            .iter()
+            .map(|&(sr, j)| {
+                live[sr][j]
+                    .ids
+                    .last()
+                    .copied()
                     .unwrap_or(Special::Bos as u32)
             })
             .collect();
-        let logp = model.step(&enc, &prev, &mut state, &mut cell, &span_of, threads);
-        let mut parents: Vec<usize> = (0..b * k).collect();
-        for sr in 0..b {
-            if done[sr] {
-                continue;
-            }
-            // The best 2k extensions of this sentence's live hypotheses.
-            let mut cand: Vec<(f64, usize, u32)> = Vec::with_capacity(live[sr].len() * v);
-            for (j, l) in live[sr].iter().enumerate() {
-                let row = &logp[(sr * k + j) * v..(sr * k + j + 1) * v];
-                for (tok, &lp) in row.iter().enumerate() {
-                    if banned.contains(&tok) {
-                        continue;
-                    }
-                    cand.push((
-                        l.logprob + lp.to_f64().unwrap_or(f64::NEG_INFINITY),
-                        j,
-                        tok as u32,
-                    ));
+        let span_of: Vec<usize> = rows.iter().map(|&(sr, _)| sr).collect();
+        let logp = model.step(
+            &enc,
+            &prev,
+            &mut state,
+            &mut cell,
+            &span_of,
+            Some(&prep),
+            threads,
+        );
+        let (mut next_rows, mut parents) = (
+            Vec::with_capacity(rows.len()),
+            Vec::with_capacity(rows.len()),
+        );
+        let mut r0 = 0;
+        while r0 < rows.len() {
+            let sr = rows[r0].0;
+            let n = live[sr].len();
+            // The best 2k extensions of this sentence's live hypotheses:
+            // each row's own best 2k tokens, then the best 2k of those.
+            let mut cand: Vec<(f64, usize, u32)> = Vec::with_capacity(n * 2 * k);
+            for j in 0..n {
+                let row = &logp[(r0 + j) * v..(r0 + j + 1) * v];
+                let base = live[sr][j].logprob;
+                for (lp, tok) in top_tokens(row, 2 * k) {
+                    cand.push((base + lp, j, tok));
                 }
             }
-            let take = (2 * k).min(cand.len());
-            let order = |a: &(f64, usize, u32), c: &(f64, usize, u32)| {
-                c.0.total_cmp(&a.0).then(a.1.cmp(&c.1)).then(a.2.cmp(&c.2))
-            };
-            if take < cand.len() {
-                cand.select_nth_unstable_by(take - 1, order);
-                cand.truncate(take);
-            }
-            cand.sort_by(order);
+            cand.sort_by(|a, c| c.0.total_cmp(&a.0).then(a.1.cmp(&c.1)).then(a.2.cmp(&c.2)));
+            cand.truncate(2 * k);
             let at_limit = t + 1 >= limit[sr];
             let mut next = Vec::with_capacity(k);
             for (rank, &(lp, j, tok)) in cand.iter().enumerate() {
@@ -176,14 +178,17 @@ pub fn translate<T: Real>(
                 if !ends && next.len() < k {
                     let mut ids = live[sr][j].ids.clone();
                     ids.push(tok);
-                    parents[sr * k + next.len()] = sr * k + j;
                     next.push(Live { ids, logprob: lp });
+                    parents.push(r0 + j);
                 }
             }
             if finished[sr].len() >= k || at_limit {
-                done[sr] = true;
+                parents.truncate(parents.len() - next.len());
+                next.clear();
             }
+            next_rows.extend((0..next.len()).map(|j| (sr, j)));
             live[sr] = next;
+            r0 += n;
         }
         // Each row continues from its parent's decoder state.
         let gather = |x: &[T]| -> Vec<T> {
@@ -196,6 +201,8 @@ pub fn translate<T: Real>(
         if lstm {
             cell = gather(&cell);
         }
+        rows = next_rows;
+        t += 1;
     }
     let mut out = vec![Vec::new(); b];
     for (sr, mut f) in finished.into_iter().enumerate() {
@@ -204,4 +211,23 @@ pub fn translate<T: Real>(
         out[enc.pair_of_row[sr]] = f;
     }
     out
+}
+
+/// The `n` most probable tokens of a row of log-probabilities (no special
+/// token but `<eos>`), best first; ties to the lower id.
+fn top_tokens<T: Real>(row: &[T], n: usize) -> Vec<(f64, u32)> {
+    let mut best: Vec<(f64, u32)> = Vec::with_capacity(n + 1);
+    for (tok, &lp) in row.iter().enumerate() {
+        if tok < SPECIALS.len() && tok != Special::Eos as usize {
+            continue;
+        }
+        let lp = lp.to_f64().unwrap_or(f64::NEG_INFINITY);
+        if best.len() == n && lp <= best[n - 1].0 {
+            continue;
+        }
+        let at = best.partition_point(|&(b, _)| b >= lp);
+        best.insert(at, (lp, tok as u32));
+        best.truncate(n);
+    }
+    best
 }

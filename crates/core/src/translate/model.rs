@@ -26,7 +26,8 @@ use crate::nn::attention::{self, AttnCache};
 use crate::nn::embedding::Embedding;
 use crate::nn::encoder::{Encoder, EncoderCache, EncoderConfig};
 use crate::nn::gemm::{matmul, Threads};
-use crate::nn::linear::Linear;
+use crate::nn::kernel::PackedB;
+use crate::nn::linear::{project, Linear};
 use crate::nn::loss::smoothed_cross_entropy;
 use crate::nn::packed::Packed;
 use crate::nn::pool::Pooling;
@@ -153,6 +154,21 @@ impl PairBatch {
     }
 }
 
+/// Weights packed once for the f32 kernel, for decoding many steps with
+/// the same model (each is `None` off f32 or without AVX-512, and then
+/// the products run on the `gemm` crate).
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// `W_a`, the key projection.
+    attn: Option<PackedB>,
+    /// `W_c`, the attentional state.
+    combine: Option<PackedB>,
+    /// The output layer.
+    out: Option<PackedB>,
+    /// The decoder's `W_ih` and `W_hh`.
+    dec: (Option<PackedB>, Option<PackedB>),
+}
+
 /// The encoder's output for a batch, what attention and the decoder read.
 #[derive(Clone, Debug)]
 pub struct Encoded<T> {
@@ -217,6 +233,24 @@ impl<T: Real> Seq2Seq<T> {
         }
     }
 
+    /// Pack the weights decoding multiplies at every step.
+    pub fn prepare(&self) -> Prepared {
+        let (d, h, v) = (
+            self.config.enc_dim(),
+            self.config.dec_hidden,
+            self.config.tgt_vocab,
+        );
+        let pack = |w: &[T], i: usize, o: usize| {
+            crate::nn::as_f32(w).and_then(|w| PackedB::from_transposed(w, i, o))
+        };
+        Prepared {
+            attn: pack(&self.attn.value, d, h),
+            combine: pack(&self.combine.value, d + h, h),
+            out: pack(&self.out.weight.value, h, v),
+            dec: (self.decoder.pack_ih(), self.decoder.pack_hh()),
+        }
+    }
+
     /// Run the encoder (with dropout from `rng` when training; the cache
     /// then serves backward) and lay its states out for attention.
     pub fn encode(
@@ -224,6 +258,7 @@ impl<T: Real> Seq2Seq<T> {
         src: &Batch,
         rng: Option<&mut Rng>,
         cache: &mut EncoderCache<T>,
+        prep: Option<&Prepared>,
         threads: Threads,
     ) -> Encoded<T> {
         let (d, h) = (self.config.enc_dim(), self.config.dec_hidden);
@@ -255,17 +290,16 @@ impl<T: Real> Seq2Seq<T> {
                 last[i * d + hd..(i + 1) * d].copy_from_slice(&states[r * d + hd..(r + 1) * d]);
             }
         }
-        let mut keys = vec![T::zero(); packed.n() * h];
-        matmul(
-            packed.n(),
-            h,
-            d,
+        let mut keys = Vec::new();
+        let pk = prep.and_then(|p| p.attn.as_ref());
+        project(
             &memory,
-            false,
+            packed.n(),
             &self.attn.value,
-            true,
+            (d, h),
+            None,
+            pk,
             &mut keys,
-            false,
             threads,
         );
         let mut h0 = Vec::new();
@@ -290,6 +324,7 @@ impl<T: Real> Seq2Seq<T> {
         enc: &Encoded<T>,
         hdec: &[T],
         span_of: &[usize],
+        prep: Option<&Prepared>,
         threads: Threads,
     ) -> (Vec<T>, Vec<T>, AttnCache<T>) {
         let (d, h) = (self.config.enc_dim(), self.config.dec_hidden);
@@ -311,17 +346,16 @@ impl<T: Real> Seq2Seq<T> {
             cat.extend_from_slice(&ctx[q * d..(q + 1) * d]);
             cat.extend_from_slice(&hdec[q * h..(q + 1) * h]);
         }
-        let mut att = vec![T::zero(); nq * h];
-        matmul(
-            nq,
-            h,
-            d + h,
+        let mut att = Vec::new();
+        let pc = prep.and_then(|p| p.combine.as_ref());
+        project(
             &cat,
-            false,
+            nq,
             &self.combine.value,
-            true,
+            (d + h, h),
+            None,
+            pc,
             &mut att,
-            false,
             threads,
         );
         att.iter_mut().for_each(|x| *x = x.tanh());
@@ -345,8 +379,13 @@ impl<T: Real> Seq2Seq<T> {
             self.config.hidden,
         );
         let mut enc_cache = EncoderCache::default();
-        let enc = self.encode(&batch.src, rng.as_deref_mut(), &mut enc_cache, threads);
-        // Decoder over the target inputs, from each pair's initial state.
+        let enc = self.encode(
+            &batch.src,
+            rng.as_deref_mut(),
+            &mut enc_cache,
+            None,
+            threads,
+        );
         let pt = Packed::of(&batch.tgt_in);
         let ids = pt.pack_ids(&batch.tgt_in);
         let mut x = Vec::new();
@@ -365,21 +404,22 @@ impl<T: Real> Seq2Seq<T> {
         let span_of: Vec<usize> = (0..pt.t())
             .flat_map(|t| (0..pt.batch_sizes[t]).map(|r| batch.src_row_of_tgt[r]))
             .collect();
-        let (att, cat, acache) = self.attentional(&enc, &hdec, &span_of, threads);
+        let (att, cat, acache) = self.attentional(&enc, &hdec, &span_of, None, threads);
         let mask2 = dropout_mask(att.len(), self.config.dropout, rng);
         let mut att_d = att.clone();
         apply(&mut att_d, &mask2);
         let nt = pt.n();
         let mut logits = Vec::new();
-        self.out.forward(&att_d, nt, &mut logits, threads);
+        let (w, b) = (&self.out.weight.value, &self.out.bias.value);
+        let v = self.config.tgt_vocab;
+        project(&att_d, nt, w, (h, v), Some(b), None, &mut logits, threads);
         let loss = smoothed_cross_entropy(&mut logits, self.config.tgt_vocab, &batch.gold, eps);
         if !backward {
             return loss;
         }
         // Output layer, dropout, tanh, W_c.
         let mut datt = Vec::new();
-        self.out
-            .backward(&att_d, nt, &logits, Some(&mut datt), threads);
+        self.out_backward(&att_d, nt, &logits, &mut datt, threads);
         drop(logits);
         apply(&mut datt, &mask2);
         datt.iter_mut()
@@ -416,7 +456,6 @@ impl<T: Real> Seq2Seq<T> {
             dctx.extend_from_slice(&dcat[q * (d + h)..q * (d + h) + d]);
             dh.extend_from_slice(&dcat[q * (d + h) + d..(q + 1) * (d + h)]);
         }
-        // Attention, then the key projection.
         let ns = enc.memory.len() / d;
         let mut dq = Vec::new();
         let mut dkeys = vec![T::zero(); ns * h];
@@ -459,7 +498,6 @@ impl<T: Real> Seq2Seq<T> {
             true,
             threads,
         );
-        // Decoder and target embedding.
         let mut dx = Vec::new();
         let mut dh0 = vec![T::zero(); h0.len()];
         self.decoder.backward_to(
@@ -473,7 +511,6 @@ impl<T: Real> Seq2Seq<T> {
         );
         apply(&mut dx, &mask1);
         self.tgt_emb.backward(&ids, &dx);
-        // Bridge: dh0 back to source-row order, through tanh.
         let b = enc.spans.len();
         let mut dpre = vec![T::zero(); b * h];
         for (r, &sr) in batch.src_row_of_tgt.iter().enumerate() {
@@ -507,10 +544,52 @@ impl<T: Real> Seq2Seq<T> {
         loss
     }
 
+    /// The output layer's backward from `dlogits (Nt, V)`: its weight
+    /// gradient as the engine's column-blocked `aᵀ·b` (the gemm crate on a
+    /// transposed left operand is slower), `datt` written.
+    fn out_backward(
+        &mut self,
+        att: &[T],
+        nt: usize,
+        dlogits: &[T],
+        datt: &mut Vec<T>,
+        threads: Threads,
+    ) {
+        let (h, v) = (self.config.dec_hidden, self.config.tgt_vocab);
+        crate::nn::gemm::matmul_at_block(
+            v,
+            h,
+            nt,
+            dlogits,
+            v,
+            att,
+            &mut self.out.weight.grad,
+            threads,
+        );
+        for row in dlogits.chunks(v) {
+            add(&mut self.out.bias.grad, row);
+        }
+        datt.clear();
+        datt.resize(nt * h, T::zero());
+        matmul(
+            nt,
+            h,
+            v,
+            dlogits,
+            false,
+            &self.out.weight.value,
+            false,
+            datt,
+            false,
+            threads,
+        );
+    }
+
     /// One decoding step for `R` rows: each row's previous token `prev`,
     /// decoder state `state (R, H)` (and LSTM cell state `cell (R, H)`,
     /// empty for GRU) updated in place, attending over source row
     /// `span_of[r]` of `enc`. Returns log-probabilities `(R, V)`.
+    #[allow(clippy::too_many_arguments)]
     pub fn step(
         &self,
         enc: &Encoded<T>,
@@ -518,15 +597,28 @@ impl<T: Real> Seq2Seq<T> {
         state: &mut [T],
         cell: &mut [T],
         span_of: &[usize],
+        prep: Option<&Prepared>,
         threads: Threads,
     ) -> Vec<T> {
         let mut x = Vec::new();
         self.tgt_emb.forward(prev, &mut x);
-        self.decoder.step(&x, state, cell, threads);
-        let (att, _, _) = self.attentional(enc, state, span_of, threads);
+        let dec = prep.map_or((None, None), |p| (p.dec.0.as_ref(), p.dec.1.as_ref()));
+        self.decoder.step(&x, state, cell, dec, threads);
+        let (att, _, _) = self.attentional(enc, state, span_of, prep, threads);
+        let (h, v) = (self.config.dec_hidden, self.config.tgt_vocab);
+        let (w, b) = (&self.out.weight.value, &self.out.bias.value);
         let mut logits = Vec::new();
-        self.out.forward(&att, prev.len(), &mut logits, threads);
-        let v = self.config.tgt_vocab;
+        let po = prep.and_then(|p| p.out.as_ref());
+        project(
+            &att,
+            prev.len(),
+            w,
+            (h, v),
+            Some(b),
+            po,
+            &mut logits,
+            threads,
+        );
         for row in logits.chunks_mut(v) {
             let m = row.iter().copied().fold(T::neg_infinity(), T::max);
             let lse = row.iter().map(|&x| (x - m).exp()).sum::<T>().ln() + m;
@@ -601,7 +693,13 @@ mod tests {
             };
             let mut m = Seq2Seq::<f64>::new(cfg, &mut Rng::new(3));
             let want = m.loss(&batch, None, 0.0, false, Threads::One);
-            let enc = m.encode(&batch.src, None, &mut EncoderCache::default(), Threads::One);
+            let enc = m.encode(
+                &batch.src,
+                None,
+                &mut EncoderCache::default(),
+                None,
+                Threads::One,
+            );
             let (h, b) = (4, pairs.len());
             let mut state = enc.h0.clone();
             let mut c = if cell == Cell::Lstm {
@@ -614,7 +712,15 @@ mod tests {
             let mut prev = vec![Special::Bos as u32; b];
             let (mut total, mut count) = (0.0, 0);
             for t in 0..5 {
-                let logp = m.step(&enc, &prev, &mut state, &mut c, &span_of, Threads::One);
+                let logp = m.step(
+                    &enc,
+                    &prev,
+                    &mut state,
+                    &mut c,
+                    &span_of,
+                    None,
+                    Threads::One,
+                );
                 for r in 0..b {
                     let y = &pairs[enc.pair_of_row[r]].1;
                     if t <= y.len() {

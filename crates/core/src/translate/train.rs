@@ -137,7 +137,7 @@ fn encode_pairs(
 ) -> Vec<(Vec<u32>, Vec<u32>)> {
     pairs
         .iter()
-        .map(|(s, t)| (sv.encode(s), tv.encode(t)))
+        .map(|(s, t)| (super::translator::source_ids(sv, s), tv.encode(t)))
         .collect()
 }
 

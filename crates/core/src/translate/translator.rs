@@ -8,6 +8,14 @@ use super::decode::{self, DecodeOptions};
 use super::model::Seq2Seq;
 use super::train::{TranslateConfig, TranslateEpoch};
 
+/// A source sentence's ids as the encoder reads them: its tokens, then
+/// `<eos>` (an end marker the encoder sees and attention can rest on).
+pub fn source_ids<S: AsRef<str>>(vocab: &Vocab, tokens: &[S]) -> Vec<u32> {
+    let mut v = vocab.encode(tokens);
+    v.push(crate::vocab::Special::Eos as u32);
+    v
+}
+
 /// Everything a translation model is.
 #[derive(Clone, Debug)]
 pub struct Translator {
@@ -63,7 +71,10 @@ impl Translator {
             .iter()
             .map(|t| {
                 let toks = self.config.src.tokenize(t);
-                let mut v = self.src_vocab.encode(&toks);
+                if toks.is_empty() {
+                    return Vec::new();
+                }
+                let mut v = source_ids(&self.src_vocab, &toks);
                 v.truncate(self.config.max_len.max(1));
                 v
             })
