@@ -112,6 +112,9 @@ pub struct DescribeArgs {
 }
 
 pub fn describe(a: DescribeArgs) -> Result<()> {
+    if textrnn::translate::store::is_translator(Path::new(&a.model)) {
+        return super::translate::describe(&a.model, a.json);
+    }
     let mut model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
     if a.terms.any() && a.input.is_none() {
         anyhow::bail!(

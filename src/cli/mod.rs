@@ -13,7 +13,9 @@ mod report;
 mod serve;
 mod tokenize;
 mod train;
-mod translate;
+pub mod translate;
+
+pub use train::checkpoint_path;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};

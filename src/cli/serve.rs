@@ -7,12 +7,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use textrnn::model::Model;
-use textrnn_serve::ServeConfig;
+use textrnn::translate::translator::Translator;
+use textrnn_serve::{ServeConfig, Served};
 
 /// Serve a trained model over HTTP until Ctrl-C or SIGTERM (in-flight requests finish).
 ///
 ///   POST /v1/classify  {"texts": ["...", ...]} -> {"results": [{"cluster", "name", "score"}, ...]}
 ///   POST /v1/embed     {"texts": [...]}        -> {"dim": D, "embeddings": [[...], ...]}
+///   POST /v1/translate {"texts": [...], "beam": 5, "n_best": 1}
+///                      -> {"results": [{"translation", "score"}, ...]}   (a translation model)
 ///   GET  /health, GET /v1/model, GET /openapi.json
 ///
 /// Concurrent requests are batched together. Example:
@@ -21,7 +24,7 @@ use textrnn_serve::ServeConfig;
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct ServeArgs {
-    /// Model directory written by `textrnn train`.
+    /// Model directory written by `textrnn train` or `textrnn translate-train`.
     #[arg(long, value_name = "MODEL_DIR")]
     model: String,
     /// Address to listen on (port 0: any free port, printed on start).
@@ -65,7 +68,14 @@ pub fn run(a: ServeArgs) -> Result<()> {
         a.max_connections >= 1,
         "--max-connections must be at least 1"
     );
-    let model = Model::load(Path::new(&a.model)).context("cannot load the model")?;
+    let dir = Path::new(&a.model);
+    let model: Served = if textrnn::translate::store::is_translator(dir) {
+        Translator::load(dir)
+            .context("cannot load the model")?
+            .into()
+    } else {
+        Model::load(dir).context("cannot load the model")?.into()
+    };
     let cfg = ServeConfig {
         max_body_bytes: a.max_body_bytes,
         max_texts: a.max_texts,

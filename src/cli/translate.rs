@@ -16,7 +16,7 @@ use textrnn::translate::bleu::{corpus_bleu, BleuTokenizer};
 use textrnn::translate::chrf::corpus_chrf;
 use textrnn::translate::decode::DecodeOptions;
 use textrnn::translate::tokenize::Lang;
-use textrnn::translate::train::{self, TranslateConfig};
+use textrnn::translate::train::{self, TranslateCheckpoint, TranslateConfig};
 use textrnn::translate::translator::Translator;
 
 use super::{progress, FormatArg};
@@ -92,9 +92,20 @@ pub struct TrainArgs {
     /// Tokens seen fewer times in the training pairs become unknown.
     #[arg(long, default_value_t = TranslateConfig::default().min_count)]
     min_count: u64,
+    /// BPE subwords: merges learned per language (0: English words and Chinese characters).
+    #[arg(long, default_value_t = TranslateConfig::default().subwords, value_name = "MERGES")]
+    subwords: usize,
     /// Seed of initialization, shuffling and dropout.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Write a training checkpoint every N steps (0: only at epoch ends) to
+    /// MODEL_DIR.checkpoint; it is removed once the model is saved.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    checkpoint_every: u64,
+    /// Continue an interrupted run from MODEL_DIR.checkpoint (same data, flags and
+    /// seed; with --epochs the same model as an uninterrupted run).
+    #[arg(long)]
+    resume: bool,
 }
 
 fn lang(code: &str, flag: &str) -> Result<Lang> {
@@ -157,6 +168,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         },
         dropout: a.dropout,
         min_count: a.min_count,
+        subwords: a.subwords,
         batch_size: a.batch_size.max(1),
         lr: a.lr,
         epochs: a
@@ -173,12 +185,28 @@ pub fn train(a: TrainArgs) -> Result<()> {
         pairs.len(),
         valid.len()
     );
+    let out = Path::new(&a.out);
+    let ckpt = TranslateCheckpoint {
+        path: super::checkpoint_path(out),
+        every: a.checkpoint_every,
+        resume: a.resume,
+    };
+    if a.resume && !ckpt.path.exists() {
+        bail!("--resume: no checkpoint at {}", ckpt.path.display());
+    }
+    if !a.resume && ckpt.path.exists() {
+        eprintln!(
+            "note: {} is from an interrupted run; it will be replaced (pass --resume to continue it)",
+            ckpt.path.display()
+        );
+    }
     let bar = progress::steps();
     let mut tr = train::train(
         &pairs,
         &valid,
         &cfg,
         rayon::current_num_threads(),
+        Some(&ckpt),
         &mut |p| match &p.epoch_done {
             None => {
                 bar.set_length(p.batch.1 as u64);
@@ -210,7 +238,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
         },
     )?;
     bar.finish_and_clear();
-    tr.save(Path::new(&a.out))?;
+    tr.save(out)?;
+    std::fs::remove_file(&ckpt.path).ok();
     let best = tr
         .epochs
         .iter()
@@ -411,5 +440,77 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         "RESULT {}",
         json!({"sentences": texts.len(), "results": rows})
     );
+    Ok(())
+}
+
+/// `describe` of a translation model: what it translates, its shape and
+/// settings, and its training record.
+pub fn describe(dir: &str, as_json: bool) -> Result<()> {
+    let tr = Translator::load(Path::new(dir)).context("cannot load the model")?;
+    let (c, m) = (&tr.config, &tr.model.config);
+    let params = {
+        let mut n = 0;
+        let mut model = tr.model.clone();
+        textrnn::nn::Module::visit(&mut model, &mut |p: &mut textrnn::nn::Param<f32>| {
+            n += p.len()
+        });
+        n
+    };
+    if as_json {
+        let v = json!({
+            "task": "translate",
+            "source": c.src.code(),
+            "target": c.tgt.code(),
+            "model": m,
+            "parameters": params,
+            "vocab_size": {"source": tr.src_vocab.len(), "target": tr.tgt_vocab.len()},
+            "settings": c,
+            "epochs": tr.epochs,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "translation model {} -> {} ({dir})",
+        c.src.code(),
+        c.tgt.code()
+    );
+    println!(
+        "  encoder: {} {:?}, {} layer(s), {} per direction; decoder: {:?} {} with attention; embeddings {}",
+        if m.bidirectional { "bidirectional" } else { "unidirectional" },
+        m.cell,
+        m.layers,
+        m.hidden,
+        m.cell,
+        m.dec_hidden,
+        m.embed
+    );
+    let units = |u: &textrnn::translate::tokenize::Units| match &u.bpe {
+        Some(b) => format!("BPE, {} merges", b.merges.len()),
+        None if u.lang == textrnn::translate::tokenize::Lang::Zh => "characters".into(),
+        None => "words".into(),
+    };
+    println!(
+        "  {:.1} M parameters; vocabularies: {} source ({}), {} target ({}) units seen {} times or more",
+        params as f64 / 1e6,
+        tr.src_vocab.len(),
+        units(&tr.src_units),
+        tr.tgt_vocab.len(),
+        units(&tr.tgt_units),
+        c.min_count
+    );
+    println!(
+        "  trained: batch {}, lr {}, dropout {}, label smoothing {}, seed {}",
+        c.batch_size, c.lr, c.dropout, c.label_smoothing, c.seed
+    );
+    for e in &tr.epochs {
+        let bleu = e
+            .valid_bleu
+            .map_or(String::new(), |b| format!("  valid BLEU {b:.2}"));
+        println!(
+            "  epoch {:>3}  {} batches  loss {:.3}{bleu}  lr {:.1e}",
+            e.epoch, e.batches, e.train_loss, e.lr
+        );
+    }
     Ok(())
 }

@@ -68,7 +68,7 @@ fn bleu(tr: &Translator, test: &[(String, String)], beam: usize) -> (f64, Vec<St
 fn learns_a_toy_pair_saves_loads_and_refuses_damage() {
     let (tr_pairs, valid, test) = (pairs(600, 1), pairs(40, 2), pairs(60, 3));
     let mut epochs = Vec::new();
-    let mut tr = train(&tr_pairs, &valid, &toy_config(), 1, &mut |p| {
+    let mut tr = train(&tr_pairs, &valid, &toy_config(), 1, None, &mut |p| {
         if let Some(e) = &p.epoch_done {
             epochs.push(e.clone());
         }
@@ -113,11 +113,64 @@ fn same_seed_same_model() {
     let data = pairs(120, 4);
     let mut cfg = toy_config();
     cfg.epochs = Some(2);
-    let a = train(&data, &[], &cfg, 1, &mut |_| {}).unwrap();
-    let b = train(&data, &[], &cfg, 1, &mut |_| {}).unwrap();
+    let a = train(&data, &[], &cfg, 1, None, &mut |_| {}).unwrap();
+    let b = train(&data, &[], &cfg, 1, None, &mut |_| {}).unwrap();
     assert_eq!(a.model.out.weight.value, b.model.out.weight.value);
     assert_eq!(
         a.model.encoder.embedding.weight.value,
         b.model.encoder.embedding.weight.value
     );
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_model() {
+    use textrnn::translate::train::TranslateCheckpoint;
+    let (data, valid) = (pairs(160, 5), pairs(20, 6));
+    let mut cfg = toy_config();
+    cfg.epochs = Some(3);
+    let whole = train(&data, &valid, &cfg, 1, None, &mut |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = TranslateCheckpoint {
+        path: dir.path().join("toy.checkpoint"),
+        every: 4,
+        resume: false,
+    };
+    // Interrupted in the middle of the second epoch (10 batches an epoch).
+    let mut steps = 0;
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train(&data, &valid, &cfg, 1, Some(&ckpt), &mut |p| {
+            if p.epoch_done.is_none() {
+                steps += 1;
+                assert!(steps < 15, "interrupted");
+            }
+        })
+    }));
+    assert!(stopped.is_err() && ckpt.path.exists());
+    let resumed = TranslateCheckpoint {
+        resume: true,
+        ..ckpt.clone()
+    };
+    let mut epochs_seen = Vec::new();
+    let again = train(&data, &valid, &cfg, 1, Some(&resumed), &mut |p| {
+        if let Some(e) = &p.epoch_done {
+            epochs_seen.push(e.epoch);
+        }
+    })
+    .unwrap();
+    assert_eq!(epochs_seen, [2, 3]);
+    assert_eq!(again.model.out.weight.value, whole.model.out.weight.value);
+    assert_eq!(
+        again.model.decoder.w_hh.value,
+        whole.model.decoder.w_hh.value
+    );
+    let bleus = |t: &Translator| t.epochs.iter().map(|e| e.valid_bleu).collect::<Vec<_>>();
+    assert_eq!(bleus(&again), bleus(&whole));
+    // Other settings: refused, not silently mixed.
+    let mut other = cfg.clone();
+    other.hidden = 20;
+    let err = train(&data, &valid, &other, 1, Some(&resumed), &mut |_| {})
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("other data or settings"), "{err}");
 }

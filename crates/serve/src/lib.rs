@@ -1,5 +1,6 @@
 //! textrnn's HTTP server: a trained model behind `POST /v1/classify` and
-//! `POST /v1/embed`, with dynamic batching.
+//! `POST /v1/embed`, or a translation model behind `POST /v1/translate`,
+//! with dynamic batching.
 //!
 //! This crate owns everything asynchronous; the `textrnn` library stays free
 //! of it. The data flow of one request:
@@ -9,8 +10,10 @@
 //! 2. the texts become one [`Job`] on a bounded queue (full queue: 503);
 //! 3. one batcher thread takes every job waiting in the queue, up to
 //!    [`ServeConfig::max_batch_texts`] texts, classifies all their texts in
-//!    one call of [`Model::classify`] (embed jobs: [`Model::represent`]; both
-//!    use the rayon pool), and answers each job with its own rows. Under load, requests therefore share batches
+//!    one call of [`Model::classify`] (embed jobs: [`Model::represent`];
+//!    translate jobs: [`Translator::translate`], one call per set of
+//!    decoding options; all use the rayon pool), and answers each job with
+//!    its own rows. Under load, requests therefore share batches
 //!    and throughput grows with concurrency; alone, a request is computed at
 //!    once (no batching window is waited for);
 //! 4. the handler turns the rows into the response.
@@ -37,6 +40,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use textrnn::model::Model;
 use textrnn::nn::gemm::Threads;
+use textrnn::translate::decode::DecodeOptions;
+use textrnn::translate::translator::{Translation, Translator};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -80,18 +85,57 @@ impl Default for ServeConfig {
     }
 }
 
+/// What the server holds: a classification model or a translation model.
+/// (Built once per server: the variants' sizes do not matter.)
+#[allow(clippy::large_enum_variant)]
+pub enum Served {
+    /// `/v1/classify` and `/v1/embed`.
+    Classifier(Model),
+    /// `/v1/translate`.
+    Translator(Translator),
+}
+
+impl From<Model> for Served {
+    fn from(m: Model) -> Self {
+        Served::Classifier(m)
+    }
+}
+
+impl From<Translator> for Served {
+    fn from(t: Translator) -> Self {
+        Served::Translator(t)
+    }
+}
+
 /// What a job asks for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Task {
     Classify,
     Embed,
+    /// Beam size and n-best list length.
+    Translate(usize, usize),
+}
+
+/// Where a job's answer goes.
+enum Reply {
+    Rows(oneshot::Sender<Vec<Vec<f32>>>),
+    Translations(oneshot::Sender<Vec<Vec<Translation>>>),
+}
+
+impl Reply {
+    fn is_closed(&self) -> bool {
+        match self {
+            Reply::Rows(r) => r.is_closed(),
+            Reply::Translations(r) => r.is_closed(),
+        }
+    }
 }
 
 /// One request's texts waiting for the batcher.
 struct Job {
     texts: Vec<String>,
     task: Task,
-    reply: oneshot::Sender<Vec<Vec<f32>>>,
+    reply: Reply,
 }
 
 /// Counters shown by `GET /v1/model`.
@@ -103,7 +147,8 @@ struct Stats {
 }
 
 struct Shared {
-    model: Arc<Model>,
+    model: Option<Arc<Model>>,
+    translator: Option<Arc<Translator>>,
     cfg: ServeConfig,
     queue: mpsc::Sender<Job>,
     stats: Arc<Stats>,
@@ -127,28 +172,39 @@ fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
 
 /// The application and the batcher thread that serves it. The thread ends
 /// when the router (and with it the queue) is dropped.
-pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<()>) {
-    // Warm up: the first call loads lazily built state (jieba's dictionary).
-    model.represent(&["warm up", "预热"], Threads::One);
-    // A server encodes many texts a few at a time: pack the encoder's
-    // weights once now, and fold its input projection (exact, within the
-    // memory cap; 41 MB for the shipped encoder over a 13k-token
-    // vocabulary), so no request repacks or projects.
-    let folded = model.prepare_inference(Threads::One);
-    tracing::info!(folded, "encoder prepared for inference");
-    let model = Arc::new(model);
+pub fn app(served: impl Into<Served>, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<()>) {
+    let (model, translator) = match served.into() {
+        Served::Classifier(model) => {
+            // Warm up: the first call loads lazily built state (jieba's dictionary).
+            model.represent(&["warm up", "预热"], Threads::One);
+            // A server encodes many texts a few at a time: pack the encoder's
+            // weights once now, and fold its input projection (exact, within the
+            // memory cap; 41 MB for the shipped encoder over a 13k-token
+            // vocabulary), so no request repacks or projects.
+            let folded = model.prepare_inference(Threads::One);
+            tracing::info!(folded, "encoder prepared for inference");
+            (Some(Arc::new(model)), None)
+        }
+        Served::Translator(t) => (None, Some(Arc::new(t))),
+    };
     let stats = Arc::new(Stats::default());
     let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
     let batcher = {
-        let (model, stats, cfg) = (model.clone(), stats.clone(), cfg.clone());
+        let (model, translator) = (model.clone(), translator.clone());
+        let (stats, cfg) = (stats.clone(), cfg.clone());
         std::thread::Builder::new()
             .name("textrnn-batcher".into())
-            .spawn(move || batcher(rx, &model, &stats, &cfg))
+            .spawn(move || match (model, translator) {
+                (Some(m), _) => batcher(rx, &m, &stats, &cfg),
+                (None, Some(t)) => translate_batcher(rx, &t, &stats, &cfg),
+                (None, None) => unreachable!("a server holds a model"),
+            })
             .expect("cannot start the batcher thread")
     };
     let timeout = cfg.request_timeout;
     let state: AppState = Arc::new(Shared {
         model,
+        translator,
         cfg,
         queue: tx,
         stats,
@@ -159,6 +215,7 @@ pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<(
         .route("/openapi.json", get(openapi))
         .route("/v1/classify", post(classify))
         .route("/v1/embed", post(embed))
+        .route("/v1/translate", post(translate))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(timeout, time_limit))
@@ -175,7 +232,7 @@ pub fn app(model: Model, cfg: ServeConfig) -> (Router, std::thread::JoinHandle<(
 /// [`ServeConfig::max_connections`] are open at once.
 pub async fn serve(
     listener: TcpListener,
-    model: Model,
+    model: impl Into<Served>,
     cfg: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -250,45 +307,107 @@ pub async fn shutdown_signal() {
 }
 
 /// Bind `addr` and serve until SIGTERM or Ctrl-C. Prints the bound address.
-pub async fn run(addr: SocketAddr, model: Model, cfg: ServeConfig) -> std::io::Result<()> {
+pub async fn run(addr: SocketAddr, model: Served, cfg: ServeConfig) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     eprintln!("textrnn: serving on http://{local} (Ctrl-C or SIGTERM stops)");
     serve(listener, model, cfg, shutdown_signal()).await
 }
 
-/// The batcher loop: take every waiting job (up to the batch size), represent
-/// all their texts at once, answer each.
+/// The next batch: the first waiting job (blocking until there is one) and
+/// every job already queued behind it, up to `max` texts (a job that does
+/// not fit waits in `pending` for the next batch). Jobs whose client gave
+/// up are dropped. `None` when the queue is closed.
+fn next_batch(
+    rx: &mut mpsc::Receiver<Job>,
+    pending: &mut Option<Job>,
+    max: usize,
+) -> Option<Vec<Job>> {
+    let first = match pending.take() {
+        Some(j) => j,
+        None => rx.blocking_recv()?,
+    };
+    let mut n = first.texts.len();
+    let mut jobs = vec![first];
+    while n < max {
+        match rx.try_recv() {
+            Ok(j) if n + j.texts.len() <= max => {
+                n += j.texts.len();
+                jobs.push(j);
+            }
+            Ok(j) => {
+                *pending = Some(j);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    // Clients that gave up (timeout, disconnect) cost nothing.
+    jobs.retain(|j| !j.reply.is_closed());
+    Some(jobs)
+}
+
+/// The translation batcher: every waiting job's texts translated together,
+/// one call per set of decoding options.
+fn translate_batcher(
+    mut rx: mpsc::Receiver<Job>,
+    tr: &Translator,
+    stats: &Stats,
+    cfg: &ServeConfig,
+) {
+    let threads = Threads::Many(cfg.threads.max(1));
+    let mut pending: Option<Job> = None;
+    while let Some(jobs) = next_batch(&mut rx, &mut pending, cfg.max_batch_texts) {
+        let mut tasks: Vec<Task> = Vec::new();
+        for j in &jobs {
+            if !tasks.contains(&j.task) {
+                tasks.push(j.task);
+            }
+        }
+        let mut answers: Vec<Option<Vec<Vec<Translation>>>> = jobs.iter().map(|_| None).collect();
+        for task in tasks {
+            let Task::Translate(beam, n_best) = task else {
+                continue;
+            };
+            let idx: Vec<usize> = (0..jobs.len()).filter(|&i| jobs[i].task == task).collect();
+            let texts: Vec<&str> = idx
+                .iter()
+                .flat_map(|&i| jobs[i].texts.iter().map(String::as_str))
+                .collect();
+            let opts = DecodeOptions {
+                beam,
+                n_best,
+                ..DecodeOptions::default()
+            };
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tr.translate(&texts, &opts, threads)
+            }));
+            stats.batches.fetch_add(1, Ordering::Relaxed);
+            let Ok(mut out) = out else {
+                tracing::error!("the model panicked on a batch of {} texts", texts.len());
+                continue;
+            };
+            for &i in idx.iter().rev() {
+                let rest = out.split_off(out.len() - jobs[i].texts.len());
+                answers[i] = Some(rest);
+            }
+        }
+        for (job, answer) in jobs.into_iter().zip(answers) {
+            if let (Reply::Translations(r), Some(a)) = (job.reply, answer) {
+                r.send(a).ok();
+            }
+        }
+    }
+}
+
+/// The classification batcher: take every waiting job (up to the batch
+/// size), represent all their texts at once, answer each.
 fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &ServeConfig) {
     let threads = Threads::Many(cfg.threads.max(1));
     let d = model.dim();
     let k = model.manifest.clusters.len();
     let mut pending: Option<Job> = None;
-    loop {
-        let first = match pending.take() {
-            Some(j) => j,
-            None => match rx.blocking_recv() {
-                Some(j) => j,
-                None => return,
-            },
-        };
-        let mut n = first.texts.len();
-        let mut jobs = vec![first];
-        while n < cfg.max_batch_texts {
-            match rx.try_recv() {
-                Ok(j) if n + j.texts.len() <= cfg.max_batch_texts => {
-                    n += j.texts.len();
-                    jobs.push(j);
-                }
-                Ok(j) => {
-                    pending = Some(j);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        // Clients that gave up (timeout, disconnect) cost nothing.
-        jobs.retain(|j| !j.reply.is_closed());
+    while let Some(jobs) = next_batch(&mut rx, &mut pending, cfg.max_batch_texts) {
         if jobs.is_empty() {
             continue;
         }
@@ -330,6 +449,7 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
                     ei += m;
                     rows
                 }
+                Task::Translate(..) => Vec::new(),
                 Task::Classify => {
                     // [cluster, score, low confidence, every cluster's probability]
                     let (p, probs) = classified.as_ref().expect("classified");
@@ -345,7 +465,9 @@ fn batcher(mut rx: mpsc::Receiver<Job>, model: &Model, stats: &Stats, cfg: &Serv
                     rows
                 }
             };
-            job.reply.send(rows).ok();
+            if let Reply::Rows(r) = job.reply {
+                r.send(rows).ok();
+            }
         }
     }
 }
@@ -368,6 +490,12 @@ struct TextsRequest {
     /// `/v1/classify`: also the `top` most probable clusters of each text.
     #[serde(default)]
     top: Option<usize>,
+    /// `/v1/translate`: beam size.
+    #[serde(default)]
+    beam: Option<usize>,
+    /// `/v1/translate`: translations per text, best first.
+    #[serde(default)]
+    n_best: Option<usize>,
 }
 
 /// Most bytes of an oversized body read and thrown away before answering
@@ -468,24 +596,30 @@ fn parse_texts(shared: &Shared, body: Bytes) -> Result<TextsRequest, ApiError> {
     Ok(req)
 }
 
-/// Queue the texts and wait for the batcher's rows.
-async fn submit(
+/// Queue the texts and wait for the batcher's answer (`reply` wraps the
+/// answer's channel).
+async fn submit<R: Default>(
     shared: &Shared,
     texts: Vec<String>,
     task: Task,
-) -> Result<Vec<Vec<f32>>, ApiError> {
+    reply: fn(oneshot::Sender<R>) -> Reply,
+) -> Result<R, ApiError> {
     shared.stats.requests.fetch_add(1, Ordering::Relaxed);
     shared
         .stats
         .texts
         .fetch_add(texts.len() as u64, Ordering::Relaxed);
     if texts.is_empty() {
-        return Ok(Vec::new());
+        return Ok(R::default());
     }
-    let (reply, rx) = oneshot::channel();
+    let (tx, rx) = oneshot::channel();
     shared
         .queue
-        .try_send(Job { texts, task, reply })
+        .try_send(Job {
+            texts,
+            task,
+            reply: reply(tx),
+        })
         .map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -504,30 +638,94 @@ async fn submit(
     })
 }
 
+/// The classification model, or 400 on a translation server.
+fn classifier(s: &Shared) -> Result<&Arc<Model>, ApiError> {
+    s.model.as_ref().ok_or_else(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "this server holds a translation model: POST /v1/translate",
+        )
+    })
+}
+
 async fn classify(State(s): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
+    let model = classifier(&s)?.clone();
     let req = parse_texts(&s, read_body(&s, body).await?)?;
+    if req.beam.is_some() || req.n_best.is_some() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "\"beam\" and \"n_best\" apply to /v1/translate",
+        ));
+    }
     let top = req.top;
-    let rows = submit(&s, req.texts, Task::Classify).await?;
+    let rows = submit(&s, req.texts, Task::Classify, Reply::Rows).await?;
     let results: Vec<Value> = rows
         .iter()
-        .map(|r| {
-            s.model
-                .result_json(r[0] as usize, r[1], r[2] != 0.0, &r[3..], top, false)
-        })
+        .map(|r| model.result_json(r[0] as usize, r[1], r[2] != 0.0, &r[3..], top, false))
         .collect();
     Ok(Json(json!({ "results": results })))
 }
 
 async fn embed(State(s): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
+    let dim = classifier(&s)?.dim();
+    let req = parse_texts(&s, read_body(&s, body).await?)?;
+    if req.top.is_some() || req.beam.is_some() || req.n_best.is_some() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "\"top\" applies to /v1/classify, \"beam\" and \"n_best\" to /v1/translate, none to /v1/embed",
+        ));
+    }
+    let rows = submit(&s, req.texts, Task::Embed, Reply::Rows).await?;
+    Ok(Json(json!({"dim": dim, "embeddings": rows})))
+}
+
+/// Largest beam (and n-best list) a request may ask for.
+const MAX_BEAM: usize = 16;
+
+async fn translate(State(s): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
+    if s.translator.is_none() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "this server holds a classification model: POST /v1/classify or /v1/embed",
+        ));
+    }
     let req = parse_texts(&s, read_body(&s, body).await?)?;
     if req.top.is_some() {
         return Err(error(
             StatusCode::BAD_REQUEST,
-            "\"top\" applies to /v1/classify, not /v1/embed",
+            "\"top\" applies to /v1/classify, not /v1/translate",
         ));
     }
-    let rows = submit(&s, req.texts, Task::Embed).await?;
-    Ok(Json(json!({"dim": s.model.dim(), "embeddings": rows})))
+    let beam = req.beam.unwrap_or(DecodeOptions::default().beam);
+    let n_best = req.n_best.unwrap_or(1);
+    if !(1..=MAX_BEAM).contains(&beam) || !(1..=beam).contains(&n_best) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("\"beam\" must be 1 to {MAX_BEAM} and \"n_best\" 1 to the beam"),
+        ));
+    }
+    let out = submit(
+        &s,
+        req.texts,
+        Task::Translate(beam, n_best),
+        Reply::Translations,
+    )
+    .await?;
+    let results: Vec<Value> = out
+        .iter()
+        .map(|hyps| {
+            let best = &hyps[0];
+            let mut v = json!({"translation": best.text, "score": best.score});
+            if n_best > 1 {
+                v["n_best"] = hyps
+                    .iter()
+                    .map(|h| json!({"translation": h.text, "score": h.score}))
+                    .collect();
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
 }
 
 async fn health() -> Response {
@@ -535,7 +733,37 @@ async fn health() -> Response {
 }
 
 async fn model_info(State(s): State<AppState>) -> Response {
-    let m = &s.model;
+    let limits = json!({
+        "max_body_bytes": s.cfg.max_body_bytes,
+        "max_texts": s.cfg.max_texts,
+        "max_text_chars": s.cfg.max_text_chars,
+        "request_timeout_s": s.cfg.request_timeout.as_secs_f64(),
+    });
+    let stats = json!({
+        "requests": s.stats.requests.load(Ordering::Relaxed),
+        "texts": s.stats.texts.load(Ordering::Relaxed),
+        "batches": s.stats.batches.load(Ordering::Relaxed),
+    });
+    let Some(m) = &s.model else {
+        let t = s.translator.as_ref().expect("a server holds a model");
+        let best = t
+            .epochs
+            .iter()
+            .filter_map(|e| e.valid_bleu)
+            .fold(None, |b: Option<f64>, x| Some(b.map_or(x, |b| b.max(x))));
+        return Json(json!({
+            "task": "translate",
+            "source": t.config.src.code(),
+            "target": t.config.tgt.code(),
+            "model": t.model.config,
+            "vocab_size": {"source": t.src_vocab.len(), "target": t.tgt_vocab.len()},
+            "epochs": t.epochs.len(),
+            "best_valid_bleu": best,
+            "limits": limits,
+            "stats": stats,
+        }))
+        .into_response();
+    };
     let c = &m.manifest.config;
     let enc = &m.encoder.config;
     let clusters: Vec<Value> = m
@@ -560,17 +788,8 @@ async fn model_info(State(s): State<AppState>) -> Response {
         "max_len": c.train.max_len,
         "feature_weights": c.weights,
         "clusters": clusters,
-        "limits": {
-            "max_body_bytes": s.cfg.max_body_bytes,
-            "max_texts": s.cfg.max_texts,
-            "max_text_chars": s.cfg.max_text_chars,
-            "request_timeout_s": s.cfg.request_timeout.as_secs_f64(),
-        },
-        "stats": {
-            "requests": s.stats.requests.load(Ordering::Relaxed),
-            "texts": s.stats.texts.load(Ordering::Relaxed),
-            "batches": s.stats.batches.load(Ordering::Relaxed),
-        },
+        "limits": limits,
+        "stats": stats,
     }))
     .into_response()
 }
@@ -618,7 +837,7 @@ pub fn openapi_document() -> Value {
         "info": {
             "title": "textrnn",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Classify and embed texts with a textrnn model trained without labels. Concurrent requests are batched together."
+            "description": "Classify and embed texts with a textrnn model trained without labels, or translate them with a textrnn translation model. Concurrent requests are batched together."
         },
         "paths": {
             "/health": {"get": {"summary": "200 once the model is loaded", "responses": {"200": {"description": "ready", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}}}}},
@@ -634,11 +853,22 @@ pub fn openapi_document() -> Value {
                 "requestBody": texts_body,
                 "responses": post_errors(json!({"description": "one vector per text", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Embedded"}}}}))
             }},
+            "/v1/translate": {"post": {
+                "summary": "Translation of each text, in input order (a server holding a translation model)",
+                "requestBody": texts_body,
+                "responses": post_errors(json!({"description": "one result per text", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Translated"}}}}))
+            }},
         },
         "components": {"schemas": {
             "Texts": {"type": "object", "required": ["texts"], "additionalProperties": false,
                 "properties": {"texts": {"type": "array", "items": {"type": "string"}},
-                    "top": {"type": "integer", "minimum": 1, "description": "/v1/classify only: also the N most probable clusters of each text"}}},
+                    "top": {"type": "integer", "minimum": 1, "description": "/v1/classify only: also the N most probable clusters of each text"},
+                    "beam": {"type": "integer", "minimum": 1, "maximum": 16, "description": "/v1/translate only: beam size (default 5; 1 is greedy)"},
+                    "n_best": {"type": "integer", "minimum": 1, "description": "/v1/translate only: also the N best translations (at most the beam)"}}},
+            "Translated": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
+                "type": "object", "required": ["translation", "score"],
+                "properties": {"translation": {"type": "string"}, "score": {"type": "number", "description": "length-normalized log-probability"},
+                    "n_best": {"type": "array", "items": {"type": "object", "properties": {"translation": {"type": "string"}, "score": {"type": "number"}}}}}}}}},
             "Classified": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
                 "type": "object", "required": ["cluster", "name", "score", "low_confidence"],
                 "properties": {"cluster": {"type": "integer", "minimum": 0}, "name": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1}, "low_confidence": {"type": "boolean"},
@@ -659,7 +889,7 @@ pub fn openapi_document() -> Value {
 
 /// [`run`] on its own tokio runtime (a few I/O threads; the model computes on
 /// the rayon pool), for callers without one.
-pub fn run_blocking(addr: SocketAddr, model: Model, cfg: ServeConfig) -> std::io::Result<()> {
+pub fn run_blocking(addr: SocketAddr, model: Served, cfg: ServeConfig) -> std::io::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -50,7 +50,10 @@ struct TestServer {
 
 impl TestServer {
     fn start(cfg: ServeConfig) -> TestServer {
-        let model = model();
+        TestServer::start_with(model().into(), cfg)
+    }
+
+    fn start_with(model: textrnn_serve::Served, cfg: ServeConfig) -> TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -580,4 +583,100 @@ fn an_oversized_body_sent_whole_gets_its_413() {
     let text = String::from_utf8_lossy(&resp);
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("larger than 2000 bytes"), "{text}");
+}
+
+/// A translator of Chinese digit strings into English number words, small
+/// enough to train in a second.
+fn toy_translator() -> textrnn::translate::translator::Translator {
+    use textrnn::translate::tokenize::Lang;
+    use textrnn::translate::train::{train, TranslateConfig};
+    const ZH: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    const EN: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    let mut r = textrnn::rng::Rng::new(1);
+    let pairs: Vec<(String, String)> = (0..600)
+        .map(|_| {
+            let d: Vec<usize> = (0..2 + r.below(4)).map(|_| r.below(10)).collect();
+            let zh = d.iter().map(|&i| ZH[i]).collect::<String>();
+            let en = d.iter().map(|&i| EN[i]).collect::<Vec<_>>().join(" ");
+            (zh, en)
+        })
+        .collect();
+    let cfg = TranslateConfig {
+        src: Lang::Zh,
+        tgt: Lang::En,
+        embed: 16,
+        hidden: 24,
+        dec_hidden: 48,
+        dropout: 0.1,
+        batch_size: 16,
+        lr: 1e-2,
+        warmup: 20,
+        epochs: Some(20),
+        min_count: 1,
+        ..TranslateConfig::default()
+    };
+    train(&pairs, &[], &cfg, 1, None, &mut |_| {}).unwrap()
+}
+
+#[test]
+fn a_translation_model_is_served_on_v1_translate() {
+    let server = TestServer::start_with(toy_translator().into(), ServeConfig::default());
+    let a = server.addr;
+    let body = serde_json::to_vec(&json!({"texts": ["三一四", "", "九九"]})).unwrap();
+    let (status, v) = call(a, "POST /v1/translate", &body);
+    assert_eq!(status, 200, "{v}");
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0]["translation"], "three one four", "{v}");
+    assert_eq!(r[1]["translation"], "");
+    assert_eq!(r[2]["translation"], "nine nine", "{v}");
+    assert!(r[0]["score"].as_f64().unwrap() <= 0.0);
+    // n-best lists, greedy decoding.
+    let body = serde_json::to_vec(&json!({"texts": ["五六"], "beam": 4, "n_best": 3})).unwrap();
+    let (status, v) = call(a, "POST /v1/translate", &body);
+    assert_eq!(status, 200, "{v}");
+    let nb = v["results"][0]["n_best"].as_array().unwrap();
+    assert_eq!(nb.len(), 3);
+    assert_eq!(nb[0]["translation"], v["results"][0]["translation"]);
+    let body = serde_json::to_vec(&json!({"texts": ["五六"], "beam": 1})).unwrap();
+    assert_eq!(
+        call(a, "POST /v1/translate", &body).1["results"][0]["translation"],
+        "five six"
+    );
+    // The model's description, and the routes that belong to the other kind of model.
+    let (status, info) = call(a, "GET /v1/model", b"");
+    assert_eq!(status, 200);
+    assert_eq!(info["task"], "translate");
+    assert_eq!(info["source"], "zh");
+    let errors: [(&str, Vec<u8>, &str); 4] = [
+        ("POST /v1/classify", texts_body(&["x"]), "translation model"),
+        ("POST /v1/embed", texts_body(&["x"]), "translation model"),
+        (
+            "POST /v1/translate",
+            serde_json::to_vec(&json!({"texts": ["x"], "beam": 0})).unwrap(),
+            "beam",
+        ),
+        (
+            "POST /v1/translate",
+            serde_json::to_vec(&json!({"texts": ["x"], "beam": 2, "n_best": 3})).unwrap(),
+            "n_best",
+        ),
+    ];
+    for (head, body, needle) in errors {
+        expect_error(a, head, &body, 400, needle);
+    }
+}
+
+#[test]
+fn a_classification_server_refuses_translate() {
+    let server = TestServer::start(ServeConfig::default());
+    expect_error(
+        server.addr,
+        "POST /v1/translate",
+        &texts_body(&["x"]),
+        400,
+        "classification model",
+    );
 }

@@ -24,7 +24,7 @@ pub use args::TrainArgs;
 use super::{output, progress};
 
 /// MODEL_DIR.checkpoint, beside the model directory.
-fn checkpoint_path(out: &Path) -> std::path::PathBuf {
+pub fn checkpoint_path(out: &Path) -> std::path::PathBuf {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -100,24 +100,26 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// Write `snap` to `path` atomically.
-pub fn save(path: &Path, snap: &Snapshot) -> std::io::Result<()> {
+/// Write a checkpoint of any training loop to `path` atomically: each
+/// model's parameters under its prefix, the optimizer's moments, and the
+/// loop's own `state` (JSON, kept in the safetensors metadata).
+pub fn write_parts(
+    path: &Path,
+    models: &mut [(&str, &mut dyn Module<f32>)],
+    optimizer: &Optimizer<f32>,
+    state: &str,
+) -> std::io::Result<()> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    let mut push_model = |prefix: &str, enc: &Encoder<f32>| {
-        let mut e = enc.clone();
-        e.visit(&mut |p: &mut Param<f32>| {
+    for (prefix, model) in models.iter_mut() {
+        model.visit(&mut |p: &mut Param<f32>| {
             tensors.push((
                 format!("{prefix}{}", p.name),
                 p.shape.clone(),
                 f32_bytes(&p.value),
             ));
         });
-    };
-    push_model("encoder.", &snap.encoder);
-    if let Some(b) = &snap.best {
-        push_model("best.", b);
     }
-    let (m, v) = snap.optimizer.moments();
+    let (m, v) = optimizer.moments();
     for (i, (m, v)) in m.iter().zip(v).enumerate() {
         tensors.push((format!("adam.m.{i}"), vec![m.len()], f32_bytes(m)));
         tensors.push((format!("adam.v.{i}"), vec![v.len()], f32_bytes(v)));
@@ -129,13 +131,94 @@ pub fn save(path: &Path, snap: &Snapshot) -> std::io::Result<()> {
             (n.clone(), view)
         })
         .collect();
-    let meta = HashMap::from([(
-        "state".to_string(),
-        serde_json::to_string(&snap.state).expect("state serializes"),
-    )]);
+    let meta = HashMap::from([("state".to_string(), state.to_string())]);
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     crate::io::write_atomic(path, &bytes)
+}
+
+/// A checkpoint read back by [`read_parts`]: the loop's state (JSON) and
+/// the tensors, to fill models and an optimizer from.
+pub struct Parts {
+    path: String,
+    bytes: Vec<u8>,
+    /// The loop's state as written.
+    pub state: String,
+}
+
+impl Parts {
+    fn bad(&self, what: impl std::fmt::Display) -> String {
+        format!("{}: not a usable checkpoint: {what}", self.path)
+    }
+
+    /// Set `model`'s parameters from the tensors under `prefix`.
+    pub fn fill(&self, prefix: &str, model: &mut dyn Module<f32>) -> Result<(), String> {
+        let st = SafeTensors::deserialize(&self.bytes).map_err(|e| self.bad(e))?;
+        let mut err = None;
+        model.visit(&mut |p: &mut Param<f32>| {
+            if err.is_none() {
+                match read_f32(&st, &format!("{prefix}{}", p.name), p.value.len()) {
+                    Ok(v) => p.value = v,
+                    Err(x) => err = Some(self.bad(x)),
+                }
+            }
+        });
+        err.map_or(Ok(()), Err)
+    }
+
+    /// The optimizer after `steps` steps, its moments shaped like
+    /// `template`'s parameters.
+    pub fn optimizer(
+        &self,
+        base: &Optimizer<f32>,
+        template: &mut dyn Module<f32>,
+        steps: u64,
+    ) -> Result<Optimizer<f32>, String> {
+        let st = SafeTensors::deserialize(&self.bytes).map_err(|e| self.bad(e))?;
+        let mut opt = base.clone();
+        opt.step = steps;
+        let (mut m, mut v) = (Vec::new(), Vec::new());
+        if steps > 0 {
+            let mut sizes = Vec::new();
+            template.visit(&mut |p: &mut Param<f32>| sizes.push(p.value.len()));
+            for (i, &n) in sizes.iter().enumerate() {
+                m.push(read_f32(&st, &format!("adam.m.{i}"), n).map_err(|e| self.bad(e))?);
+                v.push(read_f32(&st, &format!("adam.v.{i}"), n).map_err(|e| self.bad(e))?);
+            }
+        }
+        opt.set_moments(m, v);
+        Ok(opt)
+    }
+}
+
+/// Read a checkpoint written by [`write_parts`].
+pub fn read_parts(path: &Path) -> Result<Parts, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bad = |what: String| format!("{}: not a usable checkpoint: {what}", path.display());
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let state = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("state"))
+        .ok_or_else(|| bad("no training state".into()))?
+        .clone();
+    Ok(Parts {
+        path: path.display().to_string(),
+        bytes,
+        state,
+    })
+}
+
+/// Write `snap` to `path` atomically.
+pub fn save(path: &Path, snap: &Snapshot) -> std::io::Result<()> {
+    let mut enc = snap.encoder.clone();
+    let mut best = snap.best.clone();
+    let mut models: Vec<(&str, &mut dyn Module<f32>)> = vec![("encoder.", &mut enc)];
+    if let Some(b) = best.as_mut() {
+        models.push(("best.", b));
+    }
+    let state = serde_json::to_string(&snap.state).expect("state serializes");
+    write_parts(path, &mut models, &snap.optimizer, &state)
 }
 
 /// Read a checkpoint for an encoder shaped like `template`, checking the fingerprint.
@@ -145,56 +228,24 @@ pub fn load(
     optimizer: &Optimizer<f32>,
     fingerprint: &str,
 ) -> Result<Snapshot, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bad = |what: String| format!("{}: not a usable checkpoint: {what}", path.display());
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
-    let state_json = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get("state"))
-        .ok_or_else(|| bad("no training state".into()))?;
-    let state: LoopState = serde_json::from_str(state_json).map_err(|e| bad(e.to_string()))?;
+    let parts = read_parts(path)?;
+    let state: LoopState = serde_json::from_str(&parts.state).map_err(|e| parts.bad(e))?;
     if state.fingerprint != fingerprint {
         return Err(format!(
             "{}: the checkpoint was written for other data or settings; remove it or train without --resume",
             path.display()
         ));
     }
-    let read = |name: &str, len: usize| read_f32(&st, name, len).map_err(&bad);
-    let load_model = |prefix: &str| -> Result<Encoder<f32>, String> {
-        let mut e = template.clone();
-        let mut err = None;
-        e.visit(&mut |p: &mut Param<f32>| {
-            if err.is_none() {
-                match read(&format!("{prefix}{}", p.name), p.value.len()) {
-                    Ok(v) => p.value = v,
-                    Err(x) => err = Some(x),
-                }
-            }
-        });
-        err.map_or(Ok(e), Err)
-    };
-    let encoder = load_model("encoder.")?;
+    let mut encoder = template.clone();
+    parts.fill("encoder.", &mut encoder)?;
     let best = if state.best_bits.is_some() {
-        Some(load_model("best.")?)
+        let mut b = template.clone();
+        parts.fill("best.", &mut b)?;
+        Some(b)
     } else {
         None
     };
-    let mut opt = optimizer.clone();
-    opt.step = state.opt_step;
-    let (mut m, mut v) = (Vec::new(), Vec::new());
-    if state.opt_step > 0 {
-        let mut sizes = Vec::new();
-        template
-            .clone()
-            .visit(&mut |p: &mut Param<f32>| sizes.push(p.value.len()));
-        for (i, &n) in sizes.iter().enumerate() {
-            m.push(read(&format!("adam.m.{i}"), n)?);
-            v.push(read(&format!("adam.v.{i}"), n)?);
-        }
-    }
-    opt.set_moments(m, v);
+    let opt = parts.optimizer(optimizer, &mut template.clone(), state.opt_step)?;
     Ok(Snapshot {
         state,
         encoder,

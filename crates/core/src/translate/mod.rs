@@ -5,6 +5,7 @@
 //! judged by ([`bleu`], [`chrf`], as sacreBLEU computes them).
 
 pub mod bleu;
+pub mod bpe;
 pub mod chrf;
 pub mod decode;
 pub mod model;

@@ -1,6 +1,7 @@
 //! The translation model directory: `translator.json` (format, version,
 //! settings, training record and each file's SHA-256), both vocabularies,
-//! and the weights as safetensors with the PyTorch-style names of
+//! the BPE merges of each side that has subwords (`src_bpe.json`,
+//! `tgt_bpe.json`), and the weights as safetensors with the PyTorch-style names of
 //! [`super::model`]. Written atomically like a classification model (a
 //! staging directory renamed into place); loading checks the format,
 //! version, checksums, shapes and names, and names the file at fault.
@@ -17,7 +18,9 @@ use crate::nn::weights;
 use crate::rng::Rng;
 use crate::vocab::Vocab;
 
+use super::bpe::Bpe;
 use super::model::{Seq2Seq, Seq2SeqConfig};
+use super::tokenize::Units;
 use super::train::{TranslateConfig, TranslateEpoch};
 use super::translator::Translator;
 
@@ -78,7 +81,7 @@ impl Translator {
     }
 
     fn write_files(&mut self, dir: &Path) -> Result<(), ModelError> {
-        let files: Vec<(&str, Vec<u8>)> = vec![
+        let mut files: Vec<(&str, Vec<u8>)> = vec![
             ("src_vocab.json", self.src_vocab.to_json().into_bytes()),
             ("tgt_vocab.json", self.tgt_vocab.to_json().into_bytes()),
             (
@@ -86,6 +89,14 @@ impl Translator {
                 weights::to_bytes(&mut self.model, None),
             ),
         ];
+        for (name, units) in [
+            ("src_bpe.json", &self.src_units),
+            ("tgt_bpe.json", &self.tgt_units),
+        ] {
+            if let Some(b) = &units.bpe {
+                files.push((name, serde_json::to_vec(b).expect("merges serialize")));
+            }
+        }
         let mut sums = BTreeMap::new();
         for (name, bytes) in &files {
             sums.insert(name.to_string(), hex_sha256(bytes));
@@ -154,6 +165,20 @@ impl Translator {
             Vocab::from_json(&s).map_err(|e| invalid(&dir.join(name), e))
         };
         let (sv, tv) = (vocab("src_vocab.json")?, vocab("tgt_vocab.json")?);
+        let units = |name: &str, lang| -> Result<Units, ModelError> {
+            let bpe = match m.files.contains_key(name) {
+                false => None,
+                true => {
+                    let mut b: Bpe = serde_json::from_slice(&read(name)?)
+                        .map_err(|e| invalid(&dir.join(name), e.to_string()))?;
+                    b.reindex();
+                    Some(b)
+                }
+            };
+            Ok(Units { lang, bpe })
+        };
+        let su = units("src_bpe.json", m.config.src)?;
+        let tu = units("tgt_bpe.json", m.config.tgt)?;
         if sv.len() != m.model.src_vocab || tv.len() != m.model.tgt_vocab {
             return Err(invalid(&mpath, "vocabulary sizes do not match the model's"));
         }
@@ -161,7 +186,7 @@ impl Translator {
         let wpath = dir.join("weights.safetensors");
         weights::load_bytes(&mut model, &read("weights.safetensors")?)
             .map_err(|e| invalid(&wpath, e.to_string()))?;
-        let mut tr = Translator::new(m.config, sv, tv, model);
+        let mut tr = Translator::new(m.config, (su, tu), (sv, tv), model);
         tr.epochs = m.epochs;
         Ok(tr)
     }

@@ -1,6 +1,9 @@
 //! Splitting sentences into the units the translator reads and writes, and
 //! joining its output back into text a person reads.
 //!
+//! [`Lang`] gives a language's words; [`Units`] adds optional BPE subwords
+//! (learned per language from the training side) on top of them.
+//!
 //! Chinese is split into characters (whitespace dropped); English and other
 //! space-separated languages into numbers (`3,000.50`, `10:30`), words with
 //! their inner apostrophes and hyphens (`don't`, `well-known`) and single
@@ -53,6 +56,64 @@ impl Lang {
         match self {
             Lang::Zh => tokens.iter().map(AsRef::as_ref).collect(),
             Lang::En => join_words(tokens),
+        }
+    }
+}
+
+/// What one side of a translator reads or writes: a language's words, or
+/// BPE pieces of them (Chinese words then come from jieba, so that BPE
+/// works inside words instead of on single characters).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Units {
+    /// The language.
+    pub lang: Lang,
+    /// Learned merges; `None`: whole words (Chinese characters).
+    pub bpe: Option<super::bpe::Bpe>,
+}
+
+impl Units {
+    /// Learn `merges` BPE merges from `texts` (none when 0: plain words).
+    pub fn learn<'a>(lang: Lang, texts: impl Iterator<Item = &'a str>, merges: usize) -> Units {
+        let mut u = Units { lang, bpe: None };
+        if merges > 0 {
+            let words: Vec<Vec<String>> = texts.map(|t| u.words(t, true)).collect();
+            let counts = super::bpe::word_counts(words.iter().map(Vec::as_slice));
+            u.bpe = Some(super::bpe::Bpe::learn(&counts, merges, 2));
+        }
+        u
+    }
+
+    /// The words BPE works on: English words; Chinese jieba words with
+    /// BPE, characters without.
+    fn words(&self, text: &str, bpe: bool) -> Vec<String> {
+        match (self.lang, bpe) {
+            (Lang::Zh, true) => crate::text::segment::jieba()
+                .cut(text, true)
+                .into_iter()
+                .filter(|w| !w.word.trim().is_empty())
+                .map(|w| w.word.chars().filter(|c| !c.is_whitespace()).collect())
+                .collect(),
+            _ => self.lang.tokenize(text),
+        }
+    }
+
+    /// The units of one sentence.
+    pub fn tokenize(&self, text: &str) -> Vec<String> {
+        match &self.bpe {
+            None => self.lang.tokenize(text),
+            Some(b) => self
+                .words(text, true)
+                .iter()
+                .flat_map(|w| b.segment(w))
+                .collect(),
+        }
+    }
+
+    /// A sentence from its units.
+    pub fn detokenize<S: AsRef<str>>(&self, units: &[S]) -> String {
+        match &self.bpe {
+            None => self.lang.detokenize(units),
+            Some(_) => self.lang.detokenize(&super::bpe::join_pieces(units)),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! improve, a stop after a number of epochs or of minutes, and recovery from
 //! a non-finite loss (the step is undone, the rate halved).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use crate::vocab::{Vocab, VocabConfig};
 use super::bleu::{corpus_bleu, BleuTokenizer};
 use super::decode::DecodeOptions;
 use super::model::{PairBatch, Seq2Seq, Seq2SeqConfig};
-use super::tokenize::Lang;
+use super::tokenize::{Lang, Units};
 use super::translator::Translator;
 
 /// Every setting of translation training, with its default.
@@ -43,6 +44,10 @@ pub struct TranslateConfig {
     pub dropout: f64,
     /// Tokens seen fewer times in the training pairs become `<unk>`. Default 2.
     pub min_count: u64,
+    /// BPE merges learned per language (0: words, and characters for
+    /// Chinese). Default 0.
+    #[serde(default)]
+    pub subwords: usize,
     /// Pairs per batch. Default 64.
     pub batch_size: usize,
     /// Peak learning rate. Default 2e-3.
@@ -78,6 +83,7 @@ impl Default for TranslateConfig {
             cell: Cell::Gru,
             dropout: 0.3,
             min_count: 2,
+            subwords: 0,
             batch_size: 64,
             lr: 2e-3,
             warmup: 200,
@@ -163,29 +169,326 @@ pub enum TranslateTrainError {
     /// Nothing to train on.
     #[error("{0}")]
     Data(String),
+    /// A checkpoint could not be written or read.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
     /// Losses or gradients stayed non-finite after recoveries.
     #[error("training diverged: {0} (after 5 recoveries, each undoing the step and halving the learning rate); lower --lr")]
     Diverged(String),
 }
 
+/// Where and how often translation training writes checkpoints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TranslateCheckpoint {
+    /// The checkpoint file.
+    pub path: PathBuf,
+    /// Write one every this many steps (and at every epoch's end).
+    pub every: u64,
+    /// Continue from `path` when it exists.
+    pub resume: bool,
+}
+
+/// The loop's position, counters and record: what a checkpoint holds
+/// besides the weights and the optimizer's moments.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct LoopState {
+    /// Settings (budgets aside) and data, hashed.
+    fingerprint: String,
+    /// 1-based epoch in progress and the batches of it done.
+    epoch: usize,
+    batch: usize,
+    /// Generator state before the epoch's batches were drawn, and now.
+    epoch_rng: [u64; 4],
+    rng: [u64; 4],
+    /// Optimizer steps, target tokens and seconds of training so far.
+    step: u64,
+    tokens: usize,
+    train_secs: f64,
+    /// Wall seconds spent by the runs before this one (for `minutes`).
+    elapsed: f64,
+    /// This epoch's loss sum and batches.
+    loss_sum: f64,
+    done: usize,
+    lr_scale: f64,
+    failures: usize,
+    /// Best validation BLEU so far (its weights are kept as `best.`).
+    best_bleu: Option<f64>,
+    epochs: Vec<TranslateEpoch>,
+}
+
+/// SHA-256 of the settings that shape the model (not the budgets) and the
+/// training ids.
+fn fingerprint(cfg: &TranslateConfig, ids: &[(Vec<u32>, Vec<u32>)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut c = cfg.clone();
+    (c.epochs, c.minutes) = (None, None);
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(&c).expect("config serializes"));
+    for (s, t) in ids {
+        for v in [s, t] {
+            h.update((v.len() as u64).to_le_bytes());
+            v.iter().for_each(|id| h.update(id.to_le_bytes()));
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The training loop with everything it carries between batches.
+struct Loop<'a> {
+    cfg: &'a TranslateConfig,
+    ids: Vec<(Vec<u32>, Vec<u32>)>,
+    valid: &'a [(String, String)],
+    tr: Translator,
+    best: Option<Seq2Seq<f32>>,
+    opt: Optimizer<f32>,
+    rng: Rng,
+    st: LoopState,
+    start: Instant,
+    th: Threads,
+    ckpt: Option<&'a TranslateCheckpoint>,
+}
+
+impl Loop<'_> {
+    /// Seconds of the budget used, this run and the interrupted ones.
+    fn elapsed(&self) -> f64 {
+        self.st.elapsed + self.start.elapsed().as_secs_f64()
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.cfg.minutes.is_some_and(|m| self.elapsed() >= m * 60.0)
+    }
+
+    /// Write the checkpoint, when checkpoints are on.
+    fn checkpoint(&mut self) -> Result<(), TranslateTrainError> {
+        let Some(c) = self.ckpt else { return Ok(()) };
+        self.st.rng = self.rng.state();
+        let mut st = self.st.clone();
+        st.elapsed = self.elapsed();
+        st.best_bleu = self.best.as_ref().and(self.st.best_bleu);
+        let state = serde_json::to_string(&st).expect("state serializes");
+        let mut models: Vec<(&str, &mut dyn Module<f32>)> = vec![("model.", &mut self.tr.model)];
+        if let Some(b) = self.best.as_mut() {
+            models.push(("best.", b));
+        }
+        crate::learn::checkpoint::write_parts(&c.path, &mut models, &self.opt, &state)
+            .map_err(|e| TranslateTrainError::Checkpoint(format!("{}: {e}", c.path.display())))
+    }
+
+    /// Continue from the checkpoint, when asked and one exists.
+    fn restore(&mut self) -> Result<bool, TranslateTrainError> {
+        let Some(c) = self.ckpt.filter(|c| c.resume && c.path.exists()) else {
+            return Ok(false);
+        };
+        let err = TranslateTrainError::Checkpoint;
+        let parts = crate::learn::checkpoint::read_parts(&c.path).map_err(err)?;
+        let st: LoopState = serde_json::from_str(&parts.state)
+            .map_err(|e| err(format!("{}: {e}", c.path.display())))?;
+        if st.fingerprint != self.st.fingerprint {
+            return Err(err(format!(
+                "{}: the checkpoint was written for other data or settings; remove it or train without --resume",
+                c.path.display()
+            )));
+        }
+        parts.fill("model.", &mut self.tr.model).map_err(err)?;
+        if st.best_bleu.is_some() {
+            let mut b = self.tr.model.clone();
+            parts.fill("best.", &mut b).map_err(err)?;
+            self.best = Some(b);
+        }
+        self.opt = parts
+            .optimizer(&self.opt, &mut self.tr.model.clone(), st.step)
+            .map_err(err)?;
+        self.rng = Rng::from_state(st.rng);
+        self.tr.epochs = st.epochs.clone();
+        self.st = st;
+        Ok(true)
+    }
+
+    /// One optimizer step on a batch; `None` when the step was skipped
+    /// (a non-finite loss or gradient: the rate is halved).
+    fn step(&mut self, batch: &[usize]) -> Result<Option<(f64, usize)>, TranslateTrainError> {
+        let cfg = self.cfg;
+        let pairs: Vec<(&[u32], &[u32])> = batch
+            .iter()
+            .map(|&j| (&self.ids[j].0[..], &self.ids[j].1[..]))
+            .collect();
+        let batch = PairBatch::new(&pairs, cfg.max_len);
+        let model = &mut self.tr.model;
+        model.zero_grad();
+        let loss = model.loss(
+            &batch,
+            Some(&mut self.rng),
+            cfg.label_smoothing,
+            true,
+            self.th,
+        );
+        if let Err(e) = self.opt.check_finite(loss, model) {
+            self.st.failures += 1;
+            self.st.lr_scale *= 0.5;
+            if self.st.failures > 5 {
+                return Err(TranslateTrainError::Diverged(e.to_string()));
+            }
+            return Ok(None);
+        }
+        if cfg.clip > 0.0 {
+            clip_grad_norm(model, cfg.clip);
+        }
+        let warm = if cfg.warmup > 0 {
+            ((self.st.step + 1) as f64 / cfg.warmup as f64).min(1.0)
+        } else {
+            1.0
+        };
+        self.opt
+            .update(model, cfg.lr * warm * self.st.lr_scale)
+            .map_err(|e| TranslateTrainError::Diverged(e.to_string()))?;
+        self.st.step += 1;
+        Ok(Some((loss as f64, batch.tokens)))
+    }
+
+    /// Run epochs until the epochs or the minutes run out.
+    fn run(
+        &mut self,
+        progress: &mut dyn FnMut(&TranslateProgress),
+    ) -> Result<(), TranslateTrainError> {
+        let max_epochs = self.cfg.epochs.unwrap_or(usize::MAX);
+        while self.st.epoch <= max_epochs {
+            // The epoch's batches come from the generator's state at its
+            // start, so a resumed epoch draws the same ones.
+            let mut erng = Rng::from_state(self.st.epoch_rng);
+            let batches = epoch_batches(&self.ids, self.cfg.batch_size.max(1), &mut erng);
+            if self.st.batch == 0 {
+                self.rng = erng;
+            }
+            let mut stopped = false;
+            for bi in self.st.batch..batches.len() {
+                let t0 = Instant::now();
+                if let Some((loss, tokens)) = self.step(&batches[bi])? {
+                    self.st.tokens += tokens;
+                    self.st.train_secs += t0.elapsed().as_secs_f64();
+                    self.st.loss_sum += loss;
+                    self.st.done += 1;
+                    self.report(bi, batches.len(), loss, progress);
+                }
+                self.st.batch = bi + 1;
+                if self.out_of_time() {
+                    stopped = true;
+                    break;
+                }
+                if self
+                    .ckpt
+                    .is_some_and(|c| c.every > 0 && self.st.step.is_multiple_of(c.every))
+                {
+                    self.checkpoint()?;
+                }
+            }
+            self.finish_epoch(progress);
+            self.st.epoch += 1;
+            (self.st.batch, self.st.loss_sum, self.st.done) = (0, 0.0, 0);
+            self.st.epoch_rng = self.rng.state();
+            self.checkpoint()?;
+            if stopped || self.out_of_time() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn tokens_per_s(&self) -> f64 {
+        self.st.tokens as f64 / self.st.train_secs.max(1e-9)
+    }
+
+    /// A step's progress report, with the time left by epochs or budget.
+    fn report(&self, bi: usize, n: usize, loss: f64, progress: &mut dyn FnMut(&TranslateProgress)) {
+        let elapsed = self.elapsed();
+        let per_batch = self.start.elapsed().as_secs_f64() / self.st.done.max(1) as f64;
+        let left_epochs =
+            self.cfg.epochs.map_or(f64::INFINITY, |e| e as f64) - self.st.epoch as f64;
+        let by_epochs = per_batch * ((n - bi - 1) as f64 + left_epochs.max(0.0) * n as f64);
+        let by_time = self
+            .cfg
+            .minutes
+            .map_or(f64::INFINITY, |m| (m * 60.0 - elapsed).max(0.0));
+        progress(&TranslateProgress {
+            epoch: self.st.epoch,
+            batch: (bi + 1, n),
+            loss,
+            tokens_per_s: self.tokens_per_s(),
+            elapsed,
+            eta: by_epochs.min(by_time),
+            epoch_done: None,
+        });
+    }
+
+    /// Validation at an epoch's end: BLEU, the best weights kept, the rate
+    /// halved when BLEU did not improve; reported through `progress`.
+    fn finish_epoch(&mut self, progress: &mut dyn FnMut(&TranslateProgress)) {
+        let greedy = DecodeOptions {
+            beam: 1,
+            ..DecodeOptions::default()
+        };
+        let valid_bleu = (!self.valid.is_empty()).then(|| {
+            let src: Vec<&str> = self.valid.iter().map(|(s, _)| s.as_str()).collect();
+            let hyps: Vec<String> = self
+                .tr
+                .translate(&src, &greedy, self.th)
+                .into_iter()
+                .map(|mut h| h.swap_remove(0).text)
+                .collect();
+            let refs: Vec<Vec<String>> = self.valid.iter().map(|(_, t)| vec![t.clone()]).collect();
+            let tok = BleuTokenizer::for_language(self.cfg.tgt.code());
+            corpus_bleu(&hyps, &refs, tok).score
+        });
+        if let Some(b) = valid_bleu {
+            if self.st.best_bleu.is_none_or(|best| b > best) {
+                self.st.best_bleu = Some(b);
+                self.best = Some(self.tr.model.clone());
+            } else {
+                self.st.lr_scale = (self.st.lr_scale * 0.5).max(1e-3);
+            }
+        }
+        let rec = TranslateEpoch {
+            epoch: self.st.epoch,
+            batches: self.st.done,
+            train_loss: self.st.loss_sum / self.st.done.max(1) as f64,
+            valid_bleu,
+            lr: self.cfg.lr * self.st.lr_scale,
+            tokens_per_s: self.tokens_per_s(),
+        };
+        self.tr.epochs.push(rec.clone());
+        self.st.epochs.push(rec.clone());
+        progress(&TranslateProgress {
+            epoch: self.st.epoch,
+            batch: (self.st.done, self.st.done),
+            loss: rec.train_loss,
+            tokens_per_s: rec.tokens_per_s,
+            elapsed: self.elapsed(),
+            eta: 0.0,
+            epoch_done: Some(rec),
+        });
+    }
+}
+
 /// Train a translator on `train` pairs (source text, target text), scoring
-/// `valid` pairs after every epoch when given.
+/// `valid` pairs after every epoch when given; with `ckpt`, checkpoints
+/// are written and (with `resume`) continued from.
 pub fn train(
     train: &[(String, String)],
     valid: &[(String, String)],
     cfg: &TranslateConfig,
     threads: usize,
+    ckpt: Option<&TranslateCheckpoint>,
     progress: &mut dyn FnMut(&TranslateProgress),
 ) -> Result<Translator, TranslateTrainError> {
-    let start = Instant::now();
     let th = if threads > 1 {
         Threads::Many(threads)
     } else {
         Threads::One
     };
+    let su = Units::learn(cfg.src, train.iter().map(|(s, _)| s.as_str()), cfg.subwords);
+    let tu = Units::learn(cfg.tgt, train.iter().map(|(_, t)| t.as_str()), cfg.subwords);
     let tok: Vec<(Vec<String>, Vec<String>)> = train
         .iter()
-        .map(|(s, t)| (cfg.src.tokenize(s), cfg.tgt.tokenize(t)))
+        .map(|(s, t)| (su.tokenize(s), tu.tokenize(t)))
         .filter(|(s, t)| !s.is_empty() && !t.is_empty())
         .collect();
     if tok.is_empty() {
@@ -214,174 +517,41 @@ pub fn train(
     };
     let mut rng = Rng::new(cfg.seed);
     let model = Seq2Seq::<f32>::new(mcfg, &mut rng);
-    let mut tr = Translator::new(cfg.clone(), sv, tv, model);
-    let mut opt = Optimizer::<f32>::adamw(cfg.weight_decay);
-    let (mut best, mut best_bleu) = (None, f64::NEG_INFINITY);
-    let mut lr_scale = 1.0;
-    let (mut step, mut tokens, mut failures) = (0u64, 0usize, 0usize);
-    let mut train_secs = 0.0;
-    let budget = cfg.minutes.map(|m| m * 60.0);
-    let max_epochs = cfg.epochs.unwrap_or(usize::MAX);
-    let greedy = DecodeOptions {
-        beam: 1,
-        ..DecodeOptions::default()
+    let st = LoopState {
+        fingerprint: fingerprint(cfg, &ids),
+        epoch: 1,
+        batch: 0,
+        epoch_rng: rng.state(),
+        rng: rng.state(),
+        step: 0,
+        tokens: 0,
+        train_secs: 0.0,
+        elapsed: 0.0,
+        loss_sum: 0.0,
+        done: 0,
+        lr_scale: 1.0,
+        failures: 0,
+        best_bleu: None,
+        epochs: Vec::new(),
     };
-    'epochs: for epoch in 1..=max_epochs {
-        let batches = epoch_batches(&ids, cfg.batch_size.max(1), &mut rng);
-        let (mut loss_sum, mut done) = (0.0, 0);
-        for (bi, b) in batches.iter().enumerate() {
-            let t0 = Instant::now();
-            let pairs: Vec<(&[u32], &[u32])> =
-                b.iter().map(|&j| (&ids[j].0[..], &ids[j].1[..])).collect();
-            let batch = PairBatch::new(&pairs, cfg.max_len);
-            let model = &mut tr.model;
-            model.zero_grad();
-            let loss = model.loss(&batch, Some(&mut rng), cfg.label_smoothing, true, th);
-            if let Err(e) = opt.check_finite(loss, model) {
-                failures += 1;
-                lr_scale *= 0.5;
-                if failures > 5 {
-                    return Err(TranslateTrainError::Diverged(e.to_string()));
-                }
-                continue;
-            }
-            if cfg.clip > 0.0 {
-                clip_grad_norm(model, cfg.clip);
-            }
-            let warm = if cfg.warmup > 0 {
-                ((step + 1) as f64 / cfg.warmup as f64).min(1.0)
-            } else {
-                1.0
-            };
-            let lr = cfg.lr * warm * lr_scale;
-            if let Err(e) = opt.update(model, lr) {
-                return Err(TranslateTrainError::Diverged(e.to_string()));
-            }
-            step += 1;
-            tokens += batch.tokens;
-            train_secs += t0.elapsed().as_secs_f64();
-            loss_sum += loss as f64;
-            done += 1;
-            let elapsed = start.elapsed().as_secs_f64();
-            let per_batch = elapsed / step as f64;
-            let left_epochs =
-                (cfg.epochs.map_or(f64::INFINITY, |e| e as f64) - epoch as f64).max(0.0);
-            let by_epochs =
-                per_batch * ((batches.len() - bi - 1) as f64 + left_epochs * batches.len() as f64);
-            let by_time = budget.map_or(f64::INFINITY, |b| (b - elapsed).max(0.0));
-            progress(&TranslateProgress {
-                epoch,
-                batch: (bi + 1, batches.len()),
-                loss: loss as f64,
-                tokens_per_s: tokens as f64 / train_secs.max(1e-9),
-                elapsed,
-                eta: by_epochs.min(by_time),
-                epoch_done: None,
-            });
-            if budget.is_some_and(|b| elapsed >= b) {
-                finish_epoch(
-                    &mut tr,
-                    valid,
-                    &greedy,
-                    th,
-                    epoch,
-                    done,
-                    loss_sum,
-                    cfg.lr * lr_scale,
-                    tokens as f64 / train_secs.max(1e-9),
-                    &mut best,
-                    &mut best_bleu,
-                    &mut lr_scale,
-                    start,
-                    progress,
-                );
-                break 'epochs;
-            }
-        }
-        finish_epoch(
-            &mut tr,
-            valid,
-            &greedy,
-            th,
-            epoch,
-            done,
-            loss_sum,
-            cfg.lr * lr_scale,
-            tokens as f64 / train_secs.max(1e-9),
-            &mut best,
-            &mut best_bleu,
-            &mut lr_scale,
-            start,
-            progress,
-        );
-        if budget.is_some_and(|b| start.elapsed().as_secs_f64() >= b) {
-            break;
-        }
-    }
-    if let Some(m) = best {
+    let mut lp = Loop {
+        cfg,
+        ids,
+        valid,
+        tr: Translator::new(cfg.clone(), (su, tu), (sv, tv), model),
+        best: None,
+        opt: Optimizer::<f32>::adamw(cfg.weight_decay),
+        rng,
+        st,
+        start: Instant::now(),
+        th,
+        ckpt,
+    };
+    lp.restore()?;
+    lp.run(progress)?;
+    let mut tr = lp.tr;
+    if let Some(m) = lp.best {
         tr.model = m;
     }
     Ok(tr)
-}
-
-/// Validation at an epoch's end: BLEU, the best weights kept, the rate
-/// halved when BLEU did not improve; reported through `progress`.
-#[allow(clippy::too_many_arguments)]
-fn finish_epoch(
-    tr: &mut Translator,
-    valid: &[(String, String)],
-    greedy: &DecodeOptions,
-    th: Threads,
-    epoch: usize,
-    batches: usize,
-    loss_sum: f64,
-    lr: f64,
-    tokens_per_s: f64,
-    best: &mut Option<Seq2Seq<f32>>,
-    best_bleu: &mut f64,
-    lr_scale: &mut f64,
-    start: Instant,
-    progress: &mut dyn FnMut(&TranslateProgress),
-) {
-    let valid_bleu = (!valid.is_empty()).then(|| {
-        let src: Vec<&str> = valid.iter().map(|(s, _)| s.as_str()).collect();
-        let hyps: Vec<String> = tr
-            .translate(&src, greedy, th)
-            .into_iter()
-            .map(|mut h| h.swap_remove(0).text)
-            .collect();
-        let refs: Vec<Vec<String>> = valid.iter().map(|(_, t)| vec![t.clone()]).collect();
-        corpus_bleu(
-            &hyps,
-            &refs,
-            BleuTokenizer::for_language(tr.config.tgt.code()),
-        )
-        .score
-    });
-    match valid_bleu {
-        Some(b) if b > *best_bleu => {
-            *best_bleu = b;
-            *best = Some(tr.model.clone());
-        }
-        Some(_) => *lr_scale = (*lr_scale * 0.5).max(1e-3),
-        None => {}
-    }
-    let rec = TranslateEpoch {
-        epoch,
-        batches,
-        train_loss: loss_sum / batches.max(1) as f64,
-        valid_bleu,
-        lr,
-        tokens_per_s,
-    };
-    tr.epochs.push(rec.clone());
-    progress(&TranslateProgress {
-        epoch,
-        batch: (batches, batches),
-        loss: rec.train_loss,
-        tokens_per_s,
-        elapsed: start.elapsed().as_secs_f64(),
-        eta: 0.0,
-        epoch_done: Some(rec),
-    });
 }

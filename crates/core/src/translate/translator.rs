@@ -6,6 +6,7 @@ use crate::vocab::Vocab;
 
 use super::decode::{self, DecodeOptions};
 use super::model::Seq2Seq;
+use super::tokenize::Units;
 use super::train::{TranslateConfig, TranslateEpoch};
 
 /// A source sentence's ids as the encoder reads them: its tokens, then
@@ -21,6 +22,10 @@ pub fn source_ids<S: AsRef<str>>(vocab: &Vocab, tokens: &[S]) -> Vec<u32> {
 pub struct Translator {
     /// Settings it was trained with (languages included).
     pub config: TranslateConfig,
+    /// Source units (words or subwords).
+    pub src_units: Units,
+    /// Target units.
+    pub tgt_units: Units,
     /// Source vocabulary.
     pub src_vocab: Vocab,
     /// Target vocabulary.
@@ -44,12 +49,14 @@ impl Translator {
     /// A translator from its parts (no training record yet).
     pub fn new(
         config: TranslateConfig,
-        src_vocab: Vocab,
-        tgt_vocab: Vocab,
+        (src_units, tgt_units): (Units, Units),
+        (src_vocab, tgt_vocab): (Vocab, Vocab),
         model: Seq2Seq<f32>,
     ) -> Self {
         Translator {
             config,
+            src_units,
+            tgt_units,
             src_vocab,
             tgt_vocab,
             model,
@@ -70,7 +77,7 @@ impl Translator {
         let ids: Vec<Vec<u32>> = texts
             .iter()
             .map(|t| {
-                let toks = self.config.src.tokenize(t);
+                let toks = self.src_units.tokenize(t);
                 if toks.is_empty() {
                     return Vec::new();
                 }
@@ -98,7 +105,7 @@ impl Translator {
                         let toks: Vec<&str> =
                             h.ids.iter().map(|&id| self.tgt_vocab.token(id)).collect();
                         Translation {
-                            text: self.config.tgt.detokenize(&toks),
+                            text: self.tgt_units.detokenize(&toks),
                             score: h.score,
                         }
                     })
