@@ -139,6 +139,11 @@ pub fn translate<T: Real>(
             Some(&prep),
             threads,
         );
+        // Each row's best 2k tokens, rows in parallel.
+        let tops: Vec<Vec<(f64, u32)>> = {
+            use rayon::prelude::*;
+            logp.par_chunks(v.max(1)).map(|row| top_tokens(row, 2 * k)).collect()
+        };
         let (mut next_rows, mut parents) = (
             Vec::with_capacity(rows.len()),
             Vec::with_capacity(rows.len()),
@@ -151,9 +156,8 @@ pub fn translate<T: Real>(
             // each row's own best 2k tokens, then the best 2k of those.
             let mut cand: Vec<(f64, usize, u32)> = Vec::with_capacity(n * 2 * k);
             for j in 0..n {
-                let row = &logp[(r0 + j) * v..(r0 + j + 1) * v];
                 let base = live[sr][j].logprob;
-                for (lp, tok) in top_tokens(row, 2 * k) {
+                for &(lp, tok) in &tops[r0 + j] {
                     cand.push((base + lp, j, tok));
                 }
             }

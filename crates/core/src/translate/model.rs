@@ -619,11 +619,12 @@ impl<T: Real> Seq2Seq<T> {
             &mut logits,
             threads,
         );
-        for row in logits.chunks_mut(v) {
+        use rayon::prelude::*;
+        logits.par_chunks_mut(v.max(1)).for_each(|row| {
             let m = row.iter().copied().fold(T::neg_infinity(), T::max);
             let lse = row.iter().map(|&x| (x - m).exp()).sum::<T>().ln() + m;
             row.iter_mut().for_each(|x| *x -= lse);
-        }
+        });
         logits
     }
 }

@@ -73,7 +73,7 @@ impl Translator {
         opts: &DecodeOptions,
         threads: Threads,
     ) -> Vec<Vec<Translation>> {
-        const BATCH: usize = 64;
+        const BATCH: usize = 128;
         let ids: Vec<Vec<u32>> = texts
             .iter()
             .map(|t| {
