@@ -475,13 +475,15 @@ pub fn describe(dir: &str, as_json: bool) -> Result<()> {
         c.src.code(),
         c.tgt.code()
     );
+    let cell = match m.cell {
+        Cell::Gru => "GRU",
+        Cell::Lstm => "LSTM",
+    };
     println!(
-        "  encoder: {} {:?}, {} layer(s), {} per direction; decoder: {:?} {} with attention; embeddings {}",
+        "  encoder: {} {cell}, {} layer(s), {} per direction; decoder: {cell} {} with attention; embeddings {}",
         if m.bidirectional { "bidirectional" } else { "unidirectional" },
-        m.cell,
         m.layers,
         m.hidden,
-        m.cell,
         m.dec_hidden,
         m.embed
     );

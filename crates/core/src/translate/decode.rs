@@ -142,7 +142,9 @@ pub fn translate<T: Real>(
         // Each row's best 2k tokens, rows in parallel.
         let tops: Vec<Vec<(f64, u32)>> = {
             use rayon::prelude::*;
-            logp.par_chunks(v.max(1)).map(|row| top_tokens(row, 2 * k)).collect()
+            logp.par_chunks(v.max(1))
+                .map(|row| top_tokens(row, 2 * k))
+                .collect()
         };
         let (mut next_rows, mut parents) = (
             Vec::with_capacity(rows.len()),

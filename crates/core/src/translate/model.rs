@@ -373,11 +373,7 @@ impl<T: Real> Seq2Seq<T> {
         backward: bool,
         threads: Threads,
     ) -> T {
-        let (d, h, hd) = (
-            self.config.enc_dim(),
-            self.config.dec_hidden,
-            self.config.hidden,
-        );
+        let h = self.config.dec_hidden;
         let mut enc_cache = EncoderCache::default();
         let enc = self.encode(
             &batch.src,
@@ -417,13 +413,57 @@ impl<T: Real> Seq2Seq<T> {
         if !backward {
             return loss;
         }
-        // Output layer, dropout, tanh, W_c.
+        // Output layer, dropout, then the attentional state and attention.
         let mut datt = Vec::new();
         self.out_backward(&att_d, nt, &logits, &mut datt, threads);
         drop(logits);
         apply(&mut datt, &mask2);
+        let (dh, dmemory) = self.attentional_backward(
+            &enc,
+            (&hdec, &span_of),
+            (&att, &cat, &acache),
+            datt,
+            threads,
+        );
+        // Decoder and target embedding.
+        let mut dx = Vec::new();
+        let mut dh0 = vec![T::zero(); h0.len()];
+        self.decoder.backward_to(
+            &x,
+            &pt,
+            &mut dcache,
+            &dh,
+            Some(&mut dx),
+            Some(&mut dh0),
+            threads,
+        );
+        apply(&mut dx, &mask1);
+        self.tgt_emb.backward(&ids, &dx);
+        // Initial states back to source-row order, then the encoder.
+        let mut dh0_src = vec![T::zero(); enc.h0.len()];
+        for (r, &sr) in batch.src_row_of_tgt.iter().enumerate() {
+            dh0_src[sr * h..(sr + 1) * h].copy_from_slice(&dh0[r * h..(r + 1) * h]);
+        }
+        self.encoder_backward(&enc, &mut enc_cache, dh0_src, &dmemory, threads);
+        loss
+    }
+
+    /// Backward through `tanh(W_c [context; h])` and the attention, from
+    /// the attentional states' gradient `datt (Nq, H)`: adds `W_c`'s and
+    /// `W_a`'s gradients and returns those of the decoder states `(Nq, H)`
+    /// and of the memory `(Ns, D)`.
+    fn attentional_backward(
+        &mut self,
+        enc: &Encoded<T>,
+        (hdec, span_of): (&[T], &[usize]),
+        (att, cat, acache): (&[T], &[T], &AttnCache<T>),
+        mut datt: Vec<T>,
+        threads: Threads,
+    ) -> (Vec<T>, Vec<T>) {
+        let (d, h) = (self.config.enc_dim(), self.config.dec_hidden);
+        let nt = span_of.len();
         datt.iter_mut()
-            .zip(&att)
+            .zip(att)
             .for_each(|(g, &a)| *g *= T::one() - a * a);
         matmul(
             h,
@@ -431,7 +471,7 @@ impl<T: Real> Seq2Seq<T> {
             nt,
             &datt,
             true,
-            &cat,
+            cat,
             false,
             &mut self.combine.grad,
             true,
@@ -461,13 +501,13 @@ impl<T: Real> Seq2Seq<T> {
         let mut dkeys = vec![T::zero(); ns * h];
         let mut dmemory = vec![T::zero(); ns * d];
         attention::backward(
-            &hdec,
+            hdec,
             &enc.keys,
             &enc.memory,
             (h, d),
             &enc.spans,
-            &span_of,
-            &acache,
+            span_of,
+            acache,
             &dctx,
             &mut dq,
             &mut dkeys,
@@ -498,31 +538,29 @@ impl<T: Real> Seq2Seq<T> {
             true,
             threads,
         );
-        let mut dx = Vec::new();
-        let mut dh0 = vec![T::zero(); h0.len()];
-        self.decoder.backward_to(
-            &x,
-            &pt,
-            &mut dcache,
-            &dh,
-            Some(&mut dx),
-            Some(&mut dh0),
-            threads,
-        );
-        apply(&mut dx, &mask1);
-        self.tgt_emb.backward(&ids, &dx);
+        (dh, dmemory)
+    }
+
+    /// Backward into the encoder from the decoder's initial states'
+    /// gradient `dh0 (B, H)` (source-row order; through the tanh and the
+    /// bridge to the final states) and the memory's `dmemory (Ns, D)`.
+    fn encoder_backward(
+        &mut self,
+        enc: &Encoded<T>,
+        enc_cache: &mut EncoderCache<T>,
+        mut dh0: Vec<T>,
+        dmemory: &[T],
+        threads: Threads,
+    ) {
+        let (d, hd) = (self.config.enc_dim(), self.config.hidden);
         let b = enc.spans.len();
-        let mut dpre = vec![T::zero(); b * h];
-        for (r, &sr) in batch.src_row_of_tgt.iter().enumerate() {
-            dpre[sr * h..(sr + 1) * h].copy_from_slice(&dh0[r * h..(r + 1) * h]);
-        }
-        dpre.iter_mut()
+        dh0.iter_mut()
             .zip(&enc.h0)
             .for_each(|(g, &y)| *g *= T::one() - y * y);
         let mut dlast = Vec::new();
         self.bridge
-            .backward(&enc.bridge_in, b, &dpre, Some(&mut dlast), threads);
-        // Encoder states: memory rows back to packed order, plus the final states.
+            .backward(&enc.bridge_in, b, &dh0, Some(&mut dlast), threads);
+        // Memory rows back to packed order, plus the final states.
         let packed = enc_cache.packed.clone().expect("set by encode");
         let mut dstates = vec![T::zero(); packed.n() * d];
         for (m, &r) in enc.packed_row.iter().enumerate() {
@@ -539,9 +577,7 @@ impl<T: Real> Seq2Seq<T> {
                 );
             }
         }
-        self.encoder
-            .backward_states(&mut enc_cache, &dstates, threads);
-        loss
+        self.encoder.backward_states(enc_cache, &dstates, threads);
     }
 
     /// The output layer's backward from `dlogits (Nt, V)`: its weight
