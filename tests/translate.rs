@@ -131,6 +131,15 @@ fn train_translate_and_evaluate_a_toy_pair() {
     );
     assert_eq!(std::fs::read_to_string(&hyp).unwrap().lines().count(), 40);
 
+    // Verbs for classification models say what this one is.
+    let o = textrnn(&["predict", "--model", m, input.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("is a translation model"),
+        "{}",
+        stderr(&o)
+    );
+
     // Describe says what the model is.
     let o = textrnn(&["describe", "--model", m]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -148,9 +157,7 @@ fn translation_errors_are_clear() {
     write_pairs(&train, 30, 3);
     let t = train.to_str().unwrap();
     let out = dir.path().join("m");
-    let o = dir.path().join("m");
     let m = out.to_str().unwrap();
-    let _ = o;
     let cases: [(Vec<&str>, &str); 5] = [
         (
             vec!["translate-train", t, "--src", "fr", "--out", m],

@@ -89,6 +89,9 @@ pub struct TrainArgs {
     /// Peak learning rate (AdamW).
     #[arg(long, default_value_t = TranslateConfig::default().lr)]
     lr: f64,
+    /// Halve the learning rate after N epochs in a row without a better validation BLEU.
+    #[arg(long, default_value_t = TranslateConfig::default().patience, value_name = "N")]
+    lr_patience: usize,
     /// Tokens seen fewer times in the training pairs become unknown.
     #[arg(long, default_value_t = TranslateConfig::default().min_count)]
     min_count: u64,
@@ -171,6 +174,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         subwords: a.subwords,
         batch_size: a.batch_size.max(1),
         lr: a.lr,
+        patience: a.lr_patience.max(1),
         epochs: a
             .epochs
             .or(if a.minutes.is_some() { None } else { Some(10) }),

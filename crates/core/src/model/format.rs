@@ -200,6 +200,12 @@ impl Model {
 
     /// Load and verify a model directory.
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
+        if crate::translate::store::is_translator(dir) && !dir.join("model.json").exists() {
+            return Err(ModelError::Invalid {
+                path: dir.display().to_string(),
+                problem: "is a translation model: use `textrnn translate`, `translate-eval`, `serve` or `describe` with it".into(),
+            });
+        }
         Model::load_with(dir, &|name| fs::read(dir.join(name)))
     }
 
