@@ -17,7 +17,7 @@ use crate::nn::gemm::Threads;
 use crate::nn::Real;
 use crate::vocab::{Special, SPECIALS};
 
-use super::model::Seq2Seq;
+use super::model::{Prepared, Seq2Seq};
 
 /// How to decode.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,10 +64,13 @@ struct Live {
     logprob: f64,
 }
 
-/// Translate `sources` (source ids, each non-empty or given one `<unk>`);
-/// returns each sentence's best hypotheses, in input order.
+/// Translate `sources` (source ids, each non-empty or given one `<unk>`)
+/// with `prep`, the model's [`Seq2Seq::prepare`]d weights (packed once by
+/// the caller for all its batches); returns each sentence's best
+/// hypotheses, in input order.
 pub fn translate<T: Real>(
     model: &Seq2Seq<T>,
+    prep: &Prepared,
     sources: &[&[u32]],
     opts: &DecodeOptions,
     threads: Threads,
@@ -82,12 +85,11 @@ pub fn translate<T: Real>(
     let docs: Vec<usize> = (0..seqs.len()).collect();
     let max_src = seqs.iter().map(Vec::len).max().unwrap_or(1).max(1);
     let src = crate::batch::Batch::new(&seqs, &docs, max_src);
-    let prep = model.prepare();
     let enc = model.encode(
         &src,
         None,
         &mut EncoderCache::default(),
-        Some(&prep),
+        Some(prep),
         threads,
     );
     let b = src.b;
@@ -116,7 +118,6 @@ pub fn translate<T: Real>(
         })
         .collect();
     let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); b];
-    let eos = Special::Eos as u32;
     let mut t = 0;
     while !rows.is_empty() {
         let prev: Vec<u32> = rows
@@ -136,7 +137,7 @@ pub fn translate<T: Real>(
             &mut state,
             &mut cell,
             &span_of,
-            Some(&prep),
+            Some(prep),
             threads,
         );
         // Each row's best 2k tokens, rows in parallel.
@@ -154,46 +155,17 @@ pub fn translate<T: Real>(
         while r0 < rows.len() {
             let sr = rows[r0].0;
             let n = live[sr].len();
-            // The best 2k extensions of this sentence's live hypotheses:
-            // each row's own best 2k tokens, then the best 2k of those.
-            let mut cand: Vec<(f64, usize, u32)> = Vec::with_capacity(n * 2 * k);
-            for j in 0..n {
-                let base = live[sr][j].logprob;
-                for &(lp, tok) in &tops[r0 + j] {
-                    cand.push((base + lp, j, tok));
-                }
-            }
-            cand.sort_by(|a, c| c.0.total_cmp(&a.0).then(a.1.cmp(&c.1)).then(a.2.cmp(&c.2)));
-            cand.truncate(2 * k);
             let at_limit = t + 1 >= limit[sr];
-            let mut next = Vec::with_capacity(k);
-            for (rank, &(lp, j, tok)) in cand.iter().enumerate() {
-                let ends = tok == eos;
-                if rank < k && (ends || at_limit) && finished[sr].len() < k {
-                    let mut ids = live[sr][j].ids.clone();
-                    if !ends {
-                        ids.push(tok);
-                    }
-                    let len = (t + 1) as f64;
-                    finished[sr].push(Hypothesis {
-                        ids,
-                        logprob: lp,
-                        score: lp / len.powf(opts.alpha),
-                    });
-                }
-                if !ends && next.len() < k {
-                    let mut ids = live[sr][j].ids.clone();
-                    ids.push(tok);
-                    next.push(Live { ids, logprob: lp });
-                    parents.push(r0 + j);
-                }
-            }
-            if finished[sr].len() >= k || at_limit {
-                parents.truncate(parents.len() - next.len());
-                next.clear();
-            }
+            let next = extend(
+                &live[sr],
+                &tops[r0..r0 + n],
+                &mut finished[sr],
+                (k, t, at_limit),
+                opts.alpha,
+            );
+            parents.extend(next.iter().map(|&(_, j)| r0 + j));
             next_rows.extend((0..next.len()).map(|j| (sr, j)));
-            live[sr] = next;
+            live[sr] = next.into_iter().map(|(l, _)| l).collect();
             r0 += n;
         }
         // Each row continues from its parent's decoder state.
@@ -217,6 +189,52 @@ pub fn translate<T: Real>(
         out[enc.pair_of_row[sr]] = f;
     }
     out
+}
+
+/// One beam step of one sentence: the best `2k` extensions of its live
+/// hypotheses (each row's best tokens `tops`, one row per live hypothesis),
+/// those among the first `k` that end in `<eos>` (or reach the length
+/// limit) added to `finished`, and the best `k` that do not end returned
+/// with the index of the hypothesis they extend; none once the sentence
+/// has `k` finished hypotheses or is at its limit.
+fn extend(
+    live: &[Live],
+    tops: &[Vec<(f64, u32)>],
+    finished: &mut Vec<Hypothesis>,
+    (k, t, at_limit): (usize, usize, bool),
+    alpha: f64,
+) -> Vec<(Live, usize)> {
+    let eos = Special::Eos as u32;
+    let mut cand: Vec<(f64, usize, u32)> = Vec::with_capacity(live.len() * 2 * k);
+    for (j, l) in live.iter().enumerate() {
+        cand.extend(tops[j].iter().map(|&(lp, tok)| (l.logprob + lp, j, tok)));
+    }
+    cand.sort_by(|a, c| c.0.total_cmp(&a.0).then(a.1.cmp(&c.1)).then(a.2.cmp(&c.2)));
+    cand.truncate(2 * k);
+    let mut next = Vec::with_capacity(k);
+    for (rank, &(lp, j, tok)) in cand.iter().enumerate() {
+        let ends = tok == eos;
+        if rank < k && (ends || at_limit) && finished.len() < k {
+            let mut ids = live[j].ids.clone();
+            if !ends {
+                ids.push(tok);
+            }
+            finished.push(Hypothesis {
+                ids,
+                logprob: lp,
+                score: lp / ((t + 1) as f64).powf(alpha),
+            });
+        }
+        if !ends && next.len() < k {
+            let mut ids = live[j].ids.clone();
+            ids.push(tok);
+            next.push((Live { ids, logprob: lp }, j));
+        }
+    }
+    if finished.len() >= k || at_limit {
+        next.clear();
+    }
+    next
 }
 
 /// The `n` most probable tokens of a row of log-probabilities (no special

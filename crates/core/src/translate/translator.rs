@@ -95,9 +95,11 @@ impl Translator {
             }];
             texts.len()
         ];
+        // Weights packed once for every batch of this call.
+        let prep = self.model.prepare();
         for chunk in order.chunks(BATCH) {
             let src: Vec<&[u32]> = chunk.iter().map(|&i| &ids[i][..]).collect();
-            let hyps = decode::translate(&self.model, &src, opts, threads);
+            let hyps = decode::translate(&self.model, &prep, &src, opts, threads);
             for (&i, h) in chunk.iter().zip(hyps) {
                 out[i] = h
                     .into_iter()
